@@ -1,0 +1,3 @@
+from pixelgen.cli import main
+
+main()

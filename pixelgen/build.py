@@ -1,0 +1,261 @@
+"""``pixelgen build``: the recipe, step by step."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from pixelgen.errors import EnvironmentProblem, InputError
+from pixelgen.hashing import FileDigestCache
+from pixelgen.lock import Lock, LockEntry, read_lock, write_lock_if_changed
+from pixelgen.manifest import Manifest, load_manifest
+from pixelgen.outputs import manifest_out_dir, remove_outputs, write_output
+from pixelgen.plan import Plan, make_plan
+from pixelgen.resolve import Resolved, resolve
+from pixelgen.status import AssetState, compute_status
+from pixelgen.store import Store
+
+log = logging.getLogger("pixelgen")
+DEFAULT_OUT = "assets_out"
+BUILD_LOCK_WAIT_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    out: Path | None = None
+    cache_dir: Path | None = None
+    only: frozenset[str] | None = None
+    force: bool = False
+    check: bool = False
+    batch_size: int = 1
+    device: str = "auto"
+    dtype: str | None = None
+    keep_going: bool = False
+    progress: bool = True
+    lock_wait_seconds: float = BUILD_LOCK_WAIT_SECONDS
+
+
+@dataclass
+class BuildSummary:
+    manifest: str
+    out_dir: str
+    stale: list[dict[str, Any]] = field(default_factory=list)
+    built: int = 0
+    cached: int = 0
+    up_to_date: int = 0
+    removed: list[str] = field(default_factory=list)
+    rendered: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    images_per_second: float | None = None
+    lock_written: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not (self.stale and self.built == 0 and self.cached == 0 and not self.removed)
+
+
+@dataclass
+class Workspace:
+    """Everything a command derives from a manifest before doing any work."""
+
+    manifest: Manifest
+    resolved: Resolved
+    plan: Plan
+    lock: Lock | None
+    out_dir: Path
+    store: Store
+    cache_dir: Path
+
+
+def default_cache_dir(manifest_path: Path) -> Path:
+    env = os.environ.get("PIXELGEN_CACHE")
+    return Path(env) if env else manifest_path.parent / ".pixelgen" / "cache"
+
+
+def open_workspace(manifest_path: Path, options: BuildOptions) -> Workspace:
+    cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir(manifest_path)
+    manifest = load_manifest(manifest_path, validation_memo=cache_dir / "validated" if cache_dir.is_dir() else None)
+    if options.only:
+        unknown = sorted(options.only - {asset.id for asset in manifest.assets})
+        if unknown:
+            raise InputError(f"--only names assets the manifest does not have: {', '.join(unknown)}")
+    digests = FileDigestCache(cache_dir / "file-digests.json" if cache_dir.is_dir() else None)
+    resolved = resolve(manifest, digests)
+    plan = make_plan(manifest, resolved, only=options.only)
+    out_root = Path(options.out) if options.out else Path(DEFAULT_OUT)
+    return Workspace(
+        manifest=manifest,
+        resolved=resolved,
+        plan=plan,
+        lock=read_lock(manifest.lock_path),
+        out_dir=manifest_out_dir(out_root, manifest.name),
+        store=Store(cache_dir),
+        cache_dir=cache_dir,
+    )
+
+
+def describe_stale(states: list[AssetState]) -> list[dict[str, Any]]:
+    return [
+        {"asset": state.asset_id, "reasons": ["removed from the manifest"] if state.removed else state.reasons}
+        for state in states
+        if not state.up_to_date
+    ]
+
+
+def build(
+    manifest_path: str | Path,
+    options: BuildOptions = BuildOptions(),
+    *,
+    make_generator: Callable[[Workspace], Any] | None = None,
+) -> BuildSummary:
+    started = time.perf_counter()
+    manifest_path = Path(manifest_path)
+
+    # 1. Load, validate and plan. Bad input stops here, before anything is written.
+    ws = open_workspace(manifest_path, options)
+    summary = BuildSummary(manifest=ws.manifest.name, out_dir=str(ws.out_dir))
+
+    # 2. Compare the plan with the lock and the output folder.
+    states = compute_status(ws.plan, ws.lock, ws.out_dir, selection=options.only)
+    summary.stale = describe_stale(states)
+    if options.check:
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    # 3. One build of this manifest at a time.
+    with _build_lock(manifest_path, options.lock_wait_seconds):
+        # The lock may have changed while we waited.
+        ws.lock = read_lock(ws.manifest.lock_path)
+        states = compute_status(ws.plan, ws.lock, ws.out_dir, selection=options.only)
+        stale_posts = [o.post for s in states for o in s.outputs if o.post is not None and (o.stale or options.force)]
+        removed_paths = [o.path for s in states if s.removed for o in s.outputs]
+        summary.up_to_date = sum(1 for s in states for o in s.outputs if o.post is not None and not o.stale)
+        if options.force:
+            summary.up_to_date = 0
+
+        # 4. Render and post-process what the cache lacks.
+        from pixelgen.progress import BuildProgress
+        from pixelgen.run import Runner
+
+        generator_factory = make_generator or _diffusers_generator(options)
+        with BuildProgress(enabled=options.progress) as progress:
+            progress.add_total(len(stale_posts))
+            runner = Runner(
+                ws.store,
+                lambda: generator_factory(ws),
+                ws.resolved,
+                batch_size=options.batch_size,
+                force=options.force,
+                keep_going=options.keep_going,
+                progress=progress,
+            )
+            result = runner.run(ws.plan, stale_posts)
+
+        # 5. Write outputs into OUT, remove those of removed assets.
+        lock = ws.lock or Lock(manifest=ws.manifest.name)
+        for post in stale_posts:
+            produced = result.produced.get(post.key)
+            if produced is None:
+                continue
+            write_output(ws.out_dir, post.output, produced.data, produced.digest)
+            lock.outputs[post.output] = LockEntry(
+                asset=post.asset_id,
+                image=post.image,
+                render_key=post.render_key,
+                post_key=post.key,
+                sha256=produced.digest,
+                inputs=post.inputs,
+                model=post.model,
+                seed=post.seed,
+                batch_size=int(produced.meta.get("batch_size", 1)),
+                palette=produced.meta.get("palette"),
+            )
+            summary.notes.extend(_notes(post.output, produced.meta))
+        summary.removed = remove_outputs(ws.out_dir, removed_paths)
+        for path in removed_paths:
+            lock.outputs.pop(path, None)
+
+        # 6. Write the lock, only if an entry changed.
+        lock.manifest = ws.manifest.name
+        lock.models = _identities_in_use(lock.models, ws.resolved.models, {e.model for e in lock.outputs.values()})
+        lock.loras = _identities_in_use(lock.loras, ws.resolved.loras, set(ws.resolved.loras) | set(lock.loras) if options.only else set(ws.resolved.loras))
+        summary.lock_written = write_lock_if_changed(ws.manifest.lock_path, lock)
+
+    # 7. Summary.
+    summary.built = result.posts_built
+    summary.cached = result.posts_cached
+    summary.rendered = result.rendered
+    summary.failed = dict(result.failures)
+    summary.seconds = time.perf_counter() - started
+    if result.rendered and result.render_seconds > 0:
+        summary.images_per_second = result.rendered / result.render_seconds
+    return summary
+
+
+def _identities_in_use(previous: dict[str, Any], current: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """Resolved identities for the lock: current where known, else what the lock had (``--only`` builds)."""
+    return {name: current.get(name, previous.get(name)) for name in sorted(names) if name in current or name in previous}
+
+
+def _notes(output: str, meta: dict[str, Any]) -> list[str]:
+    report = meta.get("report") or {}
+    notes = []
+    if report.get("fallback"):
+        notes.append(f"{output}: {report['fallback']}")
+    for note in report.get("notes") or []:
+        notes.append(f"{output}: {note}")
+    return notes
+
+
+def _diffusers_generator(options: BuildOptions) -> Callable[[Workspace], Any]:
+    def factory(ws: Workspace) -> Any:
+        from pixelgen.render.diffusers_backend import DiffusersGenerator
+
+        return DiffusersGenerator(
+            models=ws.manifest.models,
+            loras=ws.manifest.loras,
+            cache_dir=ws.cache_dir,
+            device=options.device,
+            dtype=options.dtype,
+        )
+
+    return factory
+
+
+class _build_lock:
+    """An exclusive lock per manifest, so two builds never interleave writes."""
+
+    def __init__(self, manifest_path: Path, wait_seconds: float) -> None:
+        from filelock import FileLock
+
+        folder = manifest_path.resolve().parent / ".pixelgen" / "locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{manifest_path.stem}.build.lock"
+        self.lock = FileLock(str(self.path))
+        self.wait_seconds = wait_seconds
+
+    def __enter__(self) -> "_build_lock":
+        from filelock import Timeout
+
+        try:
+            self.lock.acquire(timeout=0)
+            return self
+        except Timeout:
+            log.warning("another build of this manifest is running; waiting for it to finish (lock %s)", self.path)
+        try:
+            self.lock.acquire(timeout=self.wait_seconds)
+        except Timeout:
+            raise EnvironmentProblem(
+                f"another build of this manifest still holds {self.path} after {self.wait_seconds:.0f} s; "
+                "wait for it, or stop it"
+            ) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()

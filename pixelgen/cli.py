@@ -1,0 +1,266 @@
+"""Command-line interface. Errors become one clear message and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from pixelgen import __version__
+from pixelgen.errors import PixelgenError
+
+log = logging.getLogger("pixelgen")
+
+
+class _WarningFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_WarningFormatter())
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO if verbose else logging.WARNING)
+    log.propagate = False
+
+
+def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PixelgenError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="pixelgen")
+@click.option("-v", "--verbose", is_flag=True, help="Print informational messages too.")
+def cli(verbose: bool) -> None:
+    """pixelgen: declarative, content-addressed pixel-art generation for games."""
+    _setup_logging(verbose)
+
+
+manifest_argument = click.argument("manifest", type=click.Path(path_type=Path, dir_okay=False))
+
+
+@cli.command()
+def schema() -> None:
+    """Print the manifest JSON Schema (version 1)."""
+    from pixelgen.manifest import manifest_schema_text
+
+    click.echo(manifest_schema_text(), nl=False)
+
+
+@cli.command()
+@manifest_argument
+@_friendly
+def validate(manifest: Path) -> None:
+    """Check a manifest; report every problem at once (exit 2 on any)."""
+    from pixelgen.manifest import load_manifest
+
+    loaded = load_manifest(manifest)
+    images = sum(len(asset.images) for asset in loaded.assets)
+    click.echo(f"{manifest}: valid ({len(loaded.assets)} assets, {images} images)")
+
+
+def _options(**kwargs: Any):
+    from pixelgen.build import BuildOptions
+
+    return BuildOptions(**{k: v for k, v in kwargs.items() if v is not None})
+
+
+cache_option = click.option(
+    "--cache-dir", type=click.Path(path_type=Path, file_okay=False), envvar="PIXELGEN_CACHE",
+    help="Cache folder (default: .pixelgen/cache beside the manifest; env PIXELGEN_CACHE).",
+)
+out_option = click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Output root (default: ./assets_out).")
+only_option = click.option("--only", multiple=True, metavar="ID", help="Only these asset ids (repeatable).")
+
+
+@cli.command()
+@manifest_argument
+@out_option
+@cache_option
+@only_option
+@click.option("--json", "as_json", is_flag=True, help="Print the jobs and their keys as JSON.")
+@_friendly
+def plan(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[str, ...], as_json: bool) -> None:
+    """Expand a manifest into content-addressed jobs and show what is stale and why."""
+    from dataclasses import asdict
+
+    from pixelgen.build import open_workspace
+    from pixelgen.status import compute_status
+
+    options = _options(out=out, cache_dir=cache_dir, only=frozenset(only) or None)
+    ws = open_workspace(manifest, options)
+    states = {state.asset_id: state for state in compute_status(ws.plan, ws.lock, ws.out_dir, selection=options.only)}
+    if as_json:
+        _print_json(
+            {
+                "manifest": ws.manifest.name,
+                "renders": [asdict(job) for job in ws.plan.renders.values()],
+                "assets": [
+                    {
+                        "id": asset_plan.asset.id,
+                        "kind": asset_plan.asset.kind,
+                        "up_to_date": states[asset_plan.asset.id].up_to_date,
+                        "reasons": states[asset_plan.asset.id].reasons,
+                        "posts": [asdict(post) for post in asset_plan.posts],
+                    }
+                    for asset_plan in ws.plan.assets
+                ],
+                "removed": [s.asset_id for s in states.values() if s.removed],
+            }
+        )
+        return
+    click.echo(f"{ws.manifest.name}: {len(ws.plan.assets)} assets, {len(ws.plan.renders)} render jobs, {len(ws.plan.posts)} post-process jobs")
+    _print_states(list(states.values()), keys={a.asset.id: a for a in ws.plan.assets})
+
+
+def _print_states(states: list, keys: dict | None = None) -> None:
+    for state in states:
+        if state.removed:
+            click.echo(f"  - {state.asset_id:<28} removed from the manifest")
+        elif state.up_to_date:
+            click.echo(f"  ✓ {state.asset_id:<28} up to date")
+        else:
+            click.echo(f"  ✗ {state.asset_id:<28} {', '.join(state.reasons)}")
+        if keys and state.asset_id in keys:
+            for post in keys[state.asset_id].posts:
+                click.echo(f"      {post.output:<34} render {post.render_key[:12]}  post {post.key[:12]}")
+
+
+@cli.command()
+@manifest_argument
+@out_option
+@cache_option
+@_friendly
+def status(manifest: Path, out: Path | None, cache_dir: Path | None) -> None:
+    """Show, per asset, whether it is up to date and, if not, why."""
+    from pixelgen.build import open_workspace
+    from pixelgen.status import compute_status
+
+    ws = open_workspace(manifest, _options(out=out, cache_dir=cache_dir))
+    states = compute_status(ws.plan, ws.lock, ws.out_dir)
+    stale = sum(1 for s in states if not s.up_to_date)
+    click.echo(f"{ws.manifest.name}: {len(states) - stale} up to date, {stale} stale")
+    _print_states(states)
+
+
+@cli.command()
+@manifest_argument
+@out_option
+@cache_option
+@only_option
+@click.option("--force", is_flag=True, help="Ignore the cache: render and post-process again.")
+@click.option("--check", is_flag=True, help="Render nothing; exit 1 if the lock or outputs are out of date.")
+@click.option("--batch-size", type=click.IntRange(1, 64), default=1, show_default=True, help="Images per pipeline call.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--dtype", type=click.Choice(["float16", "bfloat16"]), default=None, help="GPU precision (default float16; CPU always float32).")
+@click.option("--keep-going", is_flag=True, help="Build every asset that can be built, then report failures.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@_friendly
+def build(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[str, ...], force: bool, check: bool,
+          batch_size: int, device: str, dtype: str | None, keep_going: bool, as_json: bool) -> None:
+    """Build the assets of MANIFEST (only what changed)."""
+    from dataclasses import asdict
+
+    from pixelgen.build import build as run_build
+
+    options = _options(
+        out=out, cache_dir=cache_dir, only=frozenset(only) or None, force=force, check=check,
+        batch_size=batch_size, device=device, dtype=dtype, keep_going=keep_going, progress=not as_json,
+    )
+    summary = run_build(manifest, options)
+    if as_json:
+        _print_json(asdict(summary))
+    if check:
+        if summary.stale:
+            if not as_json:
+                click.echo(f"{summary.manifest}: {len(summary.stale)} asset(s) out of date:")
+                for item in summary.stale:
+                    click.echo(f"  ✗ {item['asset']:<28} {', '.join(item['reasons'])}")
+            sys.exit(1)
+        if not as_json:
+            click.echo(f"{summary.manifest}: up to date")
+        return
+    if not as_json:
+        _print_summary(summary)
+    if summary.failed:
+        sys.exit(1)
+
+
+def _print_summary(summary: Any) -> None:
+    # Group identical notes ("use_declared: confidence 0.00 < 0.5") across images.
+    grouped: dict[str, list[str]] = {}
+    for note in summary.notes:
+        output, _, text = note.partition(": ")
+        grouped.setdefault(text, []).append(output)
+    for text, outputs in grouped.items():
+        shown = ", ".join(outputs[:4]) + (f" and {len(outputs) - 4} more" if len(outputs) > 4 else "")
+        click.echo(f"note: {text} ({shown})", err=True)
+    rate = f", {summary.images_per_second:.2f} img/s" if summary.images_per_second else ""
+    click.echo(
+        f"{summary.manifest}: {summary.built} built, {summary.cached} from cache, {summary.up_to_date} up to date, "
+        f"{len(summary.removed)} removed, {len(summary.failed)} failed; {summary.rendered} rendered "
+        f"in {summary.seconds:.2f} s{rate} → {summary.out_dir}"
+    )
+    for asset_id, message in sorted(summary.failed.items()):
+        click.echo(f"  failed: {asset_id}: {message}", err=True)
+
+
+@cli.command()
+@click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@cache_option
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
+@_friendly
+def gc(manifests: tuple[Path, ...], cache_dir: Path | None, dry_run: bool) -> None:
+    """Remove cache objects that no given manifest's lock references."""
+    from pixelgen.build import default_cache_dir
+    from pixelgen.lock import read_lock
+    from pixelgen.store import Store
+
+    keep: dict[str, set[str]] = {"render": set(), "post": set()}
+    roots = set()
+    for manifest in manifests:
+        lock_path = manifest.with_name(f"{manifest.stem}.lock.json")
+        lock = read_lock(lock_path)
+        if lock is None:
+            raise PixelgenError(f"{lock_path}: no lock file; build {manifest} first so gc knows what to keep")
+        roots.add(Path(cache_dir) if cache_dir else default_cache_dir(manifest))
+        for entry in lock.outputs.values():
+            keep["render"].add(entry.render_key)
+            keep["post"].add(entry.post_key)
+    if len(roots) != 1:
+        raise PixelgenError("these manifests use different cache folders; pass --cache-dir or run gc once per cache")
+    store = Store(roots.pop())
+    if dry_run:
+        click.echo(f"would keep {len(keep['render'])} renders and {len(keep['post'])} assets in {store.root}")
+        return
+    removed, freed = store.gc(keep)
+    click.echo(f"removed {removed} cache entries, freed {freed / 1e6:.1f} MB in {store.root}")
+
+
+def main() -> None:
+    cli(prog_name="pixelgen")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Input checks shared by the format writers (no silent dtype conversion)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+def check_rgba(image: object, *, what: str = "image") -> np.ndarray:
+    """Return ``image`` unchanged if it is an H×W×4 uint8 array, else raise."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{what} must be a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise TypeError(f"{what} must have dtype uint8, got {image.dtype}; convert it before calling")
+    if image.ndim != 3 or image.shape[2] != 4:
+        raise ValueError(f"{what} must be an H×W×4 RGBA array, got shape {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"{what} is empty (shape {image.shape})")
+    return image
+
+
+def check_rgba_list(images: Sequence[np.ndarray], *, what: str = "frames") -> list[np.ndarray]:
+    if isinstance(images, np.ndarray):
+        raise TypeError(f"{what} must be a sequence of H×W×4 arrays, not one array")
+    checked = [check_rgba(image, what=f"{what}[{index}]") for index, image in enumerate(images)]
+    if not checked:
+        raise ValueError(f"{what} is empty; give at least one image")
+    return checked
+
+
+def check_same_size(images: Sequence[np.ndarray], *, what: str) -> tuple[int, int]:
+    """All images share one (height, width); return it."""
+    height, width = images[0].shape[:2]
+    for index, image in enumerate(images):
+        if image.shape[:2] != (height, width):
+            raise ValueError(
+                f"{what}[{index}] is {image.shape[1]}×{image.shape[0]} but {what}[0] is "
+                f"{width}×{height}; all {what} must be the same size"
+            )
+    return height, width
+
+
+def check_non_negative_int(value: object, *, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)

@@ -1,0 +1,512 @@
+"""YAML + JSON Schema → a frozen ``Manifest``, or every problem at once.
+
+Order: read YAML (syntax, aliases, duplicate keys) → check ``version`` →
+validate against ``manifest.v1.json`` (all violations) → semantic checks the
+schema cannot express (references, reserved names, template variables,
+duplicate ids after matrix expansion, palette files, model/LoRA files) →
+expansion into dataclasses. Each stage reports all its problems before the
+load stops, and nothing is ever written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+from pixelgen.errors import InputError, ManifestError, Problem
+from pixelgen.fsutil import write_bytes_atomic
+from pixelgen.hashing import sha256_bytes
+from pixelgen.manifest.model import (
+    MANIFEST_VERSION,
+    Asset,
+    ImageSpec,
+    LoraSpec,
+    LoraUse,
+    Manifest,
+    ModelSpec,
+    PaletteSpec,
+    PixelArtSettings,
+    RenderSettings,
+)
+from pixelgen.manifest.yamlread import Located, YamlProblem, escape_pointer_token, load_located
+
+MAX_MANIFEST_BYTES = 8 * 1024 * 1024
+MAX_ASSETS_AFTER_EXPANSION = 100_000
+# Windows refuses these as file names whatever the extension; a game repo is
+# often checked out there.
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+_TEMPLATE_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_MERGED_MAPPINGS = ("render", "pixelart", "quality", "vars")
+
+
+@lru_cache(maxsize=1)
+def manifest_schema_text() -> str:
+    return resources.files("pixelgen").joinpath("schemas/manifest.v1.json").read_text("utf-8")
+
+
+def manifest_schema() -> dict[str, Any]:
+    return json.loads(manifest_schema_text())
+
+
+def load_manifest(path: str | Path, *, validation_memo: Path | None = None) -> Manifest:
+    """Load, validate and expand a manifest; raise ``ManifestError`` with every problem.
+
+    ``validation_memo`` is a folder where the digests of manifests that passed
+    schema validation are remembered: importing jsonschema costs ~1 s, which a
+    no-op build of an unchanged manifest should not pay.
+    """
+    path = Path(path)
+    shown = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{shown}: no such manifest file") from None
+    except OSError as exc:
+        raise InputError(f"{shown}: cannot read the manifest: {exc.strerror}") from None
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise InputError(f"{shown}: manifest is {len(raw)} bytes, more than the {MAX_MANIFEST_BYTES} allowed")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError([Problem(shown, f"byte {exc.start}", "the file is not UTF-8 text", "save it as UTF-8")]) from None
+    try:
+        located = load_located(text)
+    except YamlProblem as exc:
+        where = str(exc.line) if exc.line else "1"
+        raise ManifestError([Problem(shown, where, exc.message, exc.fix)]) from None
+
+    checker = _Checker(shown, located)
+    data = located.data
+    if not isinstance(data, dict):
+        raise ManifestError([checker.problem("", "the manifest must be a YAML mapping (key: value lines)", "start with `version: 1`")])
+    _check_version(checker, data)
+    checker.raise_if_any()
+    digest = sha256_bytes(raw)
+    memo = validation_memo / sha256_bytes(manifest_schema_text().encode())[:16] / digest if validation_memo else None
+    if memo is None or not memo.is_file():
+        _check_schema(checker, data)
+        checker.raise_if_any()
+        if memo is not None:
+            try:
+                write_bytes_atomic(memo, b"")
+            except OSError:
+                pass  # the memo is an optimisation only
+    manifest = _Expander(checker, path, data).expand()
+    checker.raise_if_any()
+    return dataclasses.replace(manifest, raw_sha256=digest)
+
+
+class _Checker:
+    def __init__(self, file: str, located: Located) -> None:
+        self.file = file
+        self.located = located
+        self.problems: list[Problem] = []
+
+    def where(self, pointer: str) -> str:
+        line = self.located.line_of(pointer)
+        shown = pointer or "/"
+        return f"{line}: at {shown}" if line else f"at {shown}"
+
+    def problem(self, pointer: str, message: str, fix: str | None = None) -> Problem:
+        return Problem(self.file, self.where(pointer), message, fix)
+
+    def add(self, pointer: str, message: str, fix: str | None = None) -> None:
+        self.problems.append(self.problem(pointer, message, fix))
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise ManifestError(self.problems)
+
+
+def _check_version(checker: _Checker, data: dict[str, Any]) -> None:
+    if "version" not in data:
+        checker.add("", "missing `version`", f"add `version: {MANIFEST_VERSION}` at the top of the manifest")
+    elif data["version"] != MANIFEST_VERSION or isinstance(data["version"], bool):
+        checker.add(
+            "/version",
+            f"unsupported manifest version {data['version']!r}: this pixelgen reads version {MANIFEST_VERSION}",
+            f"set `version: {MANIFEST_VERSION}`, or upgrade pixelgen if the manifest is newer",
+        )
+
+
+def _pointer(path: Iterable[Any]) -> str:
+    return "".join(f"/{escape_pointer_token(p)}" for p in path)
+
+
+def _check_schema(checker: _Checker, data: dict[str, Any]) -> None:
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(manifest_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: ([str(p) for p in e.absolute_path], e.validator or ""))
+    seen: set[tuple[str, str]] = set()
+    for error in errors:
+        pointer, message, fix = _describe_schema_error(error, data)
+        if (pointer, message) not in seen:
+            seen.add((pointer, message))
+            checker.add(pointer, message, fix)
+
+
+def _describe_schema_error(error: Any, root: Any) -> tuple[str, str, str | None]:
+    pointer = _pointer(error.absolute_path)
+    value = error.instance
+    kind = error.validator
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if kind in ("additionalProperties", "unevaluatedProperties"):
+        known = set(schema.get("properties", {}))
+        unexpected = [k for k in value if k not in known] if isinstance(value, dict) else []
+        match = re.findall(r"'([^']+)'", error.message)
+        names = [n for n in match if isinstance(value, dict) and n in value and n not in known] or unexpected
+        name = names[0] if names else "?"
+        return (
+            f"{pointer}/{escape_pointer_token(name)}",
+            f"unknown key {name!r}" + (f" (and {len(names) - 1} more)" if len(names) > 1 else ""),
+            "check the spelling, or remove it; `pixelgen schema` lists every key",
+        )
+    if kind is None or kind == "false" or error.message.startswith("False schema"):
+        # jsonschema reports a `false` property schema at the parent's path:
+        # find the key whose value is the refused instance.
+        parent: Any = root
+        for step in error.absolute_path:
+            parent = parent[step]
+        keys = [k for k, v in parent.items() if v is error.instance] if isinstance(parent, dict) else []
+        key = keys[0] if keys else "?"
+        pointer = _pointer([*error.absolute_path, key]) if keys else pointer
+        return pointer, f"key {key!r} is not allowed for this asset kind", "remove it, or change `kind`"
+    if kind == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        name = missing[0] if missing else error.message
+        return pointer, f"missing required key {name!r}", f"add `{name}:`"
+    if kind == "oneOf" and isinstance(value, dict):
+        options = [s.get("required", [None])[0] for s in schema.get("oneOf", []) if isinstance(s, dict)]
+        options = [o for o in options if o]
+        present = [o for o in options if o in value]
+        if options:
+            if len(present) > 1:
+                return pointer, f"has both {' and '.join(map(repr, present))}", f"keep exactly one of: {', '.join(options)}"
+            if not present:
+                return pointer, f"needs one of: {', '.join(options)}", f"add one of: {', '.join(options)}"
+        if error.context:
+            from jsonschema.exceptions import best_match
+
+            return _describe_schema_error(best_match(error.context), root)
+    if kind == "oneOf" and error.context:
+        from jsonschema.exceptions import best_match
+
+        return _describe_schema_error(best_match(error.context), root)
+    if kind == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return pointer, f"{value!r} is not one of: {allowed}", f"use one of: {allowed}"
+    if kind == "pattern" and error.validator_value == "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$":
+        return (
+            pointer,
+            f"{value!r} is not a safe name",
+            "use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit (no '/', '..' or spaces)",
+        )
+    if kind == "pattern":
+        return pointer, f"{value!r} does not have the expected form ({error.validator_value})", None
+    if kind == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        return pointer, f"{value!r} should be of type {expected}", f"write a {expected} here"
+    if kind in ("minimum", "exclusiveMinimum"):
+        return pointer, f"{value!r} is too small (minimum {error.validator_value})", f"use a value ≥ {error.validator_value}"
+    if kind in ("maximum", "exclusiveMaximum"):
+        return pointer, f"{value!r} is too large (maximum {error.validator_value})", f"use a value ≤ {error.validator_value}"
+    if kind == "multipleOf":
+        return pointer, f"{value!r} is not a multiple of {error.validator_value}", f"use a multiple of {error.validator_value}"
+    if kind in ("minItems", "maxItems", "items", "prefixItems"):
+        return pointer, f"wrong number of items: {error.message}", None
+    return pointer, error.message, None
+
+
+class _Expander:
+    """Semantic checks and expansion of a schema-valid manifest."""
+
+    def __init__(self, checker: _Checker, path: Path, data: dict[str, Any]) -> None:
+        self.checker = checker
+        self.path = path
+        self.base = path.parent
+        self.data = data
+
+    def expand(self) -> Manifest:
+        data = self.data
+        self._check_safe(data["name"], "/name")
+        models = {name: self._model(name, spec) for name, spec in data["models"].items()}
+        loras = {name: self._lora(name, spec) for name, spec in data.get("loras", {}).items()}
+        palettes = {name: self._palette(name, spec) for name, spec in data.get("palettes", {}).items()}
+        defaults = data.get("defaults", {})
+        self._check_refs(defaults, "/defaults", models, loras, palettes, asset_level=False)
+        assets: list[Asset] = []
+        first_seen: dict[str, str] = {}
+        for index, raw_asset in enumerate(data["assets"]):
+            pointer = f"/assets/{index}"
+            self._check_refs(raw_asset, pointer, models, loras, palettes, asset_level=True)
+            for asset in self._asset(raw_asset, defaults, pointer, models):
+                if asset.id in first_seen:
+                    self.checker.add(
+                        pointer + "/id",
+                        f"duplicate asset id {asset.id!r} (first defined at {first_seen[asset.id]})",
+                        "give every asset (and every matrix combination) a unique id",
+                    )
+                else:
+                    first_seen[asset.id] = self.checker.where(pointer)
+                assets.append(asset)
+            if len(assets) > MAX_ASSETS_AFTER_EXPANSION:
+                self.checker.add(pointer + "/matrix", f"the manifest expands to more than {MAX_ASSETS_AFTER_EXPANSION} assets", "use smaller matrices")
+                break
+        return Manifest(
+            path=self.path,
+            name=data["name"],
+            models=models,
+            loras=loras,
+            palettes=palettes,
+            assets=tuple(assets),
+            description=data.get("description", ""),
+        )
+
+    # -- names and references -------------------------------------------------
+    def _check_safe(self, name: str, pointer: str) -> None:
+        if name.split(".")[0].lower() in _RESERVED:
+            self.checker.add(pointer, f"{name!r} is a reserved file name on Windows", "choose another name")
+
+    def _check_refs(self, settings: dict[str, Any], pointer: str, models: dict, loras: dict, palettes: dict, *, asset_level: bool) -> None:
+        if "model" in settings and settings["model"] not in models:
+            self.checker.add(pointer + "/model", f"undefined model {settings['model']!r}", f"define it under `models:` or use one of: {', '.join(models)}")
+        if "palette" in settings and settings["palette"] not in palettes:
+            known = ", ".join(palettes) or "(none defined)"
+            self.checker.add(pointer + "/palette", f"undefined palette {settings['palette']!r}", f"define it under `palettes:` or use one of: {known}")
+        for index, use in enumerate(settings.get("loras", [])):
+            if use["name"] not in loras:
+                known = ", ".join(loras) or "(none defined)"
+                self.checker.add(f"{pointer}/loras/{index}/name", f"undefined LoRA {use['name']!r}", f"define it under `loras:` or use one of: {known}")
+        if asset_level:
+            self._check_safe(settings["id"], pointer + "/id")
+
+    # -- models, LoRAs, palettes --------------------------------------------
+    def _local(self, relative: str) -> Path:
+        candidate = Path(relative).expanduser()
+        return candidate if candidate.is_absolute() else (self.base / candidate).resolve()
+
+    def _model(self, name: str, spec: dict[str, Any]) -> ModelSpec:
+        pointer = f"/models/{escape_pointer_token(name)}"
+        self._check_safe(name, pointer)
+        common = dict(
+            name=name,
+            revision=spec.get("revision"),
+            sha256=spec.get("sha256"),
+            variant=spec.get("variant"),
+            allow_pickle=spec.get("allow_pickle", False),
+            license=spec.get("license"),
+        )
+        if "builtin" in spec:
+            return ModelSpec(kind="builtin", source=spec["builtin"], **common)
+        if "repo" in spec:
+            return ModelSpec(kind="hub", source=spec["repo"], **common)
+        path = self._local(spec["path"])
+        config = spec.get("config")
+        if config and not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", config):
+            config = str(self._local(config))
+        if path.is_dir():
+            return ModelSpec(kind="diffusers_dir", source=str(path), config=config, **common)
+        if not path.exists():
+            self.checker.add(pointer + "/path", f"model file {spec['path']!r} does not exist (looked for {path})", "fix the path (relative to the manifest) or download the weights")
+        elif not self._weights_allowed(path, spec, pointer + "/path"):
+            pass
+        return ModelSpec(kind="single_file", source=str(path), config=config, **common)
+
+    def _weights_allowed(self, path: Path, spec: dict[str, Any], pointer: str) -> bool:
+        if path.suffix.lower() in (".bin", ".ckpt", ".pt", ".pth", ".pkl") and not spec.get("allow_pickle", False):
+            self.checker.add(
+                pointer,
+                f"{path.name} is a pickle file: loading it can execute arbitrary code",
+                "use a .safetensors file, or set `allow_pickle: true` if you trust its source",
+            )
+            return False
+        return True
+
+    def _lora(self, name: str, spec: dict[str, Any]) -> LoraSpec:
+        pointer = f"/loras/{escape_pointer_token(name)}"
+        self._check_safe(name, pointer)
+        common = dict(name=name, sha256=spec.get("sha256"), allow_pickle=spec.get("allow_pickle", False), license=spec.get("license"))
+        if "repo" in spec:
+            weight = spec["weight_name"]
+            self._weights_allowed(Path(weight), spec, pointer + "/weight_name")
+            return LoraSpec(kind="hub", source=spec["repo"], weight_name=weight, revision=spec.get("revision"), **common)
+        path = self._local(spec["path"])
+        if not path.is_file():
+            self.checker.add(pointer + "/path", f"LoRA file {spec['path']!r} does not exist (looked for {path})", "fix the path (relative to the manifest)")
+        else:
+            self._weights_allowed(path, spec, pointer + "/path")
+        return LoraSpec(kind="file", source=str(path), weight_name=spec.get("weight_name"), **common)
+
+    def _palette(self, name: str, spec: dict[str, Any]) -> PaletteSpec:
+        from pixelgen.pixelart import palette as palettes
+
+        pointer = f"/palettes/{escape_pointer_token(name)}"
+        self._check_safe(name, pointer)
+        shared = spec.get("shared", False)
+        if "auto" in spec:
+            return PaletteSpec(name=name, kind="auto", auto_colors=spec["auto"], shared=shared)
+        if "colors" in spec:
+            colors = tuple("#" + c.lstrip("#").lower() for c in spec["colors"])
+            return PaletteSpec(name=name, kind="colors", colors=colors, shared=shared)
+        if "builtin" in spec:
+            try:
+                array = palettes.builtin_palette(spec["builtin"])
+            except (KeyError, ValueError):
+                known = ", ".join(palettes.builtin_palette_names())
+                self.checker.add(pointer + "/builtin", f"unknown built-in palette {spec['builtin']!r}", f"use one of: {known}")
+                return PaletteSpec(name=name, kind="builtin", shared=shared)
+            return PaletteSpec(name=name, kind="builtin", colors=_hex_colors(array), path=spec["builtin"], shared=shared)
+        path = self._local(spec["path"])
+        try:
+            array = palettes.load_palette_file(path)
+        except FileNotFoundError:
+            self.checker.add(pointer + "/path", f"palette file {spec['path']!r} does not exist (looked for {path})", "fix the path (relative to the manifest)")
+            return PaletteSpec(name=name, kind="file", path=str(path), shared=shared)
+        except ValueError as exc:
+            self.checker.add(pointer + "/path", f"palette file {spec['path']!r} does not parse: {exc}", "use a .hex, .gpl, .pal or .png palette file")
+            return PaletteSpec(name=name, kind="file", path=str(path), shared=shared)
+        return PaletteSpec(name=name, kind="file", colors=_hex_colors(array), path=str(path), shared=shared)
+
+    # -- assets ----------------------------------------------------------------
+    def _asset(self, raw: dict[str, Any], defaults: dict[str, Any], pointer: str, models: dict[str, ModelSpec]) -> list[Asset]:
+        merged: dict[str, Any] = {**defaults, **raw}
+        for key in _MERGED_MAPPINGS:
+            merged[key] = {**defaults.get(key, {}), **raw.get(key, {})}
+        if "size" not in merged:
+            self.checker.add(pointer, f"asset {raw['id']!r} has no `size`", "add `size: [w, h]` to the asset or to `defaults`")
+            return []
+        if "model" not in merged:
+            if len(models) == 1:
+                merged["model"] = next(iter(models))
+            else:
+                self.checker.add(pointer, f"asset {raw['id']!r} names no model and the manifest defines several", "set `model:` on the asset or in `defaults`")
+                return []
+        matrix: dict[str, list[Any]] = raw.get("matrix", {})
+        combos = list(itertools.product(*matrix.values())) if matrix else [()]
+        assets = []
+        for combo in combos:
+            variables = {**merged["vars"], **dict(zip(matrix, combo))}
+            asset_id = raw["id"] + "".join("-" + _slug(value) for value in combo)
+            assets.append(self._one_asset(asset_id, merged, variables, pointer))
+        return assets
+
+    def _one_asset(self, asset_id: str, merged: dict[str, Any], variables: dict[str, Any], pointer: str) -> Asset:
+        render = RenderSettings(**merged["render"])
+        pixelart = PixelArtSettings(**merged["pixelart"])
+        kind = merged["kind"]
+        asset_size = tuple(merged["size"])
+        seed = merged.get("seed", 0)
+        negative_default = merged.get("negative", "")
+        images: list[ImageSpec] = []
+        if kind == "sprite":
+            variants = merged.get("variants") or [{"name": "default", "seed": seed}]
+            for index, variant in enumerate(variants):
+                if isinstance(variant, int):
+                    variant = {"name": f"seed{variant}", "seed": variant}
+                images.append(
+                    ImageSpec(
+                        name=variant["name"],
+                        prompt=self._prompt(merged, merged["prompt"], variables, pointer + "/prompt"),
+                        negative=self._template(negative_default, variables, pointer + "/negative"),
+                        seed=variant["seed"],
+                        size=asset_size,
+                    )
+                )
+        else:
+            key = "tiles" if kind == "tileset" else "elements"
+            for index, item in enumerate(merged[key]):
+                item_pointer = f"{pointer}/{key}/{index}"
+                self._check_safe(item["name"], item_pointer + "/name")
+                item_vars = {**variables, **item.get("vars", {}), "name": item["name"]}
+                template = item.get("prompt") or merged.get("prompt")
+                if template is None:
+                    self.checker.add(item_pointer, f"{item['name']!r} has no prompt and the asset has none", "add `prompt:` to the item or the asset")
+                    continue
+                size = tuple(item.get("size", asset_size))
+                if kind == "tileset" and "size" in item:
+                    self.checker.add(item_pointer + "/size", "tiles of a tileset share the asset's `size`", "remove the tile's `size`")
+                border = tuple(item["border"]) if "border" in item else None
+                if border is not None and kind != "ui":
+                    self.checker.add(item_pointer + "/border", "`border` (9-slice) is only for UI elements", "remove it")
+                if border is not None and (border[0] + border[2] >= size[0] or border[1] + border[3] >= size[1]):
+                    self.checker.add(
+                        item_pointer + "/border",
+                        f"9-slice border {list(border)} leaves no centre in a {size[0]}x{size[1]} element",
+                        "make left+right smaller than the width and top+bottom smaller than the height",
+                    )
+                images.append(
+                    ImageSpec(
+                        name=item["name"],
+                        prompt=self._prompt(merged, template, item_vars, item_pointer + "/prompt"),
+                        negative=self._template(item.get("negative", negative_default), item_vars, item_pointer + "/negative"),
+                        seed=item.get("seed", seed),
+                        size=size,
+                        border=border,
+                    )
+                )
+        names = [image.name for image in images]
+        for name in {n for n in names if names.count(n) > 1}:
+            self.checker.add(pointer, f"asset {asset_id!r} has two images named {name!r}", "give every variant, tile or element a unique name")
+        for image in images:
+            if image.size[0] > render.width or image.size[1] > render.height:
+                self.checker.add(
+                    pointer + "/size",
+                    f"size {list(image.size)} is larger than the render size {render.width}x{render.height}",
+                    "raise `render.width/height` or lower `size`",
+                )
+                break
+        self._check_safe(asset_id, pointer + "/id")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", asset_id):
+            self.checker.add(pointer + "/matrix", f"matrix expansion gives an unsafe id {asset_id!r}", "use matrix values made of letters, digits, '.', '_' and '-'")
+        outline = pixelart.outline
+        if outline is not None:
+            pixelart = PixelArtSettings(**{**merged["pixelart"], "outline": "#" + outline.lstrip("#").lower()})
+        return Asset(
+            id=asset_id,
+            kind=kind,
+            images=tuple(images),
+            model=merged["model"],
+            loras=tuple(LoraUse(use["name"], float(use.get("weight", 1.0))) for use in merged.get("loras", [])),
+            palette=merged.get("palette"),
+            background=merged.get("background", "transparent" if kind == "sprite" else "keep"),
+            render=render,
+            pixelart=pixelart,
+            seamless=bool(merged.get("seamless", False)),
+            quality=tuple(sorted(merged["quality"].items())),
+            description=merged.get("description", ""),
+            tags=tuple(merged.get("tags", ())),
+            line=self.checker.located.line_of(pointer),
+        )
+
+    def _prompt(self, merged: dict[str, Any], template: str, variables: dict[str, Any], pointer: str) -> str:
+        body = self._template(template, variables, pointer)
+        return merged.get("prompt_prefix", "") + body + merged.get("prompt_suffix", "")
+
+    def _template(self, template: str, variables: dict[str, Any], pointer: str) -> str:
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in variables:
+                known = ", ".join(sorted(variables)) or "(none)"
+                self.checker.add(pointer, f"prompt uses {{{name}}} but no variable {name!r} is defined", f"add it to `vars:` or `matrix:`; defined: {known}")
+                return match.group(0)
+            value = variables[name]
+            return str(value).lower() if isinstance(value, bool) else str(value)
+
+        return _TEMPLATE_VAR.sub(substitute, template)
+
+
+def _slug(value: Any) -> str:
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return re.sub(r"[^A-Za-z0-9._]+", "-", text).strip("-") or "x"
+
+
+def _hex_colors(array: Any) -> tuple[str, ...]:
+    return tuple("#%02x%02x%02x" % tuple(int(c) for c in row) for row in array)

@@ -1,0 +1,132 @@
+"""Frozen dataclasses a validated manifest resolves into.
+
+Everything here is already expanded: defaults merged, matrices multiplied out,
+prompts templated. Later layers never look at raw YAML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+MANIFEST_VERSION = 1
+
+AssetKind = Literal["sprite", "tileset", "ui"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    kind: Literal["builtin", "hub", "diffusers_dir", "single_file"]
+    source: str  # builtin name, repo id, or absolute path
+    revision: str | None = None
+    sha256: str | None = None
+    config: str | None = None
+    variant: str | None = None
+    allow_pickle: bool = False
+    license: str | None = None
+
+
+@dataclass(frozen=True)
+class LoraSpec:
+    name: str
+    kind: Literal["file", "hub"]
+    source: str  # absolute path or repo id
+    weight_name: str | None = None
+    revision: str | None = None
+    sha256: str | None = None
+    allow_pickle: bool = False
+    license: str | None = None
+
+
+@dataclass(frozen=True)
+class PaletteSpec:
+    name: str
+    kind: Literal["builtin", "colors", "file", "auto"]
+    colors: tuple[str, ...] = ()  # "#rrggbb", lowercase; filled for builtin/colors/file
+    path: str | None = None
+    auto_colors: int | None = None
+    shared: bool = False
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    width: int = 1024
+    height: int = 1024
+    steps: int = 30
+    guidance: float = 7.0
+    scheduler: str = "euler"
+
+
+@dataclass(frozen=True)
+class PixelArtSettings:
+    cell: float | None = None
+    on_grid_failure: str = "use_declared"
+    min_confidence: float = 0.5
+    reduce: str = "kcentroid"
+    dither: str = "none"
+    background_tolerance: float = 0.08
+    min_speck: int = 0
+    outline: str | None = None
+    anchor: str = "bottom-center"
+
+
+@dataclass(frozen=True)
+class LoraUse:
+    name: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """One generated image: a sprite variant, a tile or a UI element."""
+
+    name: str
+    prompt: str  # fully templated, prefix and suffix included
+    negative: str
+    seed: int
+    size: tuple[int, int]
+    border: tuple[int, int, int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Asset:
+    id: str
+    kind: AssetKind
+    images: tuple[ImageSpec, ...]
+    model: str
+    loras: tuple[LoraUse, ...]
+    palette: str | None
+    background: str
+    render: RenderSettings
+    pixelart: PixelArtSettings
+    seamless: bool = False
+    quality: tuple[tuple[str, float], ...] = ()
+    # Cosmetic: never part of a key.
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    name: str
+    models: dict[str, ModelSpec]
+    loras: dict[str, LoraSpec]
+    palettes: dict[str, PaletteSpec]
+    assets: tuple[Asset, ...]
+    version: int = MANIFEST_VERSION
+    description: str = ""
+    raw_sha256: str = field(default="", compare=False)
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(f"{self.path.stem}.lock.json")
+
+    def asset(self, asset_id: str) -> Asset:
+        for asset in self.assets:
+            if asset.id == asset_id:
+                return asset
+        raise KeyError(asset_id)

@@ -1,0 +1,73 @@
+"""Pure-numpy post-processing of generated renders into true pixel art.
+
+``pixelize`` is the entry point; the building blocks are public too. Importing
+this package loads numpy only (scipy and Pillow are imported where needed).
+"""
+
+from __future__ import annotations
+
+from .alpha import add_outline, binarize_alpha, label_components, remove_background, remove_specks, to_rgba, trim_and_place
+from .color import oklab_distance, oklab_to_srgb, srgb_to_oklab
+from .dither import bayer_matrix
+from .grid import GridResult, declared_grid, detect_grid, edge_profiles
+from .palette import (
+    DITHER_METHODS,
+    builtin_palette,
+    builtin_palette_names,
+    learn_palette,
+    load_palette_file,
+    parse_gpl,
+    parse_hex,
+    parse_jasc_pal,
+    parse_png_swatch,
+    quantize,
+)
+from .pixelize import (
+    BACKGROUND_MODES,
+    GRID_FAILURE_MODES,
+    PIXELIZE_ALGORITHM_VERSION,
+    GridDetectionError,
+    PixelizeResult,
+    pixelize,
+    validate_options,
+)
+from .reduce import ANCHORS, REDUCE_METHODS, fit_to_size, reduce_cells
+
+__all__ = [
+    "ANCHORS",
+    "BACKGROUND_MODES",
+    "DITHER_METHODS",
+    "GRID_FAILURE_MODES",
+    "PIXELIZE_ALGORITHM_VERSION",
+    "REDUCE_METHODS",
+    "GridDetectionError",
+    "GridResult",
+    "PixelizeResult",
+    "add_outline",
+    "bayer_matrix",
+    "binarize_alpha",
+    "builtin_palette",
+    "builtin_palette_names",
+    "declared_grid",
+    "detect_grid",
+    "edge_profiles",
+    "fit_to_size",
+    "label_components",
+    "learn_palette",
+    "load_palette_file",
+    "oklab_distance",
+    "oklab_to_srgb",
+    "parse_gpl",
+    "parse_hex",
+    "parse_jasc_pal",
+    "parse_png_swatch",
+    "pixelize",
+    "quantize",
+    "reduce_cells",
+    "remove_background",
+    "remove_specks",
+    "srgb_to_oklab",
+    "to_rgba",
+    "trim_and_place",
+    "validate_options",
+]

@@ -1,0 +1,247 @@
+"""Transparency: background removal, binary alpha, speck removal, outlines, placement.
+
+Every function takes and returns uint8 images; all but ``remove_background``
+and ``to_rgba`` require RGBA. ``wrap=True`` treats the image as a torus
+(seamless tile): connectivity and neighbourhoods continue across the edges.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .color import srgb_to_oklab
+from .reduce import ANCHORS, _anchor_split
+
+__all__ = [
+    "to_rgba",
+    "remove_background",
+    "binarize_alpha",
+    "remove_specks",
+    "add_outline",
+    "trim_and_place",
+    "label_components",
+]
+
+
+def _check_image(image: np.ndarray, *, rgba_only: bool) -> None:
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise TypeError(f"image must have dtype uint8, got {image.dtype}")
+    if rgba_only:
+        if image.ndim != 3 or image.shape[2] != 4:
+            raise ValueError(f"image must be RGBA with shape (H, W, 4), got {image.shape}; use to_rgba() first")
+    elif image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(f"image must have shape (H, W, 3) or (H, W, 4), got {image.shape}")
+
+
+def to_rgba(image: np.ndarray) -> np.ndarray:
+    """RGBA copy of ``image``: RGB gains an opaque alpha channel."""
+    _check_image(image, rgba_only=False)
+    if image.shape[2] == 4:
+        return image.copy()
+    alpha = np.full(image.shape[:2] + (1,), 255, dtype=np.uint8)
+    return np.concatenate([image, alpha], axis=2)
+
+
+def label_components(mask: np.ndarray, *, connectivity: int = 4, wrap: bool = False) -> tuple[np.ndarray, int]:
+    """Label connected True regions (4- or 8-connectivity), optionally across the seams.
+
+    Returns ``(labels, count)`` with labels 1..count and 0 outside the mask,
+    numbered in scan order of their first pixel.
+    """
+    from scipy import ndimage
+
+    if mask.ndim != 2 or mask.dtype != bool:
+        raise ValueError(f"mask must be a 2-D bool array, got {mask.dtype} {mask.shape}")
+    if connectivity not in (4, 8):
+        raise ValueError(f"connectivity must be 4 or 8, got {connectivity}")
+    structure = ndimage.generate_binary_structure(2, 1 if connectivity == 4 else 2)
+    labels, count = ndimage.label(mask, structure=structure)
+    if not wrap or count == 0:
+        return labels, int(count)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    # Pairs of labels that touch across a seam: last column/first column and
+    # last row/first row (with the diagonal neighbours for 8-connectivity).
+    shifts = (0,) if connectivity == 4 else (-1, 0, 1)
+    pairs_a: list[np.ndarray] = []
+    pairs_b: list[np.ndarray] = []
+    for shift in shifts:
+        pairs_a.append(labels[:, -1])
+        pairs_b.append(np.roll(labels[:, 0], shift))
+        pairs_a.append(labels[-1, :])
+        pairs_b.append(np.roll(labels[0, :], shift))
+    a = np.concatenate(pairs_a)
+    b = np.concatenate(pairs_b)
+    keep = (a > 0) & (b > 0)
+    a, b = a[keep], b[keep]
+    graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(count + 1, count + 1))
+    _, component = connected_components(graph, directed=False)
+    # Renumber merged components 1..n in order of their smallest original label.
+    roots = component[1:]
+    _, first_seen = np.unique(roots, return_index=True)
+    order = np.argsort(first_seen, kind="stable")
+    new_id = np.empty(order.size, dtype=np.int64)
+    new_id[order] = np.arange(1, order.size + 1)
+    lookup = np.zeros(count + 1, dtype=np.int64)
+    lookup[1:] = new_id[np.searchsorted(np.unique(roots), roots)]
+    return lookup[labels], int(order.size)
+
+
+def _fit_background(lab: np.ndarray, border: np.ndarray, tolerance: float) -> np.ndarray:
+    """Per-pixel background colour: a plane per OKLab channel through the border pixels.
+
+    A plane absorbs the faint gradients of "almost flat" generated
+    backgrounds; refitting on inliers keeps a sprite that touches the border
+    from dragging the fit.
+    """
+    height, width = lab.shape[:2]
+    ys, xs = np.nonzero(border)
+    values = lab[ys, xs].astype(np.float64)
+    design = np.stack([np.ones(ys.size), xs / max(width - 1, 1), ys / max(height - 1, 1)], axis=1)
+    median = np.median(values, axis=0)
+    inliers = np.sqrt(((values - median) ** 2).sum(axis=1)) <= max(tolerance, 1e-6) * 2
+    if inliers.sum() < 3:
+        return np.broadcast_to(median.astype(np.float32), lab.shape)
+    for _ in range(2):
+        coef, *_ = np.linalg.lstsq(design[inliers], values[inliers], rcond=None)
+        residual = np.sqrt(((design @ coef - values) ** 2).sum(axis=1))
+        refined = residual <= max(tolerance, 1e-6)
+        if refined.sum() < 3:
+            break
+        inliers = refined
+    gx = (np.arange(width) / max(width - 1, 1)).astype(np.float32)
+    gy = (np.arange(height) / max(height - 1, 1)).astype(np.float32)
+    coef = coef.astype(np.float32)
+    return coef[0] + gx[None, :, None] * coef[1] + gy[:, None, None] * coef[2]
+
+
+def remove_background(image: np.ndarray, *, tolerance: float, wrap: bool = False) -> np.ndarray:
+    """Make the background transparent by flood fill from the border.
+
+    Pixels within ``tolerance`` (OKLab distance) of the background colour
+    (fitted as a faint gradient over the border pixels) and connected to the
+    border through such pixels (4-connectivity, so a diagonal gap in a 1-px
+    outline does not leak) become transparent; already transparent pixels
+    (alpha < 128) count as background too. Returns RGBA.
+    """
+    _check_image(image, rgba_only=False)
+    if not isinstance(tolerance, (int, float)) or tolerance < 0:
+        raise ValueError(f"tolerance must be a non-negative number, got {tolerance!r}")
+    rgba = to_rgba(image)
+    height, width = rgba.shape[:2]
+    # Cells are at least 2 px (4 px in practice), so a half-resolution mask
+    # finds the same background at a quarter of the cost on large renders.
+    step = 2 if min(height, width) >= 256 else 1
+    small = rgba[::step, ::step]
+    sh, sw = small.shape[:2]
+    border = np.zeros((sh, sw), dtype=bool)
+    border[0, :] = border[-1, :] = border[:, 0] = border[:, -1] = True
+    clear = small[..., 3] < 128
+    solid_border = border & ~clear
+    if solid_border.any():
+        lab = srgb_to_oklab(np.ascontiguousarray(small[..., :3]))
+        reference = _fit_background(lab, solid_border, float(tolerance))
+        lab -= reference
+        near = np.einsum("hwc,hwc->hw", lab, lab) <= float(tolerance) ** 2
+        candidate = near | clear
+    else:
+        candidate = clear
+    labels, count = label_components(candidate, connectivity=4, wrap=wrap)
+    if count == 0:
+        return rgba
+    is_background = np.zeros(count + 1, dtype=bool)
+    is_background[labels[border]] = True
+    is_background[0] = False
+    background = is_background[labels]
+    if step > 1:
+        background = np.repeat(np.repeat(background, step, axis=0), step, axis=1)[:height, :width]
+    rgba[background] = 0
+    return rgba
+
+
+def binarize_alpha(image: np.ndarray, *, threshold: int = 128) -> np.ndarray:
+    """Alpha becomes 255 where ``alpha >= threshold`` else 0; transparent pixels become (0, 0, 0, 0)."""
+    _check_image(image, rgba_only=True)
+    if not isinstance(threshold, (int, np.integer)) or not 1 <= threshold <= 255:
+        raise ValueError(f"threshold must be an int in 1..255, got {threshold!r}")
+    out = image.copy()
+    solid = image[..., 3] >= threshold
+    out[..., 3] = np.where(solid, 255, 0).astype(np.uint8)
+    out[~solid] = 0
+    return out
+
+
+def remove_specks(image: np.ndarray, *, min_size: int, wrap: bool = False) -> np.ndarray:
+    """Clear connected opaque regions (8-connectivity) of fewer than ``min_size`` pixels."""
+    _check_image(image, rgba_only=True)
+    if not isinstance(min_size, (int, np.integer)) or min_size < 0:
+        raise ValueError(f"min_size must be a non-negative int, got {min_size!r}")
+    out = image.copy()
+    if min_size <= 1:
+        return out
+    labels, count = label_components(image[..., 3] > 0, connectivity=8, wrap=wrap)
+    if count == 0:
+        return out
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    small = sizes < min_size
+    small[0] = False
+    out[small[labels]] = 0
+    return out
+
+
+def _neighbour_any(mask: np.ndarray, wrap: bool) -> np.ndarray:
+    """True where any 4-neighbour is True."""
+    if wrap:
+        return (
+            np.roll(mask, 1, axis=0) | np.roll(mask, -1, axis=0) | np.roll(mask, 1, axis=1) | np.roll(mask, -1, axis=1)
+        )
+    padded = np.pad(mask, 1)
+    return padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
+
+
+def _check_colour(color: tuple) -> tuple[int, int, int]:
+    try:
+        values = tuple(int(v) for v in color)
+    except (TypeError, ValueError):
+        raise ValueError(f"color must be (r, g, b) integers 0-255, got {color!r}") from None
+    if len(values) != 3 or any(v < 0 or v > 255 for v in values):
+        raise ValueError(f"color must be (r, g, b) integers 0-255, got {color!r}")
+    return values  # type: ignore[return-value]
+
+
+def add_outline(image: np.ndarray, *, color: tuple[int, int, int], wrap: bool = False) -> np.ndarray:
+    """Paint a 1-px outline of ``color`` on transparent pixels 4-adjacent to opaque ones."""
+    _check_image(image, rgba_only=True)
+    rgb = _check_colour(color)
+    opaque = image[..., 3] > 0
+    ring = _neighbour_any(opaque, wrap) & ~opaque
+    out = image.copy()
+    out[ring] = (*rgb, 255)
+    return out
+
+
+def trim_and_place(image: np.ndarray, *, size: tuple[int, int], anchor: str) -> np.ndarray:
+    """Crop to the opaque bounding box and place it on a transparent ``size`` (w, h) canvas at ``anchor``."""
+    _check_image(image, rgba_only=True)
+    if anchor not in ANCHORS:
+        raise ValueError(f"unknown anchor {anchor!r}; allowed: {', '.join(ANCHORS)}")
+    width, height = int(size[0]), int(size[1])
+    if width < 1 or height < 1:
+        raise ValueError(f"size must be positive, got {size}")
+    canvas = np.zeros((height, width, 4), dtype=np.uint8)
+    ys, xs = np.nonzero(image[..., 3] > 0)
+    if ys.size == 0:
+        return canvas
+    content = image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+    ch, cw = content.shape[:2]
+    if cw > width or ch > height:
+        raise ValueError(
+            f"opaque content is {cw}x{ch}, larger than the {width}x{height} canvas; use a larger size"
+        )
+    left = _anchor_split(anchor, width - cw, "x")
+    top = _anchor_split(anchor, height - ch, "y")
+    canvas[top : top + ch, left : left + cw] = content
+    return canvas

@@ -1,0 +1,286 @@
+"""Collapse each grid cell of a render to one pixel, and fit the result to a size."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .grid import GridResult
+
+__all__ = ["reduce_cells", "fit_to_size", "REDUCE_METHODS", "ANCHORS"]
+
+REDUCE_METHODS = ("mode", "median", "kcentroid")
+ANCHORS = (
+    "top-left",
+    "top-center",
+    "top-right",
+    "center-left",
+    "center",
+    "center-right",
+    "bottom-left",
+    "bottom-center",
+    "bottom-right",
+)
+# At most this many sample positions per cell axis: a cell's inner area is
+# sampled on a regular sub-grid, which keeps the work per cell bounded (and
+# vectorisable as one array) whatever the cell size.
+_SAMPLES_PER_AXIS = 5
+_KMEANS_ITERATIONS = 4
+
+
+def _check_image(image: np.ndarray) -> None:
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise TypeError(f"image must have dtype uint8, got {image.dtype}")
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(f"image must have shape (H, W, 3) or (H, W, 4), got {image.shape}")
+
+
+def _sample_positions(cuts: np.ndarray, border: float) -> np.ndarray:
+    """(cells, S) pixel indices spread over each cell's inner band."""
+    starts = cuts[:-1].astype(np.float64)
+    widths = np.diff(cuts).astype(np.float64)
+    band = np.floor(widths * border)
+    # Always keep at least one pixel: tiny cells have no room for a border band.
+    band = np.minimum(band, np.floor((widths - 1) / 2))
+    inner_start = starts + band
+    inner_width = np.maximum(widths - 2 * band, 1.0)
+    count = _SAMPLES_PER_AXIS
+    fractions = (np.arange(count) + 0.5) / count
+    positions = np.floor(inner_start[:, None] + fractions[None, :] * inner_width[:, None])
+    return positions.astype(np.intp)
+
+
+def _kcentroid(samples: np.ndarray) -> np.ndarray:
+    """Mean of the dominant cluster of a 2-means split, per cell.
+
+    ``samples`` is (C, cells, n) float32, channel-first so every step is a
+    long contiguous vector operation. Centres start at the darkest and
+    brightest sample (deterministic); ties in cluster size go to the cluster
+    holding the sample nearest the cell centre. Returns (cells, C).
+    """
+    channels, cells, n = samples.shape
+    rows = np.arange(cells)
+    weights = [1.0, 1.0, 1.0, 2.0][:channels]  # an alpha jump matters more than a shade
+    luma = samples[0] + samples[1] + samples[2]
+    if channels == 4:
+        luma = luma + samples[3] * 4.0
+    lo = np.argmin(luma, axis=1)
+    hi = np.argmax(luma, axis=1)
+    c0 = samples[:, rows, lo]  # (C, cells)
+    c1 = samples[:, rows, hi]
+    total = samples.sum(axis=2)
+    for _ in range(_KMEANS_ITERATIONS):
+        d0 = np.zeros((cells, n), dtype=np.float32)
+        d1 = np.zeros((cells, n), dtype=np.float32)
+        for channel in range(channels):
+            plane = samples[channel]
+            diff0 = plane - c0[channel][:, None]
+            diff1 = plane - c1[channel][:, None]
+            d0 += weights[channel] * diff0 * diff0
+            d1 += weights[channel] * diff1 * diff1
+        in1 = (d1 < d0).astype(np.float32)
+        n1 = in1.sum(axis=1)
+        n0 = n - n1
+        s1 = np.einsum("kcn,cn->kc", samples, in1)
+        s0 = total - s1
+        c0 = np.where(n0 > 0, s0 / np.maximum(n0, 1), c0)
+        c1 = np.where(n1 > 0, s1 / np.maximum(n1, 1), c1)
+    centre_in1 = in1[:, n // 2] > 0
+    choose1 = (n1 > n0) | ((n1 == n0) & centre_in1)
+    return np.where(choose1[None, :], c1, c0).T
+
+
+def _mode(samples: np.ndarray) -> np.ndarray:
+    """Most frequent exact colour per cell; ties go to the earliest sample."""
+    cells, n, channels = samples.shape
+    keys = np.zeros((cells, n), dtype=np.uint64)
+    for channel in range(channels):
+        keys = (keys << np.uint64(8)) | samples[..., channel].astype(np.uint64)
+    counts = (keys[:, :, None] == keys[:, None, :]).sum(axis=2)
+    winner = np.argmax(counts, axis=1)
+    return samples[np.arange(cells), winner]
+
+
+def _reduce_kcentroid(samples: np.ndarray) -> np.ndarray:
+    """k-centroid for (C, cells, n) uint8 samples, returning (cells, C) float32.
+
+    Most cells of pixel art are flat: when every channel's sample range is
+    within the image's own noise level the plain mean is the answer, and
+    2-means runs only on the remaining (edge) cells.
+    """
+    channels, cells, n = samples.shape
+    spread = (samples.max(axis=2) - samples.min(axis=2)).max(axis=0)
+    # Half the cells or more are flat in any sprite, so the median spread is
+    # the noise level; twice it (at least 12) separates "noise" from "two colours".
+    limit = max(12, 2 * int(np.median(spread)))
+    flat = spread <= limit
+    out = np.empty((cells, channels), dtype=np.float32)
+    if flat.any():
+        out[flat] = samples[:, flat, :].mean(axis=2, dtype=np.float32).T
+    busy = ~flat
+    if busy.any():
+        out[busy] = _kcentroid(samples[:, busy, :].astype(np.float32))
+    return out
+
+
+def reduce_cells(
+    image: np.ndarray,
+    grid: GridResult,
+    *,
+    method: str = "kcentroid",
+    border: float = 0.2,
+) -> np.ndarray:
+    """One pixel per grid cell (same channel count as ``image``).
+
+    A band of ``border`` x cell size along each cell edge is ignored: that is
+    where anti-aliasing and blur live. ``method``: "kcentroid" (2-means inside
+    the cell, mean of the dominant cluster; robust to a sliver of a
+    neighbouring colour), "median" (per channel) or "mode" (most frequent
+    exact colour among the samples).
+    """
+    _check_image(image)
+    if method not in REDUCE_METHODS:
+        raise ValueError(f"unknown reduce method {method!r}; allowed: {', '.join(REDUCE_METHODS)}")
+    if not 0.0 <= border < 0.5:
+        raise ValueError(f"border must be in [0, 0.5), got {border}")
+    height, width = image.shape[:2]
+    cuts_x = np.asarray(grid.cuts_x, dtype=np.int64)
+    cuts_y = np.asarray(grid.cuts_y, dtype=np.int64)
+    if cuts_x[0] != 0 or cuts_x[-1] != width or cuts_y[0] != 0 or cuts_y[-1] != height:
+        raise ValueError(
+            f"grid cuts span {cuts_x[-1]}x{cuts_y[-1]} but the image is {width}x{height}; "
+            "detect the grid on this image"
+        )
+    if np.any(np.diff(cuts_x) <= 0) or np.any(np.diff(cuts_y) <= 0):
+        raise ValueError("grid cuts must be strictly increasing")
+    if grid.wrap and (grid.offset[0] or grid.offset[1]):
+        image = np.roll(image, (-grid.offset[1], -grid.offset[0]), axis=(0, 1))
+    xs = _sample_positions(cuts_x, border)
+    ys = _sample_positions(cuts_y, border)
+    ny, nx = ys.shape[0], xs.shape[0]
+    sy, sx = ys.shape[1], xs.shape[1]
+    channels = image.shape[2]
+    # Two 1-D takes (rows, then columns) gather every cell's sample sub-grid,
+    # then one transpose makes it channel-first: (C, cells, samples).
+    gathered = np.take(np.take(image, ys.reshape(-1), axis=0), xs.reshape(-1), axis=1)
+    samples = np.ascontiguousarray(
+        gathered.reshape(ny, sy, nx, sx, channels).transpose(4, 0, 2, 1, 3)
+    ).reshape(channels, ny * nx, sy * sx)
+    if method == "mode":
+        out = _mode(np.ascontiguousarray(samples.transpose(1, 2, 0)))
+    elif method == "median":
+        out = np.median(samples, axis=2).T
+    else:
+        out = _reduce_kcentroid(samples)
+    if out.dtype != np.uint8:
+        out = np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)
+    return out.reshape(ny, nx, channels)
+
+
+def _anchor_split(anchor: str, excess: int, axis: str) -> int:
+    """How much of ``excess`` goes before the content along ``axis`` ("x"/"y")."""
+    vertical, _, horizontal = anchor.partition("-") if "-" in anchor else (anchor, "", anchor)
+    side = horizontal if axis == "x" else vertical
+    if side in ("left", "top"):
+        return 0
+    if side in ("right", "bottom"):
+        return excess
+    return excess // 2
+
+
+def _crop_or_pad(image: np.ndarray, target: int, axis: int, anchor: str, transparent_pad: bool) -> np.ndarray:
+    current = image.shape[axis]
+    axis_name = "x" if axis == 1 else "y"
+    if current > target:
+        start = _anchor_split(anchor, current - target, axis_name)
+        index = [slice(None)] * 3
+        index[axis] = slice(start, start + target)
+        return image[tuple(index)]
+    if current < target:
+        before = _anchor_split(anchor, target - current, axis_name)
+        after = target - current - before
+        pad = [(0, 0)] * 3
+        pad[axis] = (before, after)
+        if transparent_pad:
+            return np.pad(image, pad, mode="constant", constant_values=0)
+        return np.pad(image, pad, mode="edge")
+    return image
+
+
+def _nearest_resample(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    src_h, src_w = image.shape[:2]
+    cols = np.minimum(((np.arange(width) + 0.5) * src_w / width).astype(np.intp), src_w - 1)
+    rows = np.minimum(((np.arange(height) + 0.5) * src_h / height).astype(np.intp), src_h - 1)
+    return image[rows[:, None], cols[None, :]]
+
+
+# Size mismatches up to this share of the target are fixed by cropping or
+# padding (a cell or two lost to a sliver); beyond it the grid is off by a
+# factor and only resampling can make the asset fit.
+_CROP_PAD_SHARE = 0.15
+
+
+def fit_to_size(image: np.ndarray, *, size: tuple[int, int], anchor: str) -> tuple[np.ndarray, str | None]:
+    """Bring a cell-level image to ``size`` (w, h) on the cell grid, nearest-neighbour only.
+
+    In order of preference: trim a transparent or flat background border that
+    is in excess; crop/pad around ``anchor`` when the mismatch is small (pads
+    are transparent for RGBA, edge-replicated for RGB); otherwise resample
+    nearest-neighbour. Returns the image and a note saying what was done, or
+    None when it already had the size.
+    """
+    _check_image(image)
+    if anchor not in ANCHORS:
+        raise ValueError(f"unknown anchor {anchor!r}; allowed: {', '.join(ANCHORS)}")
+    target_w, target_h = int(size[0]), int(size[1])
+    if target_w < 1 or target_h < 1:
+        raise ValueError(f"size must be positive, got {size}")
+    height, width = image.shape[:2]
+    if (width, height) == (target_w, target_h):
+        return image, None
+    rgba = image.shape[2] == 4
+    notes = []
+    work = image
+    # 1. Excess border that is pure background (transparent, or the corner
+    # colour of an opaque image) can go without losing content.
+    if width > target_w or height > target_h:
+        if rgba:
+            content = work[..., 3] > 0
+        else:
+            content = np.any(work != work[0, 0], axis=2)
+        if content.any():
+            ys, xs = np.nonzero(content)
+            x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+        else:
+            x0, x1, y0, y1 = 0, width, 0, height
+        if width > target_w and x1 - x0 <= target_w:
+            left = _anchor_split(anchor, width - target_w, "x")
+            left = int(np.clip(left, max(0, x1 - target_w), min(x0, width - target_w)))
+            work = work[:, left : left + target_w]
+            notes.append(f"cropped {width - target_w} background column(s)")
+        if height > target_h and y1 - y0 <= target_h:
+            top = _anchor_split(anchor, height - target_h, "y")
+            top = int(np.clip(top, max(0, y1 - target_h), min(y0, height - target_h)))
+            work = work[top : top + target_h]
+            notes.append(f"cropped {height - target_h} background row(s)")
+    h2, w2 = work.shape[:2]
+    if (w2, h2) != (target_w, target_h):
+        close = abs(w2 - target_w) <= max(2, _CROP_PAD_SHARE * target_w) and abs(h2 - target_h) <= max(
+            2, _CROP_PAD_SHARE * target_h
+        )
+        if close:
+            before = work
+            work = _crop_or_pad(work, target_w, 1, anchor, rgba)
+            work = _crop_or_pad(work, target_h, 0, anchor, rgba)
+            notes.append(
+                f"{'cropped/padded'} {before.shape[1]}x{before.shape[0]} to {target_w}x{target_h} around {anchor}"
+            )
+        else:
+            notes.append(
+                f"resampled {w2}x{h2} to {target_w}x{target_h} nearest-neighbour "
+                "(grid and size disagree by more than 15%)"
+            )
+            work = _nearest_resample(work, target_w, target_h)
+    note = f"grid gave {width}x{height} cells, asset size is {target_w}x{target_h}: " + "; ".join(notes)
+    return np.ascontiguousarray(work), note

@@ -1,0 +1,64 @@
+"""Build progress: a rich bar on a terminal, plain lines elsewhere (CI logs)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class BuildProgress:
+    def __init__(self, *, stream: TextIO | None = None, enabled: bool = True) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.total = 0
+        self.done = 0
+        self.images = 0
+        self.started = time.perf_counter()
+        self._rich = None
+        self._task = None
+        self._last_line = 0.0
+        if enabled and self.stream.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._rich = Progress(
+                TextColumn("[bold]building"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeRemainingColumn(),
+                console=Console(file=self.stream),
+                transient=True,
+            )
+
+    def __enter__(self) -> "BuildProgress":
+        if self._rich is not None:
+            self._rich.start()
+            self._task = self._rich.add_task("build", total=self.total, rate="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._rich is not None:
+            self._rich.stop()
+
+    def add_total(self, count: int) -> None:
+        self.total += count
+        if self._rich is not None and self._task is not None:
+            self._rich.update(self._task, total=self.total)
+
+    def advance(self, count: int, *, images: int = 0) -> None:
+        if not count:
+            return
+        self.done += count
+        self.images += images
+        elapsed = time.perf_counter() - self.started
+        rate = f"{self.images / elapsed:.2f} img/s" if self.images and elapsed > 0 else ""
+        if self._rich is not None and self._task is not None:
+            self._rich.update(self._task, completed=self.done, rate=rate)
+        elif self.enabled:
+            now = time.perf_counter()
+            # Plain logs: a line per second at most, and the last one.
+            if now - self._last_line >= 1.0 or self.done >= self.total:
+                self._last_line = now
+                print(f"progress: {self.done}/{self.total} jobs {rate}".rstrip(), file=self.stream, flush=True)

@@ -1,0 +1,200 @@
+"""Render images with diffusers' ``StableDiffusionXLPipeline``.
+
+One pipeline per model stays loaded across jobs. Jobs arrive in groups that
+share everything but prompt and seed, so one pipeline call renders a batch;
+each image gets its own ``torch.Generator`` seeded with its seed, so an image
+does not depend on which batch it landed in (up to ~1e-6 float noise between
+batched and single calls, which the lock records through the batch size).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
+import numpy as np
+
+from pixelgen.errors import EnvironmentProblem, InputError
+from pixelgen.manifest.model import LoraSpec, ModelSpec
+
+if TYPE_CHECKING:
+    from pixelgen.plan import RenderJob
+
+log = logging.getLogger("pixelgen")
+
+SCHEDULERS = {
+    "euler": ("EulerDiscreteScheduler", {}),
+    "euler_a": ("EulerAncestralDiscreteScheduler", {}),
+    "ddim": ("DDIMScheduler", {}),
+    "dpmpp_2m": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++"}),
+    "unipc": ("UniPCMultistepScheduler", {}),
+}
+_PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
+
+
+def import_render_stack() -> tuple[Any, Any]:
+    from pixelgen.render import quiet_hf_libraries
+
+    quiet_hf_libraries()
+    try:
+        import torch
+        import diffusers
+        import transformers
+    except ImportError as exc:
+        raise EnvironmentProblem(
+            f"rendering needs {exc.name}, which is not installed: "
+            "pip install torch==2.13.0 (CPU) or a CUDA torch, then pip install -e ."
+        ) from None
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    diffusers.utils.logging.set_verbosity_error()
+    diffusers.utils.logging.disable_progress_bar()
+    return torch, diffusers
+
+
+def select_device(requested: str, dtype_name: str | None = None) -> tuple[str, str]:
+    """Pick the device and dtype: CUDA → fp16 (or bf16), CPU → fp32."""
+    torch, _ = import_render_stack()
+    if requested == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif requested == "cuda":
+        if not torch.cuda.is_available():
+            raise EnvironmentProblem(
+                "--device cuda was asked for but no CUDA device is available "
+                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}); "
+                "install a CUDA build of torch or use --device cpu"
+            )
+        device = "cuda"
+    else:
+        device = "cpu"
+    if device == "cpu":
+        return device, "float32"
+    return device, dtype_name or "float16"
+
+
+@contextlib.contextmanager
+def circular_padding(*modules: Any) -> Iterator[None]:
+    """Make every Conv2d wrap around, so the render tiles seamlessly; restore afterwards."""
+    torch, _ = import_render_stack()
+    changed = []
+    for module in modules:
+        for layer in module.modules():
+            if isinstance(layer, torch.nn.Conv2d) and layer.padding_mode != "circular":
+                changed.append((layer, layer.padding_mode))
+                layer.padding_mode = "circular"
+    try:
+        yield
+    finally:
+        for layer, mode in changed:
+            layer.padding_mode = mode
+
+
+@dataclass
+class DiffusersGenerator:
+    """Keeps pipelines loaded and renders groups of jobs."""
+
+    models: dict[str, ModelSpec]
+    loras: dict[str, LoraSpec]
+    cache_dir: Path
+    device: str = "auto"
+    dtype: str | None = None
+    _pipelines: dict[str, Any] = field(default_factory=dict)
+    _active_loras: dict[str, tuple] = field(default_factory=dict)
+    model_files: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.torch, self.diffusers = import_render_stack()
+        self.device, self.dtype = select_device(self.device, self.dtype)
+        self.torch_dtype = getattr(self.torch, self.dtype)
+
+    # -- loading ---------------------------------------------------------------
+    def pipeline(self, model_name: str) -> Any:
+        if model_name not in self._pipelines:
+            # One model on the GPU at a time: SDXL is ~7 GB in fp16.
+            for other in list(self._pipelines):
+                del self._pipelines[other]
+                self._active_loras.pop(other, None)
+            pipe = self._load(self.models[model_name])
+            pipe.set_progress_bar_config(disable=True)
+            pipe.to(self.device)
+            self._pipelines[model_name] = pipe
+        return self._pipelines[model_name]
+
+    def _load(self, spec: ModelSpec) -> Any:
+        Pipeline = self.diffusers.StableDiffusionXLPipeline
+        # diffusers ≥ 0.42 names the precision `dtype` in from_pretrained, but
+        # from_single_file still takes `torch_dtype`.
+        common: dict[str, Any] = {"dtype": self.torch_dtype}
+        if spec.variant:
+            common["variant"] = spec.variant
+        try:
+            if spec.kind == "builtin":
+                from pixelgen.render.tiny import ensure_tiny_sdxl
+
+                path = ensure_tiny_sdxl(self.cache_dir)
+                self.model_files[spec.name] = str(path)
+                return Pipeline.from_pretrained(path, use_safetensors=True, **common)
+            if spec.kind == "hub":
+                # Hub ids go through the normal Hugging Face cache and honour HF_HUB_OFFLINE.
+                return Pipeline.from_pretrained(
+                    spec.source, revision=spec.revision, use_safetensors=not spec.allow_pickle, **common
+                )
+            if spec.kind == "diffusers_dir":
+                return Pipeline.from_pretrained(spec.source, use_safetensors=not spec.allow_pickle, **common)
+            if Path(spec.source).suffix.lower() in _PICKLE_SUFFIXES and not spec.allow_pickle:
+                raise InputError(f"model {spec.name!r}: refusing to load pickle weights {spec.source} without allow_pickle: true")
+            extra = {"config": spec.config} if spec.config else {}
+            return Pipeline.from_single_file(spec.source, torch_dtype=self.torch_dtype, **extra)
+        except (OSError, EnvironmentError, ValueError) as exc:
+            if isinstance(exc, InputError):
+                raise
+            offline = " (HF_HUB_OFFLINE is set: the weights must already be in the Hugging Face cache)" if os.environ.get("HF_HUB_OFFLINE") else ""
+            raise EnvironmentProblem(f"cannot load model {spec.name!r} from {spec.source}{offline}: {exc}") from None
+
+    def _apply_loras(self, model_name: str, pipe: Any, loras: tuple[tuple[str, float], ...]) -> None:
+        wanted = tuple(sorted(loras))
+        if self._active_loras.get(model_name, ()) == wanted:
+            return
+        if self._active_loras.get(model_name):
+            pipe.unload_lora_weights()
+        self._active_loras[model_name] = ()
+        if not wanted:
+            return
+        for name, _weight in wanted:
+            spec = self.loras[name]
+            if spec.kind == "hub":
+                pipe.load_lora_weights(spec.source, weight_name=spec.weight_name, revision=spec.revision, adapter_name=name)
+            else:
+                source = Path(spec.source)
+                pipe.load_lora_weights(str(source.parent), weight_name=source.name, adapter_name=name)
+        pipe.set_adapters([name for name, _ in wanted], adapter_weights=[weight for _, weight in wanted])
+        self._active_loras[model_name] = wanted
+
+    # -- rendering -------------------------------------------------------------
+    def render(self, jobs: Sequence["RenderJob"]) -> list[np.ndarray]:
+        """Render one group of jobs (same model, LoRAs, size, steps, guidance, scheduler)."""
+        first = jobs[0]
+        pipe = self.pipeline(first.model)
+        self._apply_loras(first.model, pipe, first.loras)
+        class_name, options = SCHEDULERS[first.scheduler]
+        scheduler_class = getattr(self.diffusers, class_name)
+        pipe.scheduler = scheduler_class.from_config(pipe.scheduler.config, **options)
+        generators = [self.torch.Generator(device="cpu").manual_seed(job.seed) for job in jobs]
+        seamless = circular_padding(pipe.unet, pipe.vae) if first.seamless else contextlib.nullcontext()
+        with seamless, self.torch.inference_mode():
+            result = pipe(
+                prompt=[job.prompt for job in jobs],
+                negative_prompt=[job.negative for job in jobs],
+                width=first.width,
+                height=first.height,
+                num_inference_steps=first.steps,
+                guidance_scale=first.guidance,
+                generator=generators,
+                output_type="np",
+            )
+        images = np.asarray(result.images, dtype=np.float32)
+        return [np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8) for image in images]

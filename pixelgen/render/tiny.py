@@ -1,0 +1,194 @@
+"""Build ``builtin:tiny-sdxl``: a tiny, randomly initialised SDXL-architecture pipeline.
+
+It exists so the whole tool — diffusers' real loading code included — runs on a
+laptop CPU and in CI without downloading weights. The architecture matches
+SDXL where it matters to pixelgen's code paths: a UNet with
+``addition_embed_type="text_time"`` conditioned on two CLIP text encoders (the
+second with a projection giving the pooled embedding), and a 4-level VAE so
+latents are 1/8 of the image size. Its images look like noise.
+
+Weights come from fixed seeds, so the same torch version builds the same files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from pixelgen.render import TINY_SDXL_NAME, TINY_SDXL_RECIPE
+
+_TEXT_WIDTH = 32
+_MAX_TOKENS = 77
+
+
+def tiny_model_dir(cache_dir: Path) -> Path:
+    return Path(cache_dir) / "models" / f"{TINY_SDXL_NAME}-r{TINY_SDXL_RECIPE}"
+
+
+def ensure_tiny_sdxl(cache_dir: Path) -> Path:
+    """Return the tiny model's directory, building it there first if absent.
+
+    Built in a temporary sibling and renamed into place, so a killed build or
+    a concurrent one never leaves a half-written model behind.
+    """
+    target = tiny_model_dir(cache_dir)
+    if (target / "model_index.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        build_tiny_sdxl(staging)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            # Another process finished first; its copy is identical.
+            if not (target / "model_index.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _byte_level_vocab() -> tuple[dict[str, int], list[str]]:
+    """A CLIP BPE vocabulary of single byte-characters and no merges.
+
+    CLIP's tokenizer maps bytes to printable unicode characters and marks word
+    ends with ``</w>``; with every character and its word-final form in the
+    vocabulary and no merges, any text tokenizes, one token per byte.
+    """
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    codes = printable[:]
+    extra = 0
+    for byte in range(256):
+        if byte not in printable:
+            codes.append(256 + extra)
+            extra += 1
+    chars = [chr(c) for c in codes]
+    vocab: dict[str, int] = {}
+    for token in ["<|startoftext|>", "<|endoftext|>", *chars, *(c + "</w>" for c in chars)]:
+        vocab[token] = len(vocab)
+    return vocab, ["#version: 0.2"]
+
+
+def build_tiny_sdxl(directory: Path) -> None:
+    from pixelgen.render.diffusers_backend import import_render_stack
+
+    import_render_stack()
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+    directory = Path(directory)
+    vocab, merges = _byte_level_vocab()
+    vocab_dir = directory / "_vocab"
+    vocab_dir.mkdir(parents=True, exist_ok=True)
+    (vocab_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), "utf-8")
+    (vocab_dir / "merges.txt").write_text("\n".join(merges) + "\n", "utf-8")
+    tokenizer = CLIPTokenizer(
+        str(vocab_dir / "vocab.json"), str(vocab_dir / "merges.txt"), model_max_length=_MAX_TOKENS
+    )
+
+    def text_config() -> CLIPTextConfig:
+        return CLIPTextConfig(
+            vocab_size=len(vocab),
+            hidden_size=_TEXT_WIDTH,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=3,
+            max_position_embeddings=_MAX_TOKENS,
+            projection_dim=_TEXT_WIDTH,
+            bos_token_id=vocab["<|startoftext|>"],
+            eos_token_id=vocab["<|endoftext|>"],
+            pad_token_id=vocab["<|endoftext|>"],
+            hidden_act="gelu",
+        )
+
+    torch.manual_seed(0)
+    text_encoder = CLIPTextModel(text_config())
+    torch.manual_seed(1)
+    text_encoder_2 = CLIPTextModelWithProjection(text_config())
+    torch.manual_seed(2)
+    unet = UNet2DConditionModel(
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        attention_head_dim=(2, 4),
+        use_linear_projection=True,
+        transformer_layers_per_block=(1, 1),
+        cross_attention_dim=2 * _TEXT_WIDTH,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=8,
+        # 6 time ids (original size, crop, target size) × 8 + the pooled text embedding.
+        projection_class_embeddings_input_dim=6 * 8 + _TEXT_WIDTH,
+        norm_num_groups=8,
+    )
+    torch.manual_seed(3)
+    vae = AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        block_out_channels=(16, 16, 32, 32),
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        layers_per_block=1,
+        latent_channels=4,
+        norm_num_groups=8,
+        sample_size=128,
+    )
+    scheduler = EulerDiscreteScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        num_train_timesteps=1000,
+        timestep_spacing="leading",
+        steps_offset=1,
+    )
+    pipeline = StableDiffusionXLPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        text_encoder_2=text_encoder_2,
+        tokenizer=tokenizer,
+        tokenizer_2=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+    )
+    pipeline.save_pretrained(directory, safe_serialization=True)
+    shutil.rmtree(vocab_dir)
+
+
+def build_tiny_lora(path: Path, *, seed: int = 0, rank: int = 4, scale: float = 0.5) -> Path:
+    """Write a small random LoRA for the tiny UNet in diffusers' LoRA format.
+
+    Tests use it to drive the real ``load_lora_weights`` path. ``lora_B`` is
+    non-zero (unlike a fresh adapter) so the LoRA visibly changes the render.
+    """
+    import torch
+    from diffusers import StableDiffusionXLPipeline, UNet2DConditionModel
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    from diffusers.utils import convert_state_dict_to_diffusers
+
+    path = Path(path)
+    scratch = Path(tempfile.mkdtemp(prefix="tiny-lora-"))
+    try:
+        build_tiny_sdxl(scratch)
+        unet = UNet2DConditionModel.from_pretrained(scratch / "unet")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, target_modules=["to_q", "to_k", "to_v", "to_out.0"], init_lora_weights=True))
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, parameter in unet.named_parameters():
+            if "lora_B" in name or "lora_A" in name:
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * scale)
+    state = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    StableDiffusionXLPipeline.save_lora_weights(path.parent, unet_lora_layers=state, weight_name=path.name, safe_serialization=True)
+    return path

@@ -1,0 +1,75 @@
+"""Compare a plan with the lock and the output folder: what is stale, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pixelgen.hashing import sha256_file
+from pixelgen.lock import Lock
+from pixelgen.plan import Plan, PostJob, change_reasons
+
+
+@dataclass(frozen=True)
+class OutputState:
+    path: str  # relative to OUT/<name>/
+    post: PostJob | None  # None for an output whose asset was removed
+    reasons: tuple[str, ...]  # empty when up to date
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.reasons)
+
+
+@dataclass(frozen=True)
+class AssetState:
+    asset_id: str
+    outputs: tuple[OutputState, ...]
+    removed: bool = False
+
+    @property
+    def reasons(self) -> list[str]:
+        seen: list[str] = []
+        for output in self.outputs:
+            for reason in output.reasons:
+                if reason not in seen:
+                    seen.append(reason)
+        return seen
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.removed and not self.reasons
+
+
+def output_state(post: PostJob, lock: Lock | None, out_dir: Path) -> OutputState:
+    entry = lock.outputs.get(post.output) if lock else None
+    if entry is None:
+        return OutputState(post.output, post, ("new",))
+    if entry.post_key != post.key:
+        return OutputState(post.output, post, tuple(change_reasons(entry.inputs, post.inputs)))
+    path = out_dir / post.output
+    if not path.is_file():
+        return OutputState(post.output, post, ("output missing",))
+    if sha256_file(path) != entry.sha256:
+        return OutputState(post.output, post, ("output modified",))
+    return OutputState(post.output, post, ())
+
+
+def compute_status(plan: Plan, lock: Lock | None, out_dir: Path, *, selection: frozenset[str] | None = None) -> list[AssetState]:
+    """State of every planned asset, plus assets in the lock that the manifest no longer has.
+
+    With a ``selection`` (``--only``), assets outside it are neither planned nor
+    reported as removed.
+    """
+    states = [
+        AssetState(asset_plan.asset.id, tuple(output_state(post, lock, out_dir) for post in asset_plan.posts))
+        for asset_plan in plan.assets
+    ]
+    if lock is not None and selection is None:
+        planned = {post.output for post in plan.posts}
+        removed: dict[str, list[OutputState]] = {}
+        for path, entry in lock.outputs.items():
+            if path not in planned:
+                removed.setdefault(entry.asset, []).append(OutputState(path, None, ("removed from the manifest",)))
+        states.extend(AssetState(asset_id, tuple(outputs), removed=True) for asset_id, outputs in sorted(removed.items()))
+    return states

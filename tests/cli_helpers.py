@@ -1,0 +1,51 @@
+"""Drive the CLI the way a user does: in-process for speed, or as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from pixelgen.cli import cli
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(project: Path, *args: str) -> Result:
+    runner = CliRunner()
+    cwd = os.getcwd()
+    os.chdir(project)
+    try:
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(cwd)
+    return Result(result.exit_code, result.stdout, result.stderr)
+
+
+def run_subprocess(project: Path, *args: str, timeout: float = 300) -> Result:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "pixelgen", *args], cwd=project, capture_output=True, text=True, timeout=timeout, env=env
+    )
+    return Result(completed.returncode, completed.stdout, completed.stderr)
+
+
+def build_json(project: Path, *args: str) -> dict:
+    result = run_cli(project, "build", "manifests/small.yaml", "--json", *args)
+    assert result.code == 0, result.err + result.out
+    return json.loads(result.out)
+
+
+def outputs(project: Path, name: str = "small") -> dict[str, bytes]:
+    root = project / "assets_out" / name
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*.png"))}

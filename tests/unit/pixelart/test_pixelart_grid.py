@@ -1,0 +1,129 @@
+import numpy as np
+import pytest
+
+from pixelgen.pixelart.grid import declared_grid, detect_grid
+
+
+@pytest.mark.parametrize("cell", [4, 6, 8, 11, 16])
+def test_integer_cells_are_recovered_exactly(sprite_factory, upscaler, cell):
+    sprite, _ = sprite_factory(cell, 48, 40)
+    grid = detect_grid(upscaler(sprite, cell=cell))
+    assert grid.cell == pytest.approx((cell, cell), abs=0.02)
+    assert grid.cells == (48, 40)
+    assert grid.cuts_x == tuple(k * cell for k in range(49))
+    assert grid.confidence > 0.9
+
+
+@pytest.mark.parametrize("cell", [5.5, 7.5, 9.3, 12.7])
+def test_non_integer_cells(sprite_factory, upscaler, cell):
+    sprite, _ = sprite_factory(int(cell * 10), 60, 50)
+    image = upscaler(sprite, cell=cell)
+    grid = detect_grid(image)
+    assert grid.cell == pytest.approx((cell, cell), abs=0.02)
+    assert grid.cells == (60, 50)
+    expected = tuple(int(np.floor(k * cell + 0.5)) for k in range(61))
+    assert grid.cuts_x == expected
+
+
+def test_cells_alternating_7_and_8_give_7_5(sprite_factory):
+    sprite, _ = sprite_factory(3, 40, 40)
+    widths = np.tile([7, 8], 20)
+    cols = np.repeat(np.arange(40), widths)
+    image = sprite[cols[:, None], cols[None, :]]
+    grid = detect_grid(image)
+    assert grid.cell == pytest.approx((7.5, 7.5), abs=0.02)
+    assert grid.cuts_x == tuple(int(v) for v in np.concatenate([[0], np.cumsum(widths)]))
+
+
+@pytest.mark.parametrize("phase", [(2.0, 3.0), (1.0, 0.0), (3.0, 1.0)])
+def test_phase_is_found(sprite_factory, upscaler, phase):
+    sprite, _ = sprite_factory(11, 40, 30)
+    image = upscaler(sprite, cell=8, phase=phase)
+    grid = detect_grid(image)
+    assert grid.offset == (int(phase[0]), int(phase[1]))
+    # A sliver narrower than half a cell at the left/top merges into the first cell.
+    assert grid.cells == (40, 30)
+    assert grid.cuts_x[1] == int(phase[0]) + 8
+
+
+def test_blurred_noisy_render(sprite_factory, upscaler, degrader):
+    sprite, _ = sprite_factory(5, 64, 64)
+    image = degrader(upscaler(sprite, cell=9.4, phase=(2.0, 4.0)), seed=1, blur=0.8, noise=4.0)
+    grid = detect_grid(image)
+    assert grid.cell == pytest.approx((9.4, 9.4), abs=0.05)
+    assert grid.cells == (64, 64)
+    assert grid.confidence >= 0.5
+
+
+def test_rgba_edges_count_through_alpha(sprite_factory, upscaler):
+    sprite, _ = sprite_factory(8, 32, 32)
+    alpha = np.where(np.random.default_rng(2).random((32, 32)) < 0.5, 255, 0).astype(np.uint8)
+    rgba = np.concatenate([sprite, alpha[..., None]], axis=2)
+    grid = detect_grid(upscaler(rgba, cell=10))
+    assert grid.cells == (32, 32)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_noise_has_low_confidence(seed):
+    noise = np.random.default_rng(seed).integers(0, 256, size=(512, 512, 3), dtype=np.uint8)
+    assert detect_grid(noise).confidence < 0.2
+
+
+def test_smooth_image_has_low_confidence():
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(4)
+    smooth = gaussian_filter(rng.normal(128, 60, (512, 512, 3)), (9, 9, 0))
+    image = np.clip(smooth, 0, 255).astype(np.uint8)
+    assert detect_grid(image).confidence < 0.3
+
+
+def test_flat_image_has_zero_confidence():
+    grid = detect_grid(np.full((64, 80, 3), 7, dtype=np.uint8))
+    assert grid.confidence == 0.0
+    assert grid.cuts_x == (0, 80) and grid.cuts_y == (0, 64)
+
+
+def test_fixed_period_detects_phase_only(sprite_factory, upscaler):
+    sprite, _ = sprite_factory(9, 40, 40)
+    image = upscaler(sprite, cell=8, phase=(3.0, 2.0))
+    grid = detect_grid(image, min_cell=8, max_cell=8)
+    assert grid.cell == (8.0, 8.0)
+    assert grid.offset == (3, 2)
+
+
+def test_wrap_finds_grid_of_rolled_tile(sprite_factory, upscaler):
+    sprite, _ = sprite_factory(12, 24, 24)
+    tile = upscaler(sprite, cell=8)
+    rolled = np.roll(tile, (5, 3), axis=(0, 1))
+    grid = detect_grid(rolled, wrap=True)
+    assert grid.cell == pytest.approx((8.0, 8.0))
+    assert grid.offset == (3, 5)
+    assert grid.cuts_x == tuple(range(0, 193, 8))
+    # Rolling back by the offset restores cell alignment.
+    realigned = np.roll(rolled, (-grid.offset[1], -grid.offset[0]), axis=(0, 1))
+    np.testing.assert_array_equal(realigned, tile)
+
+
+def test_declared_grid_rounds_even_cuts():
+    grid = declared_grid(10, 7, cells_x=4, cells_y=2)
+    # 10/4 = 2.5 -> cuts 0, 2.5, 5, 7.5, 10 rounded half up.
+    assert grid.cuts_x == (0, 3, 5, 8, 10)
+    assert grid.cuts_y == (0, 4, 7)
+    assert grid.cell == (2.5, 3.5)
+    assert grid.method == "declared"
+    with pytest.raises(ValueError):
+        declared_grid(4, 4, cells_x=5, cells_y=1)
+    with pytest.raises(ValueError):
+        declared_grid(4, 4, cells_x=0, cells_y=1)
+
+
+def test_input_validation():
+    with pytest.raises(TypeError):
+        detect_grid(np.zeros((16, 16, 3), dtype=np.float32))
+    with pytest.raises(ValueError):
+        detect_grid(np.zeros((16, 16), dtype=np.uint8))
+    with pytest.raises(ValueError):
+        detect_grid(np.zeros((16, 16, 3), dtype=np.uint8), min_cell=1)
+    with pytest.raises(ValueError):
+        detect_grid(np.zeros((16, 16, 3), dtype=np.uint8), min_cell=8, max_cell=4)
