@@ -12,7 +12,7 @@ from typing import Any, Callable
 from pixelgen.errors import EnvironmentProblem, InputError
 from pixelgen.hashing import FileDigestCache
 from pixelgen.lock import Lock, LockEntry, read_lock, write_lock_if_changed
-from pixelgen.manifest import Manifest, load_manifest
+from pixelgen.manifest import Manifest, load_manifest, remember_validated
 from pixelgen.outputs import manifest_out_dir, remove_outputs, write_output
 from pixelgen.plan import Plan, make_plan
 from pixelgen.resolve import Resolved, resolve
@@ -80,7 +80,8 @@ def default_cache_dir(manifest_path: Path) -> Path:
 
 def open_workspace(manifest_path: Path, options: BuildOptions) -> Workspace:
     cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir(manifest_path)
-    manifest = load_manifest(manifest_path, validation_memo=cache_dir / "validated" if cache_dir.is_dir() else None)
+    memo = cache_dir / "validated" if cache_dir.is_dir() else None
+    manifest = load_manifest(manifest_path, validation_memo=memo)
     if options.only:
         unknown = sorted(options.only - {asset.id for asset in manifest.assets})
         if unknown:
@@ -88,6 +89,8 @@ def open_workspace(manifest_path: Path, options: BuildOptions) -> Workspace:
     digests = FileDigestCache(cache_dir / "file-digests.json" if cache_dir.is_dir() else None)
     resolved = resolve(manifest, digests)
     plan = make_plan(manifest, resolved, only=options.only)
+    if memo is not None:
+        remember_validated(memo, manifest)
     out_root = Path(options.out) if options.out else Path(DEFAULT_OUT)
     return Workspace(
         manifest=manifest,

@@ -65,9 +65,9 @@ def resolve(manifest: Manifest, digests: FileDigestCache, *, used_only: bool = T
         models[name] = identity
         files[name] = model_files
     loras = {name: _lora_identity(manifest.loras[name], digests, problems, warnings, shown) for name in sorted(used_loras)}
-    digests.save()
     if problems:
         raise ManifestError(problems)
+    digests.save()
     for warning in warnings:
         log.warning(warning)
     return Resolved(models=models, loras=loras, model_files=files, warnings=tuple(warnings))

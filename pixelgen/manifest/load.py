@@ -88,18 +88,27 @@ def load_manifest(path: str | Path, *, validation_memo: Path | None = None) -> M
     _check_version(checker, data)
     checker.raise_if_any()
     digest = sha256_bytes(raw)
-    memo = validation_memo / sha256_bytes(manifest_schema_text().encode())[:16] / digest if validation_memo else None
+    memo = _memo_path(validation_memo, digest) if validation_memo else None
     if memo is None or not memo.is_file():
         _check_schema(checker, data)
         checker.raise_if_any()
-        if memo is not None:
-            try:
-                write_bytes_atomic(memo, b"")
-            except OSError:
-                pass  # the memo is an optimisation only
     manifest = _Expander(checker, path, data).expand()
     checker.raise_if_any()
     return dataclasses.replace(manifest, raw_sha256=digest)
+
+
+def _memo_path(memo_dir: Path, manifest_digest: str) -> Path:
+    return memo_dir / sha256_bytes(manifest_schema_text().encode())[:16] / manifest_digest
+
+
+def remember_validated(memo_dir: Path, manifest: Manifest) -> None:
+    """Record that these manifest bytes passed validation (called once the whole load succeeded)."""
+    memo = _memo_path(memo_dir, manifest.raw_sha256)
+    if not memo.is_file():
+        try:
+            write_bytes_atomic(memo, b"")
+        except OSError:
+            pass  # the memo is an optimisation only
 
 
 class _Checker:

@@ -134,16 +134,17 @@ def _fundamental(scores: np.ndarray, best_bin: int, lowest_bin: int) -> int:
     Edges on a lattice of period c also score fully at c/2, c/3, ... (every
     k-th line of the finer lattice carries an edge), but multiples of c
     cancel out. So when the best peak sits at c/k, the frequency best/k
-    scores nearly as high; unrelated peaks are never considered, which keeps
-    sprite-envelope sidelobes and JPEG's 8-px blocks from being chosen.
+    scores nearly as high; the largest such k wins. Unrelated peaks are never
+    considered, which keeps sprite-envelope sidelobes from being chosen.
     """
     best = float(scores[best_bin])
-    for k in (4, 3, 2):
+    for k in range(max(1, int(best_bin // max(lowest_bin, 1))), 1, -1):
         centre = best_bin / k
         if centre < lowest_bin - 1:
             continue
-        lo = max(int(math.floor(centre - k)), 0)
-        hi = int(math.ceil(centre + k))
+        # best_bin is within half a bin of the truth, so best/k within 1/(2k).
+        lo = max(int(math.floor(centre)) - 1, 0)
+        hi = int(math.ceil(centre)) + 1
         window = scores[lo : hi + 1]
         if window.size and float(window.max()) >= _HARMONIC_SHARE * best:
             return lo + int(np.argmax(window))
@@ -163,16 +164,17 @@ class _AxisFit:
 _JPEG_BLOCK = 8
 
 
-def _clean_profile(profile: np.ndarray) -> tuple[np.ndarray, float]:
+def _clean_profile(profile: np.ndarray, *, dejpeg: bool) -> tuple[np.ndarray, float]:
     """Baseline-free edge profile and its noise level.
 
-    The median (flat-region noise) is subtracted and negatives clipped. The
-    typical excess on JPEG block boundaries is subtracted there too, so the
-    codec's 8-px grid neither wins the period search nor attracts cut lines.
+    The median (flat-region noise) is subtracted and negatives clipped. With
+    ``dejpeg`` the typical excess on JPEG block boundaries is subtracted there
+    too, so the codec's 8-px grid neither wins the period search nor
+    attracts cut lines.
     """
     centre = float(np.median(profile))
     work = profile - centre
-    if work.size >= 4 * _JPEG_BLOCK:
+    if dejpeg and work.size >= 4 * _JPEG_BLOCK:
         # Excess of the block-boundary columns over the busiest other residue
         # mod 8: a 4-px (or 2-px) cell grid has edges on several residues and
         # yields no excess, so its edges on the boundaries are left alone.
@@ -186,9 +188,15 @@ def _clean_profile(profile: np.ndarray) -> tuple[np.ndarray, float]:
     return work, noise
 
 
-def _fit_axis(profile: np.ndarray, *, min_cell: float, max_cell: float, wrap: bool) -> _AxisFit | None:
-    length = profile.size
-    work, _ = _clean_profile(profile)
+def _jpeg_like(fit: _AxisFit) -> bool:
+    """A lattice that coincides with JPEG's block grid (period 8 or 16, phase 0 mod 8)."""
+    on_block = min(fit.phase % _JPEG_BLOCK, -fit.phase % _JPEG_BLOCK) <= 1.0
+    return on_block and (abs(fit.period - 8.0) < 0.1 or abs(fit.period - 16.0) < 0.2)
+
+
+def _fit_axis(work: np.ndarray, *, min_cell: float, max_cell: float, wrap: bool) -> _AxisFit | None:
+    """Period, phase and confidence of the edge lattice in a cleaned profile."""
+    length = work.size
     total = float(work.sum())
     if total <= 0.0:
         return None
@@ -291,9 +299,8 @@ def _snap_all(profile: np.ndarray, targets: np.ndarray, radius: float, wrap: boo
 _SNAP_NOISE_FACTOR = 6.0
 
 
-def _axis_cuts(profile: np.ndarray, fit: _AxisFit, wrap: bool) -> tuple[int, tuple[int, ...]]:
-    length = profile.size
-    work, noise = _clean_profile(profile)
+def _axis_cuts(work: np.ndarray, noise: float, fit: _AxisFit, wrap: bool) -> tuple[int, tuple[int, ...]]:
+    length = work.size
     # An edge must stand well above flat-region noise to move a cut line.
     floor = _SNAP_NOISE_FACTOR * noise
     period, phase = fit.period, fit.phase
@@ -342,14 +349,27 @@ def detect_grid(
     cut_lists: list[tuple[int, ...]] = []
     confidences: list[float] = []
     for profile in (px, py):
-        fit = _fit_axis(profile, min_cell=float(min_cell), max_cell=float(max_cell), wrap=wrap)
+        options = dict(min_cell=float(min_cell), max_cell=float(max_cell), wrap=wrap)
+        work, noise = _clean_profile(profile, dejpeg=False)
+        fit = _fit_axis(work, **options)
+        # A JPEG round-trip leaves an 8-px block grid. When the raw fit lands on
+        # it, fit again with the block edges damped; a different answer there
+        # means the blocks had hidden the real cells. Otherwise the damped
+        # profile still serves the cut snapping, away from block edges.
+        clean, clean_noise = _clean_profile(profile, dejpeg=True)
+        if fit is not None and _jpeg_like(fit):
+            alternative = _fit_axis(clean, **options)
+            if alternative is not None and not _jpeg_like(alternative):
+                fit, work, noise = alternative, clean, clean_noise
+        elif fit is not None:
+            work, noise = clean, clean_noise
         if fit is None:
             cells.append(float(profile.size))
             offsets.append(0)
             cut_lists.append((0, profile.size))
             confidences.append(0.0)
             continue
-        offset, cuts = _axis_cuts(profile, fit, wrap)
+        offset, cuts = _axis_cuts(work, noise, fit, wrap)
         cells.append(float(fit.period))
         offsets.append(offset)
         cut_lists.append(cuts)

@@ -25,6 +25,10 @@ ANCHORS = (
 # vectorisable as one array) whatever the cell size.
 _SAMPLES_PER_AXIS = 5
 _KMEANS_ITERATIONS = 4
+# Bounds (uint8 levels) on the per-channel sample range under which a cell is
+# flat and its plain mean is used instead of 2-means.
+_FLAT_SPREAD_MIN = 12
+_FLAT_SPREAD_MAX = 48
 
 
 def _check_image(image: np.ndarray) -> None:
@@ -111,9 +115,10 @@ def _reduce_kcentroid(samples: np.ndarray) -> np.ndarray:
     """
     channels, cells, n = samples.shape
     spread = (samples.max(axis=2) - samples.min(axis=2)).max(axis=0)
-    # Half the cells or more are flat in any sprite, so the median spread is
-    # the noise level; twice it (at least 12) separates "noise" from "two colours".
-    limit = max(12, 2 * int(np.median(spread)))
+    # In a sprite most cells are flat, so the median spread is the noise
+    # level; twice it separates "noise" from "two colours". Bounded so a
+    # render made mostly of busy cells cannot declare real edges flat.
+    limit = min(_FLAT_SPREAD_MAX, max(_FLAT_SPREAD_MIN, 2 * int(np.median(spread))))
     flat = spread <= limit
     out = np.empty((cells, channels), dtype=np.float32)
     if flat.any():

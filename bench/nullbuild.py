@@ -1,0 +1,103 @@
+"""Plan and no-op build time for generated manifests of 100 / 1,000 / 10,000 assets.
+
+    python bench/nullbuild.py [--sizes 100,1000,10000] [--repeats 5]
+
+The set-up build uses a synthetic generator (flat colour images) because this
+measures pixelgen's own bookkeeping — manifest load, resolve, plan, status
+against the lock and OUT — not rendering. Prints medians; the CLI figure
+includes interpreter start-up and imports, the in-process ones do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pixelgen.build import BuildOptions, build, open_workspace
+from pixelgen.status import compute_status
+
+
+class FlatColourGenerator:
+    """Stands in for the diffusion model in the set-up build only."""
+
+    def render(self, jobs):
+        return [np.full((job.height, job.width, 3), job.seed % 251, dtype=np.uint8) for job in jobs]
+
+
+def write_manifest(folder: Path, count: int) -> Path:
+    lines = [
+        "version: 1",
+        f"name: bench{count}",
+        "models:",
+        "  tiny: {builtin: tiny-sdxl}",
+        "palettes:",
+        "  pico: {builtin: pico-8}",
+        "defaults:",
+        "  model: tiny",
+        "  size: [8, 8]",
+        "  render: {width: 64, height: 64, steps: 2}",
+        "  palette: pico",
+        "  pixelart: {cell: 8}",
+        "assets:",
+    ]
+    for index in range(count):
+        lines += [f"  - id: sprite{index:05d}", "    kind: sprite", f"    prompt: sprite number {index}", f"    seed: {index}"]
+    path = folder / "manifests" / f"bench{count}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def median_seconds(func, repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        func()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    print(f"{'assets':>7} {'setup s':>8} {'plan ms':>8} {'status ms':>9} {'null build ms':>13} {'CLI null build ms':>17}")
+    for count in (int(s) for s in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            manifest = write_manifest(folder, count)
+            options = BuildOptions(out=folder / "out", progress=False)
+            started = time.perf_counter()
+            first = build(manifest, options, make_generator=lambda ws: FlatColourGenerator())
+            setup = time.perf_counter() - started
+            assert first.built == count and not first.failed, first
+            plan_s = median_seconds(lambda: open_workspace(manifest, options), args.repeats)
+
+            def status() -> None:
+                ws = open_workspace(manifest, options)
+                compute_status(ws.plan, ws.lock, ws.out_dir)
+
+            status_s = median_seconds(status, args.repeats)
+
+            def null_build() -> None:
+                summary = build(manifest, options)
+                assert summary.built == 0 and summary.rendered == 0
+
+            null_s = median_seconds(null_build, args.repeats)
+            env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+            command = [sys.executable, "-m", "pixelgen", "build", str(manifest), "--out", str(folder / "out")]
+            cli_s = median_seconds(lambda: subprocess.run(command, check=True, capture_output=True, env=env), max(3, args.repeats // 2))
+            print(f"{count:>7} {setup:>8.1f} {plan_s * 1e3:>8.0f} {status_s * 1e3:>9.0f} {null_s * 1e3:>13.0f} {cli_s * 1e3:>17.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

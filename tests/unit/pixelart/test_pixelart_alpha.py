@@ -1,0 +1,138 @@
+import numpy as np
+import pytest
+
+from pixelgen.pixelart.alpha import (
+    add_outline,
+    binarize_alpha,
+    label_components,
+    remove_background,
+    remove_specks,
+    to_rgba,
+    trim_and_place,
+)
+
+
+def _ring_sprite(size=40, background=(240, 240, 240)):
+    """Flat background, a dark 1-px-thick ring with an inside the colour of the background."""
+    image = np.empty((size, size, 3), dtype=np.uint8)
+    image[:] = background
+    image[10:30, 10:30] = (20, 20, 60)  # outline ring
+    image[11:29, 11:29] = background  # interior same colour as the background
+    image[15:20, 15:20] = (200, 50, 50)
+    return image
+
+
+def test_flood_fill_stops_at_the_outline():
+    out = remove_background(_ring_sprite(), tolerance=0.08)
+    assert out.shape == (40, 40, 4)
+    assert out[0:10, :, 3].max() == 0 and out[:, 30:, 3].max() == 0
+    # The ring and everything inside it stay, even the background-coloured interior.
+    assert out[10:30, 10:30, 3].min() == 255
+
+
+def test_flood_fill_handles_faint_gradient_and_noise():
+    rng = np.random.default_rng(0)
+    image = _ring_sprite().astype(np.int16)
+    image += np.linspace(-10, 10, 40).astype(np.int16)[None, :, None]
+    image += rng.integers(-3, 4, size=image.shape).astype(np.int16)
+    out = remove_background(np.clip(image, 0, 255).astype(np.uint8), tolerance=0.08)
+    assert out[0:10, :, 3].max() == 0
+    assert out[10:30, 10:30, 3].min() == 255
+
+
+def test_flood_fill_does_not_leak_through_a_diagonal_gap():
+    image = np.full((9, 9, 3), 255, dtype=np.uint8)
+    # A diamond outline: neighbours only diagonally, background colour inside.
+    for y, x in [(1, 4), (2, 3), (2, 5), (3, 2), (3, 6), (4, 1), (4, 7), (5, 2), (5, 6), (6, 3), (6, 5), (7, 4)]:
+        image[y, x] = 0
+    out = remove_background(image, tolerance=0.05)
+    assert out[4, 4, 3] == 255  # the centre is enclosed (4-connectivity fill)
+    assert out[0, 0, 3] == 0
+
+
+def test_remove_background_keeps_existing_transparency():
+    image = np.zeros((6, 6, 4), dtype=np.uint8)
+    image[2:4, 2:4] = (255, 0, 0, 255)
+    out = remove_background(image, tolerance=0.05)
+    np.testing.assert_array_equal(out[..., 3] > 0, image[..., 3] > 0)
+
+
+def test_binarize_alpha():
+    image = np.array([[[10, 20, 30, 127], [10, 20, 30, 128], [1, 2, 3, 255]]], dtype=np.uint8)
+    out = binarize_alpha(image)
+    np.testing.assert_array_equal(out[0], [[0, 0, 0, 0], [10, 20, 30, 255], [1, 2, 3, 255]])
+    with pytest.raises(ValueError, match="RGBA"):
+        binarize_alpha(image[..., :3])
+
+
+def test_remove_specks():
+    image = np.zeros((10, 10, 4), dtype=np.uint8)
+    image[1:5, 1:5] = (9, 9, 9, 255)  # 16 px: stays
+    image[8, 1] = (9, 9, 9, 255)  # 1 px: goes
+    image[6, 6] = image[7, 7] = (9, 9, 9, 255)  # diagonal pair (8-connected, 2 px): goes at 3
+    out = remove_specks(image, min_size=3)
+    assert out[1:5, 1:5, 3].min() == 255
+    assert out[8, 1, 3] == 0 and out[6, 6, 3] == 0 and out[7, 7, 3] == 0
+    np.testing.assert_array_equal(out[8, 1], 0)
+
+
+def test_remove_specks_wrap_joins_across_the_seam():
+    image = np.zeros((8, 8, 4), dtype=np.uint8)
+    image[3, 0] = image[3, 7] = (1, 1, 1, 255)  # one 2-px region across the vertical seam
+    assert remove_specks(image, min_size=2, wrap=False)[3, 0, 3] == 0
+    assert remove_specks(image, min_size=2, wrap=True)[3, 0, 3] == 255
+
+
+def test_add_outline():
+    image = np.zeros((5, 5, 4), dtype=np.uint8)
+    image[2, 2] = (200, 0, 0, 255)
+    out = add_outline(image, color=(0, 0, 0))
+    expected = np.zeros((5, 5), dtype=bool)
+    expected[2, 2] = expected[1, 2] = expected[3, 2] = expected[2, 1] = expected[2, 3] = True
+    np.testing.assert_array_equal(out[..., 3] > 0, expected)
+    assert tuple(out[1, 2]) == (0, 0, 0, 255) and tuple(out[2, 2]) == (200, 0, 0, 255)
+
+
+def test_add_outline_wrap_crosses_the_edge():
+    image = np.zeros((6, 6, 4), dtype=np.uint8)
+    image[0:2, 0] = (200, 0, 0, 255)  # shape touching the left and top edges
+    plain = add_outline(image, color=(0, 0, 255))
+    tiled = add_outline(image, color=(0, 0, 255), wrap=True)
+    assert plain[0, 5, 3] == 0 and plain[5, 0, 3] == 0
+    assert tuple(tiled[0, 5]) == (0, 0, 255, 255)  # left neighbour across the seam
+    assert tuple(tiled[5, 0]) == (0, 0, 255, 255)  # top neighbour across the seam
+    with pytest.raises(ValueError):
+        add_outline(image, color=(0, 0, 300))
+
+
+@pytest.mark.parametrize(
+    "anchor, origin",
+    [("bottom-center", (1, 3)), ("top-left", (0, 0)), ("center", (1, 1)), ("bottom-right", (3, 3)), ("center-right", (3, 1))],
+)
+def test_trim_and_place(anchor, origin):
+    image = np.zeros((10, 10, 4), dtype=np.uint8)
+    image[4:7, 5:8] = (1, 2, 3, 255)  # 3x3 content
+    out = trim_and_place(image, size=(6, 6), anchor=anchor)
+    ys, xs = np.nonzero(out[..., 3])
+    assert (xs.min(), ys.min()) == origin and out[..., 3].sum() == 9 * 255
+
+
+def test_trim_and_place_too_large():
+    image = np.zeros((10, 10, 4), dtype=np.uint8)
+    image[:, :] = (1, 1, 1, 255)
+    with pytest.raises(ValueError, match="larger"):
+        trim_and_place(image, size=(4, 4), anchor="center")
+
+
+def test_label_components_wrap_corners():
+    mask = np.zeros((4, 4), dtype=bool)
+    mask[0, 0] = mask[3, 3] = True  # diagonal neighbours across both seams
+    assert label_components(mask, connectivity=8, wrap=True)[1] == 1
+    assert label_components(mask, connectivity=8, wrap=False)[1] == 2
+    assert label_components(mask, connectivity=4, wrap=True)[1] == 2
+
+
+def test_to_rgba_and_dtype_errors():
+    assert to_rgba(np.zeros((2, 2, 3), np.uint8))[..., 3].min() == 255
+    with pytest.raises(TypeError):
+        remove_background(np.zeros((4, 4, 3), np.float32), tolerance=0.1)

@@ -1,0 +1,160 @@
+import json
+
+import numpy as np
+import pytest
+
+from pixelgen.pixelart import (
+    PIXELIZE_ALGORITHM_VERSION,
+    GridDetectionError,
+    builtin_palette,
+    pixelize,
+    validate_options,
+)
+
+
+def _opaque(sprite):
+    return np.concatenate([sprite, np.full(sprite.shape[:2] + (1,), 255, np.uint8)], axis=2)
+
+
+def test_clean_render_is_recovered_exactly(sprite_factory, upscaler):
+    sprite, palette = sprite_factory(21, 48, 40)
+    result = pixelize(upscaler(sprite, cell=8, phase=(3.0, 2.0)), size=(48, 40), palette=palette)
+    np.testing.assert_array_equal(result.image, _opaque(sprite))
+    report = result.report
+    assert report["cells"] == [48, 40] and report["size"] == [48, 40]
+    assert report["fallback"] is None and report["notes"] == []
+    assert report["colors"] == len({tuple(c) for c in sprite.reshape(-1, 3)})
+
+
+@pytest.mark.parametrize("cell", [6.0, 7.5, 10.3])
+def test_degraded_render_is_recovered_exactly(sprite_factory, upscaler, degrader, cell):
+    sprite, palette = sprite_factory(int(cell * 3), 64, 48)
+    render = degrader(upscaler(sprite, cell=cell, phase=(1.0, 2.0)), seed=7, blur=0.7, noise=4.0)
+    result = pixelize(render, size=(64, 48), palette=palette)
+    assert result.report["fallback"] is None
+    np.testing.assert_array_equal(result.image, _opaque(sprite))
+
+
+def test_without_palette_colours_stay_as_reduced(sprite_factory, upscaler):
+    sprite, _ = sprite_factory(22, 32, 32)
+    result = pixelize(upscaler(sprite, cell=9), size=None, palette=None)
+    np.testing.assert_array_equal(result.image[..., :3], sprite)
+
+
+def test_transparent_background_from_flat_render():
+    cells = np.full((24, 24, 3), 230, dtype=np.uint8)
+    cells[6:18, 8:16] = (30, 30, 60)  # outline
+    cells[7:17, 9:15] = (200, 60, 40)
+    render = np.repeat(np.repeat(cells, 8, axis=0), 8, axis=1)
+    palette = np.array([[30, 30, 60], [200, 60, 40]], dtype=np.uint8)
+    result = pixelize(render, size=(24, 24), palette=palette, background="transparent")
+    alpha = result.image[..., 3]
+    np.testing.assert_array_equal(alpha > 0, np.any(cells != 230, axis=2))
+    assert result.report["colors"] == 2
+
+
+def test_rgba_render_with_soft_alpha(sprite_factory, upscaler):
+    from scipy.ndimage import gaussian_filter
+
+    sprite, palette = sprite_factory(23, 32, 32)
+    mask = np.zeros((32, 32), dtype=np.uint8)
+    mask[4:28, 6:26] = 255
+    render = upscaler(np.concatenate([sprite, mask[..., None]], axis=2), cell=8)
+    render[..., 3] = np.clip(gaussian_filter(render[..., 3].astype(np.float32), 1.5), 0, 255).astype(np.uint8)
+    result = pixelize(render, size=(32, 32), palette=palette)
+    np.testing.assert_array_equal(result.image[..., 3], mask)
+    visible = mask > 0
+    np.testing.assert_array_equal(result.image[..., :3][visible], sprite[visible])
+
+
+def test_noise_raises_in_error_mode():
+    noise = np.random.default_rng(1).integers(0, 256, size=(256, 256, 3), dtype=np.uint8)
+    with pytest.raises(GridDetectionError, match="set cell") as info:
+        pixelize(noise, size=(32, 32), palette=None, on_grid_failure="error")
+    assert info.value.confidence < 0.5
+    assert isinstance(info.value, ValueError)
+
+
+def test_noise_falls_back_to_declared_grid():
+    noise = np.random.default_rng(2).integers(0, 256, size=(256, 256, 3), dtype=np.uint8)
+    result = pixelize(noise, size=(32, 32), palette=builtin_palette("pico-8"))
+    assert result.report["fallback"].startswith("use_declared: confidence")
+    assert result.image.shape == (32, 32, 4)
+    with pytest.raises(GridDetectionError, match="size"):
+        pixelize(noise, size=None, palette=None)
+
+
+def test_given_cell_is_used(sprite_factory, upscaler):
+    sprite, palette = sprite_factory(24, 30, 30)
+    render = upscaler(sprite, cell=8, phase=(2.0, 2.0))
+    result = pixelize(render, size=(30, 30), palette=palette, cell=8)
+    assert result.report["cell"] == [8.0, 8.0]
+    np.testing.assert_array_equal(result.image[..., :3], sprite)
+
+
+def test_size_mismatch_is_fitted_with_a_note(sprite_factory, upscaler):
+    sprite, palette = sprite_factory(25, 30, 30)
+    result = pixelize(upscaler(sprite, cell=8), size=(32, 32), palette=palette)
+    assert result.image.shape == (32, 32, 4)
+    assert result.report["cells"] == [30, 30]
+    assert any("asset size is 32x32" in note for note in result.report["notes"])
+
+
+def test_options_outline_and_specks():
+    cells = np.zeros((16, 16, 4), dtype=np.uint8)
+    cells[4:12, 4:12] = (200, 40, 40, 255)
+    cells[1, 14] = (200, 40, 40, 255)  # a speck
+    render = np.repeat(np.repeat(cells, 6, axis=0), 6, axis=1)
+    result = pixelize(render, size=(16, 16), palette=None, min_speck=2, outline=(0, 0, 0))
+    out = result.image
+    assert out[1, 14, 3] == 0
+    assert tuple(out[3, 6]) == (0, 0, 0, 255) and tuple(out[6, 6]) == (200, 40, 40, 255)
+
+
+def test_wrap_tile(sprite_factory, upscaler):
+    sprite, palette = sprite_factory(26, 16, 16)
+    tile = np.roll(upscaler(sprite, cell=8), (4, 3), axis=(0, 1))
+    result = pixelize(tile, size=(16, 16), palette=palette, wrap=True)
+    np.testing.assert_array_equal(result.image[..., :3], sprite)
+
+
+def test_deterministic_bytes_and_json_report(sprite_factory, upscaler, degrader):
+    sprite, palette = sprite_factory(27, 40, 40)
+    render = degrader(upscaler(sprite, cell=7.3, phase=(2.0, 1.0)), seed=5)
+    first = pixelize(render, size=(40, 40), palette=palette, dither="bayer4")
+    second = pixelize(render.copy(), size=(40, 40), palette=palette, dither="bayer4")
+    assert first.image.tobytes() == second.image.tobytes()
+    report = json.loads(json.dumps(first.report))
+    assert set(report) >= {"cell", "offset", "confidence", "size", "colors", "fallback", "notes", "timings"}
+    assert set(report["timings"]) == {"total_ms", "grid_ms", "reduce_ms", "palette_ms", "alpha_ms"}
+    assert isinstance(PIXELIZE_ALGORITHM_VERSION, int)
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        ({"reduce": "average"}, "kcentroid"),
+        ({"dither": "atkinson"}, "floyd-steinberg"),
+        ({"background": "remove"}, "transparent"),
+        ({"on_grid_failure": "retry"}, "use_declared"),
+        ({"anchor": "middle"}, "bottom-center"),
+        ({"size": (0, 4)}, "size"),
+        ({"cell": 1}, "cell"),
+        ({"outline": (0, 0)}, "outline"),
+        ({"min_confidence": 2.0}, "min_confidence"),
+    ],
+)
+def test_option_validation(options, match):
+    with pytest.raises(ValueError, match=match):
+        validate_options(**options)
+    image = np.zeros((32, 32, 3), dtype=np.uint8)
+    kwargs = {"size": (4, 4), "palette": None, **options}
+    with pytest.raises(ValueError, match=match):
+        pixelize(image, **kwargs)
+
+
+def test_image_type_errors():
+    with pytest.raises(TypeError):
+        pixelize(np.zeros((32, 32, 3), np.float32), size=(4, 4), palette=None)
+    with pytest.raises(ValueError):
+        pixelize(np.zeros((32, 32), np.uint8), size=(4, 4), palette=None)
