@@ -33,7 +33,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYO
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import io  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -48,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pixelart_corpus import Case, generate  # noqa: E402
 
+from pixelgen.fsutil import write_json_atomic  # noqa: E402
 from pixelgen.pixelart import pixelize, quantize  # noqa: E402
 
 
@@ -249,7 +249,7 @@ def main() -> None:
             for line in tally.failures[: args.show_failures]:
                 print(f"  {tally.name}: {line}")
     if args.json:
-        args.json.write_text(json.dumps({"args": vars(args) | {"json": str(args.json)}, "rows": rows}, indent=2))
+        write_json_atomic(args.json, {"args": vars(args) | {"json": str(args.json)}, "rows": rows})
 
 
 def _fmt(value: float | None) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from pixelgen.buildinfo import lock_model_records, utc_now
 from pixelgen.errors import EnvironmentProblem, InputError
 from pixelgen.hashing import FileDigestCache
 from pixelgen.lock import Lock, LockEntry, read_lock, write_lock_if_changed
@@ -37,6 +38,8 @@ class BuildOptions:
     keep_going: bool = False
     progress: bool = True
     lock_wait_seconds: float = BUILD_LOCK_WAIT_SECONDS
+    sbom_timestamp: str | None = None
+    strip_metadata: bool = False
 
 
 @dataclass
@@ -53,7 +56,9 @@ class BuildSummary:
     seconds: float = 0.0
     images_per_second: float | None = None
     lock_written: bool = False
+    provenance_written: bool = False
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -88,7 +93,7 @@ def open_workspace(manifest_path: Path, options: BuildOptions) -> Workspace:
             raise InputError(f"--only names assets the manifest does not have: {', '.join(unknown)}")
     digests = FileDigestCache(cache_dir / "file-digests.json" if cache_dir.is_dir() else None)
     resolved = resolve(manifest, digests)
-    plan = make_plan(manifest, resolved, only=options.only)
+    plan = make_plan(manifest, resolved, only=options.only, strip_metadata=options.strip_metadata)
     if memo is not None:
         remember_validated(memo, manifest)
     out_root = Path(options.out) if options.out else Path(DEFAULT_OUT)
@@ -118,6 +123,7 @@ def build(
     make_generator: Callable[[Workspace], Any] | None = None,
 ) -> BuildSummary:
     started = time.perf_counter()
+    started_at = utc_now()
     manifest_path = Path(manifest_path)
 
     # 1. Load, validate and plan. Bad input stops here, before anything is written.
@@ -185,12 +191,28 @@ def build(
             lock.outputs.pop(path, None)
 
         # 6. Write the lock, only if an entry changed.
+        digests = FileDigestCache(ws.cache_dir / "file-digests.json")
         lock.manifest = ws.manifest.name
-        lock.models = _identities_in_use(lock.models, ws.resolved.models, {e.model for e in lock.outputs.values()})
+        used_models = {e.model for e in lock.outputs.values()}
+        # Keep records of models this run did not resolve (outside --only), refresh the rest.
+        lock.models = {name: record for name, record in lock.models.items() if name in used_models and name not in ws.resolved.models}
+        lock.models.update(lock_model_records(ws, used_models, digests))
         lock.loras = _identities_in_use(lock.loras, ws.resolved.loras, set(ws.resolved.loras) | set(lock.loras) if options.only else set(ws.resolved.loras))
         summary.lock_written = write_lock_if_changed(ws.manifest.lock_path, lock)
 
-    # 7. Summary.
+        # 7. Provenance: an SBOM and an in-toto statement, when anything changed.
+        summary.warnings.extend(ws.resolved.warnings)
+        if summary.lock_written or result.posts_built or result.posts_cached or summary.removed or not _provenance_present(ws.out_dir):
+            if lock.outputs:
+                from pixelgen.buildinfo import build_info, default_tasks
+                from pixelgen.provenance import restricted_licenses, write_provenance_files
+
+                info = build_info(ws, lock, started_at=started_at, selection=options.only, tasks=default_tasks(lock), digests=digests)
+                write_provenance_files(ws.out_dir, info, sbom_timestamp=options.sbom_timestamp)
+                summary.provenance_written = True
+                summary.warnings.extend(restricted_licenses(info))
+
+    # 8. Summary.
     summary.built = result.posts_built
     summary.cached = result.posts_cached
     summary.rendered = result.rendered
@@ -199,6 +221,12 @@ def build(
     if result.rendered and result.render_seconds > 0:
         summary.images_per_second = result.rendered / result.render_seconds
     return summary
+
+
+def _provenance_present(out_dir: Path) -> bool:
+    from pixelgen.provenance import PROVENANCE_FILENAME, SBOM_FILENAME
+
+    return (out_dir / SBOM_FILENAME).is_file() and (out_dir / PROVENANCE_FILENAME).is_file()
 
 
 def _identities_in_use(previous: dict[str, Any], current: dict[str, Any], names: set[str]) -> dict[str, Any]:

@@ -175,10 +175,12 @@ def status(manifest: Path, out: Path | None, cache_dir: Path | None) -> None:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--dtype", type=click.Choice(["float16", "bfloat16"]), default=None, help="GPU precision (default float16; CPU always float32).")
 @click.option("--keep-going", is_flag=True, help="Build every asset that can be built, then report failures.")
+@click.option("--strip-metadata", is_flag=True, help="Write PNGs without the parameters/pixelgen text chunks (shipping builds).")
+@click.option("--sbom-timestamp", metavar="RFC3339", help="Write this timestamp into the SBOM (default: none, for reproducible bytes).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @_friendly
 def build(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[str, ...], force: bool, check: bool,
-          batch_size: int, device: str, dtype: str | None, keep_going: bool, as_json: bool) -> None:
+          batch_size: int, device: str, dtype: str | None, keep_going: bool, strip_metadata: bool, sbom_timestamp: str | None, as_json: bool) -> None:
     """Build the assets of MANIFEST (only what changed)."""
     from dataclasses import asdict
 
@@ -187,6 +189,7 @@ def build(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[
     options = _options(
         out=out, cache_dir=cache_dir, only=frozenset(only) or None, force=force, check=check,
         batch_size=batch_size, device=device, dtype=dtype, keep_going=keep_going, progress=not as_json,
+        sbom_timestamp=sbom_timestamp, strip_metadata=strip_metadata,
     )
     summary = run_build(manifest, options)
     if as_json:
@@ -208,6 +211,8 @@ def build(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[
 
 
 def _print_summary(summary: Any) -> None:
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}", err=True)
     # Group identical notes ("use_declared: confidence 0.00 < 0.5") across images.
     grouped: dict[str, list[str]] = {}
     for note in summary.notes:
@@ -256,6 +261,59 @@ def gc(manifests: tuple[Path, ...], cache_dir: Path | None, dry_run: bool) -> No
         return
     removed, freed = store.gc(keep)
     click.echo(f"removed {removed} cache entries, freed {freed / 1e6:.1f} MB in {store.root}")
+
+
+@cli.command()
+@manifest_argument
+@out_option
+@cache_option
+@click.option("--render-sample", type=click.IntRange(0), default=0, show_default=True, help="Re-render N random assets and compare.")
+@click.option("--seed", "sample_seed", type=int, default=0, show_default=True, help="Seed of the random sample.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@_friendly
+def verify(manifest: Path, out: Path | None, cache_dir: Path | None, render_sample: int, sample_seed: int, device: str) -> None:
+    """Re-hash every output and compare with the lock and provenance (exit 1 on any mismatch)."""
+    from pixelgen.verify import verify as run_verify
+
+    mismatches, notes = run_verify(manifest, _options(out=out, cache_dir=cache_dir, device=device, progress=False),
+                                   render_sample=render_sample, sample_seed=sample_seed)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    if mismatches:
+        click.echo(f"{len(mismatches)} mismatch(es):")
+        for mismatch in mismatches:
+            click.echo(f"  ✗ {mismatch.render()}")
+        sys.exit(1)
+    click.echo("verified: every output matches the lock and the provenance")
+
+
+@cli.command()
+@manifest_argument
+@out_option
+@cache_option
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here instead of stdout.")
+@click.option("--timestamp", metavar="RFC3339", help="Timestamp to record (default: none, reproducible).")
+@_friendly
+def sbom(manifest: Path, out: Path | None, cache_dir: Path | None, output: Path | None, timestamp: str | None) -> None:
+    """Print (or write) the CycloneDX 1.6 SBOM of the last build of MANIFEST."""
+    from pixelgen.build import open_workspace
+    from pixelgen.buildinfo import build_info, default_tasks, utc_now
+    from pixelgen.fsutil import dump_json, write_text_atomic
+    from pixelgen.hashing import FileDigestCache
+    from pixelgen.provenance import build_sbom, validate_sbom
+
+    ws = open_workspace(manifest, _options(out=out, cache_dir=cache_dir))
+    if ws.lock is None:
+        raise PixelgenError(f"{ws.manifest.lock_path}: no lock file; build {manifest} first")
+    info = build_info(ws, ws.lock, started_at=utc_now(), selection=None, tasks=default_tasks(ws.lock),
+                      digests=FileDigestCache(ws.cache_dir / "file-digests.json"))
+    document = build_sbom(info, timestamp=timestamp)
+    validate_sbom(document)
+    if output:
+        write_text_atomic(output, dump_json(document))
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(dump_json(document), nl=False)
 
 
 def main() -> None:

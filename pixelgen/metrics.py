@@ -75,9 +75,10 @@ def write_build_metrics(
 ) -> None:
     """Add one build's figures to the Prometheus text file at ``path`` (created if absent).
 
-    ``images_total``: images the build produced; ``image_latencies_s``: render
-    seconds of each rendered image; ``cache_hits``: images served from the
-    cache; ``gpu_energy_joules`` / ``gpu_memory_peak_bytes``: ``None`` when not
+    ``images_total``: images the build wrote (rendered or taken from the
+    cache); ``cache_hits``: how many of those came from the cache (so
+    ``images_total - cache_hits`` were rendered); ``image_latencies_s``: render
+    seconds of each rendered image; ``gpu_energy_joules`` / ``gpu_memory_peak_bytes``: ``None`` when not
     measured (no GPU), in which case those series are left out rather than
     reported as zero.
     """
@@ -129,6 +130,8 @@ def _validate(
     for name, value in (("images_total", images_total), ("cache_hits", cache_hits)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{name} {value!r}: expected a non-negative integer")
+    if cache_hits > images_total:
+        raise ValueError(f"cache_hits {cache_hits} > images_total {images_total}: cache hits are counted among the images")
     if gpu_memory_peak_bytes is not None and (
         isinstance(gpu_memory_peak_bytes, bool) or not isinstance(gpu_memory_peak_bytes, int) or gpu_memory_peak_bytes < 0
     ):
@@ -203,7 +206,7 @@ def _write(path: Path, series: dict[tuple[str, str], _Series]) -> None:
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
     keys = sorted(series)
-    images = CounterMetricFamily(_IMAGES, "Images produced by pixelgen builds.", labels=LABELS)
+    images = CounterMetricFamily(_IMAGES, "Images written by pixelgen builds, rendered or from the cache.", labels=LABELS)
     builds = CounterMetricFamily(_BUILDS, "pixelgen builds that wrote these metrics.", labels=LABELS)
     hits = CounterMetricFamily(_CACHE_HITS, "Images served from pixelgen's content-addressed cache.", labels=LABELS)
     energy = CounterMetricFamily(_ENERGY, "GPU energy spent by pixelgen builds, joules (NVML).", labels=LABELS)

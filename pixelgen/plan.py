@@ -62,6 +62,7 @@ class PostJob:
     negative: str
     seed: int
     model: str
+    strip_metadata: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class Plan:
         return [post for asset in self.assets for post in asset.posts]
 
 
-def make_plan(manifest: Manifest, resolved: Resolved, *, only: frozenset[str] | None = None) -> Plan:
+def make_plan(manifest: Manifest, resolved: Resolved, *, only: frozenset[str] | None = None, strip_metadata: bool = False) -> Plan:
     renders: dict[str, RenderJob] = {}
     assets: list[AssetPlan] = []
     for asset in manifest.assets:
@@ -92,7 +93,7 @@ def make_plan(manifest: Manifest, resolved: Resolved, *, only: frozenset[str] | 
             renders[job.key] = job
         palette = _palette_payload(manifest, asset, asset_renders)
         posts = tuple(
-            _post_job(manifest, asset, image, job, palette, resolved) for image, job in zip(asset.images, asset_renders)
+            _post_job(manifest, asset, image, job, palette, resolved, strip_metadata) for image, job in zip(asset.images, asset_renders)
         )
         assets.append(AssetPlan(asset=asset, posts=posts))
     return Plan(manifest_name=manifest.name, renders=renders, assets=tuple(assets))
@@ -157,7 +158,7 @@ def _palette_payload(manifest: Manifest, asset: Asset, renders: list[RenderJob])
     return payload
 
 
-def _post_job(manifest: Manifest, asset: Asset, image: ImageSpec, render: RenderJob, palette: dict[str, Any] | None, resolved: Resolved) -> PostJob:
+def _post_job(manifest: Manifest, asset: Asset, image: ImageSpec, render: RenderJob, palette: dict[str, Any] | None, resolved: Resolved, strip_metadata: bool) -> PostJob:
     pixelart = asdict(asset.pixelart)
     post_inputs = {
         "size": list(image.size),
@@ -176,13 +177,15 @@ def _post_job(manifest: Manifest, asset: Asset, image: ImageSpec, render: Render
         "asset": asset.id,
         "image": image.name,
     }
+    if strip_metadata:
+        payload["strip_metadata"] = True
     inputs = {
         "model": content_key(_model_payload(asset, resolved)),
         "prompt": content_key([image.prompt, image.negative]),
         "seed": str(image.seed),
         "render": content_key(_render_settings(asset)),
         "palette": content_key(palette),
-        "postprocess": content_key(post_inputs),
+        "postprocess": content_key({**post_inputs, "strip_metadata": True} if strip_metadata else post_inputs),
         "version": content_key([RENDER_VERSION, POST_VERSION, PIXELIZE_ALGORITHM_VERSION]),
     }
     return PostJob(
@@ -202,6 +205,7 @@ def _post_job(manifest: Manifest, asset: Asset, image: ImageSpec, render: Render
         negative=image.negative,
         seed=image.seed,
         model=asset.model,
+        strip_metadata=strip_metadata,
     )
 
 

@@ -192,7 +192,8 @@ class Runner:
         outcomes = postprocess_asset([renders[job.render_key][0] for job in jobs], jobs)
         for job, outcome in zip(jobs, outcomes):
             render_job = plan.renders[job.render_key]
-            data = encode_png(outcome.image, text=png_parameters(job, render_job, self.resolved))
+            text = None if job.strip_metadata else png_parameters(job, render_job, self.resolved)
+            data = encode_png(outcome.image, text=text)
             meta = {"report": outcome.report, "palette": outcome.palette, "batch_size": renders[job.render_key][1]}
             digest = self.store.put("post", job.key, data, meta)
             result.produced[job.key] = Produced(data, digest, meta)

@@ -326,6 +326,37 @@ def _axis_cuts(work: np.ndarray, noise: float, fit: _AxisFit, wrap: bool) -> tup
     return offset, tuple(cuts)
 
 
+# Share of its own best score an axis refit near the other axis's period must
+# reach to replace it.
+_SQUARE_SHARE = 0.6
+
+
+def _fit_profile(
+    profile: np.ndarray, *, min_cell: float, max_cell: float, wrap: bool
+) -> tuple[_AxisFit, np.ndarray, float] | None:
+    """Fit one axis; returns the fit with the cleaned profile and noise used for cuts.
+
+    A JPEG round-trip leaves an 8-px block grid. When the raw fit lands on
+    it, fit again with the block edges damped; a different answer there
+    means the blocks had hidden the real cells. Otherwise the damped profile
+    still serves the cut snapping, away from block edges.
+    """
+    options = dict(min_cell=min_cell, max_cell=max_cell, wrap=wrap)
+    work, noise = _clean_profile(profile, dejpeg=False)
+    fit = _fit_axis(work, **options)
+    if fit is None:
+        return None
+    clean, clean_noise = _clean_profile(profile, dejpeg=True)
+    if _jpeg_like(fit):
+        alternative = _fit_axis(clean, **options)
+        # Cells of 16 px aligned to the blocks also look "JPEG-like": a longer
+        # period in the damped profile means the 8-px answer was the blocks.
+        if alternative is not None and (not _jpeg_like(alternative) or alternative.period > 1.5 * fit.period):
+            return alternative, clean, clean_noise
+        return fit, work, noise
+    return fit, clean, clean_noise
+
+
 def detect_grid(
     image: np.ndarray,
     *,
@@ -344,31 +375,38 @@ def detect_grid(
     if min_cell < 2 or max_cell < min_cell:
         raise ValueError(f"need 2 <= min_cell <= max_cell, got min_cell={min_cell}, max_cell={max_cell}")
     px, py = edge_profiles(image, wrap=wrap)
+    options = dict(min_cell=float(min_cell), max_cell=float(max_cell), wrap=wrap)
+    fits = [_fit_profile(profile, **options) for profile in (px, py)]
+    # Pseudo-pixels are square in practice: when the axes disagree by more
+    # than a quarter, refit the less confident axis near the other's period
+    # and keep that if it scores nearly as well (a JPEG harmonic or an envelope
+    # peak then loses to the real cells).
+    if fits[0] is not None and fits[1] is not None:
+        ratio = fits[0][0].period / fits[1][0].period
+        if not 0.8 <= ratio <= 1.25:
+            weak = 0 if fits[0][0].confidence < fits[1][0].confidence else 1
+            strong_period = fits[1 - weak][0].period
+            near = dict(
+                min_cell=max(float(min_cell), strong_period * 0.92),
+                max_cell=min(float(max_cell), strong_period * 1.08),
+                wrap=wrap,
+            )
+            if near["min_cell"] <= near["max_cell"]:
+                refit = _fit_profile((px, py)[weak], **near)
+                if refit is not None and refit[0].score >= _SQUARE_SHARE * fits[weak][0].score:
+                    fits[weak] = refit
     cells: list[float] = []
     offsets: list[int] = []
     cut_lists: list[tuple[int, ...]] = []
     confidences: list[float] = []
-    for profile in (px, py):
-        options = dict(min_cell=float(min_cell), max_cell=float(max_cell), wrap=wrap)
-        work, noise = _clean_profile(profile, dejpeg=False)
-        fit = _fit_axis(work, **options)
-        # A JPEG round-trip leaves an 8-px block grid. When the raw fit lands on
-        # it, fit again with the block edges damped; a different answer there
-        # means the blocks had hidden the real cells. Otherwise the damped
-        # profile still serves the cut snapping, away from block edges.
-        clean, clean_noise = _clean_profile(profile, dejpeg=True)
-        if fit is not None and _jpeg_like(fit):
-            alternative = _fit_axis(clean, **options)
-            if alternative is not None and not _jpeg_like(alternative):
-                fit, work, noise = alternative, clean, clean_noise
-        elif fit is not None:
-            work, noise = clean, clean_noise
-        if fit is None:
+    for profile, fitted in zip((px, py), fits):
+        if fitted is None:
             cells.append(float(profile.size))
             offsets.append(0)
             cut_lists.append((0, profile.size))
             confidences.append(0.0)
             continue
+        fit, work, noise = fitted
         offset, cuts = _axis_cuts(work, noise, fit, wrap)
         cells.append(float(fit.period))
         offsets.append(offset)

@@ -141,11 +141,13 @@ def pixelize(
     """Turn an upscaled, degraded pixel-art render into true pixel art.
 
     Steps: optional background removal on the render; grid detection (or the
-    given ``cell``); reduction to one pixel per cell; fit to ``size``; binary
+    given ``cell``) on the render as given, since the removal's mask edges
+    carry no grid information; reduction to one pixel per cell; fit to ``size``; binary
     alpha; speck removal; palette quantisation (skipped when ``palette`` is
     None); outline. Same input and options give identical bytes.
 
-    When detection confidence is below ``min_confidence``:
+    When detection confidence is below ``min_confidence`` (and the detected
+    grid does not yield exactly ``size`` cells, which counts as confirmation):
     ``on_grid_failure="error"`` raises :class:`GridDetectionError`;
     ``"use_declared"`` cuts the render evenly into ``size`` cells (needs
     ``size`` or ``cell``).
@@ -190,13 +192,21 @@ def pixelize(
     if cell is not None:
         if cell > min(width, height):
             raise ValueError(f"cell {cell} is larger than the {width}x{height} render")
-        grid = _declared_from_cell(work, float(cell), wrap)
+        grid = _declared_from_cell(image, float(cell), wrap)
         detected_confidence = grid.confidence
         notes.append(f"cell {cell:g} given: detected phase and cut lines only")
     else:
-        grid = detect_grid(work, wrap=wrap)
+        grid = detect_grid(image, wrap=wrap)
         detected_confidence = grid.confidence
-        if grid.confidence < min_confidence:
+        agrees = target is not None and grid.cells == target
+        if grid.confidence < min_confidence and agrees:
+            # Detection and the declared size are independent; their agreement
+            # confirms the weak detection better than even cuts would.
+            notes.append(
+                f"grid confidence {grid.confidence:.2f} < {min_confidence:g} but the detected "
+                f"{target[0]}x{target[1]} cells match the declared size: kept the detected cuts"
+            )
+        elif grid.confidence < min_confidence:
             message = f"confidence {grid.confidence:.2f} < {min_confidence:g}"
             if on_grid_failure == "error":
                 raise GridDetectionError(

@@ -76,9 +76,9 @@ def test_every_metric_parses_and_round_trips(tmp_path: Path) -> None:
 def test_counters_accumulate_and_gauges_describe_the_latest_build(tmp_path: Path) -> None:
     path = tmp_path / "pixelgen.prom"
     _write(path)
-    _write(path, images_total=4, cache_hits=7, build_seconds=1.25, image_latencies_s=[0.3], gpu_energy_joules=100.0)
+    _write(path, images_total=9, cache_hits=7, build_seconds=1.25, image_latencies_s=[0.3], gpu_energy_joules=100.0)
     samples = _samples(path)
-    assert samples[("pixelgen_images_total", LABELS)] == 15
+    assert samples[("pixelgen_images_total", LABELS)] == 20
     assert samples[("pixelgen_builds_total", LABELS)] == 2
     assert samples[("pixelgen_cache_hits_total", LABELS)] == 10
     assert samples[("pixelgen_gpu_energy_joules_total", LABELS)] == pytest.approx(1334.5)
@@ -90,10 +90,10 @@ def test_counters_accumulate_and_gauges_describe_the_latest_build(tmp_path: Path
 def test_other_label_sets_are_kept_and_models_are_joined(tmp_path: Path) -> None:
     path = tmp_path / "pixelgen.prom"
     _write(path)
-    _write(path, manifest="platformer", model_names=["sdxl", "pixel", "sdxl"], images_total=2)
+    _write(path, manifest="platformer", model_names=["sdxl", "pixel", "sdxl"], images_total=5)
     samples = _samples(path)
     assert samples[("pixelgen_images_total", LABELS)] == 11
-    assert samples[("pixelgen_images_total", (("manifest", "platformer"), ("model", "pixel,sdxl")))] == 2
+    assert samples[("pixelgen_images_total", (("manifest", "platformer"), ("model", "pixel,sdxl")))] == 5
 
 
 def test_unmeasured_gpu_figures_are_absent_not_zero(tmp_path: Path) -> None:
@@ -131,6 +131,7 @@ def test_refuses_a_file_with_foreign_metrics(tmp_path: Path) -> None:
         ({"manifest": ""}, "manifest"),
         ({"model_names": "tiny"}, "model_names"),
         ({"gpu_memory_peak_bytes": -5}, "gpu_memory_peak_bytes"),
+        ({"cache_hits": 12}, "cache_hits 12 > images_total 11"),
     ],
 )
 def test_bad_values_are_rejected_before_writing(tmp_path: Path, overrides: dict, word: str) -> None:
@@ -138,3 +139,24 @@ def test_bad_values_are_rejected_before_writing(tmp_path: Path, overrides: dict,
     with pytest.raises(ValueError, match=word):
         _write(path, **overrides)
     assert not path.exists()
+
+
+def test_grafana_dashboard_queries_only_metrics_pixelgen_writes(tmp_path: Path) -> None:
+    import json
+    import re
+
+    dashboard_path = Path(__file__).resolve().parents[2] / "docs" / "observability" / "grafana-dashboard.json"
+    dashboard = json.loads(dashboard_path.read_text("utf-8"))
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"pixelgen_[a-z_]+", target["expr"])
+    }
+    path = tmp_path / "pixelgen.prom"
+    _write(path)
+    written = {name for name, _ in _samples(path)}
+    assert queried, "the dashboard queries no pixelgen metric"
+    assert queried <= written, f"dashboard queries metrics pixelgen never writes: {sorted(queried - written)}"
+    # The "within 3 s" panel relies on a bucket bound of exactly 3 s.
+    assert 3.0 in LATENCY_BUCKETS

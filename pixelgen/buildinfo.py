@@ -1,0 +1,140 @@
+"""Assemble the provenance record of a build from the workspace and the lock.
+
+Also the digests of the model files a build used, which the lock records so
+``pixelgen verify`` can tell when a model or LoRA on disk is not the one the
+outputs were made with.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pixelgen import __version__
+from pixelgen.hashing import FileDigestCache, content_key
+from pixelgen.lock import Lock
+from pixelgen.manifest.model import ModelSpec
+from pixelgen.pixelart import PIXELIZE_ALGORITHM_VERSION
+from pixelgen.resolve import _hf_cache_dir
+
+if TYPE_CHECKING:
+    from pixelgen.build import Workspace
+    from pixelgen.provenance import BuildInfo
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def model_directory(spec: ModelSpec, identity: dict[str, Any], cache_dir: Path) -> Path | None:
+    """Where a model's files are on this machine, if they are here."""
+    if spec.kind == "builtin":
+        from pixelgen.render.tiny import tiny_model_dir
+
+        folder = tiny_model_dir(cache_dir)
+    elif spec.kind == "hub":
+        folder = _hf_cache_dir() / f"models--{spec.source.replace('/', '--')}" / "snapshots" / str(identity.get("revision"))
+    elif spec.kind == "diffusers_dir":
+        folder = Path(spec.source)
+    else:
+        return None
+    return folder if folder.is_dir() else None
+
+
+def model_files(spec: ModelSpec, identity: dict[str, Any], cache_dir: Path, digests: FileDigestCache) -> list[tuple[str, str]]:
+    """(relative path, sha256) of every file of a model that is present locally; memoised by stat."""
+    if spec.kind == "single_file":
+        path = Path(spec.source)
+        return [(path.name, digests.file(path))] if path.is_file() else []
+    folder = model_directory(spec, identity, cache_dir)
+    if folder is None:
+        return []
+    return digests.tree(folder)[1]
+
+
+def lock_model_records(ws: "Workspace", names: set[str], digests: FileDigestCache) -> dict[str, Any]:
+    records = {}
+    for name in sorted(names):
+        if name not in ws.resolved.models:
+            continue
+        files = model_files(ws.manifest.models[name], ws.resolved.models[name], ws.cache_dir, digests)
+        records[name] = {"identity": ws.resolved.models[name], "files_sha256": content_key(files) if files else None}
+    return records
+
+
+def build_info(ws: "Workspace", lock: Lock, *, started_at: str, selection: frozenset[str] | None, tasks: dict[str, dict[str, str]], digests: FileDigestCache) -> "BuildInfo":
+    from pixelgen.envinfo import environment_fingerprint
+    from pixelgen.provenance import BuildInfo, DataInfo, FileDigest, LoraInfo, ModelInfo, OutputInfo, TaskInfo
+
+    manifest = ws.manifest
+    used_models = sorted({entry.model for entry in lock.outputs.values()} & set(manifest.models))
+    models = []
+    for name in used_models:
+        spec = manifest.models[name]
+        identity = ws.resolved.models.get(name, {})
+        files = model_files(spec, identity, ws.cache_dir, digests)
+        source = f"builtin:{spec.source}" if spec.kind == "builtin" else spec.source
+        models.append(
+            ModelInfo(
+                name=name,
+                source=source,
+                kind=spec.kind,
+                revision=identity.get("revision") if spec.kind == "hub" else None,
+                files=tuple(FileDigest(path, digest) for path, digest in files),
+                license=spec.license,
+            )
+        )
+    loras = []
+    for name, identity in sorted(ws.resolved.loras.items()):
+        spec = manifest.loras[name]
+        digest = identity.get("sha256")
+        if not digest:
+            continue  # an unpinned hub LoRA: recorded in the lock with its revision only
+        loras.append(LoraInfo(name=name, source=spec.source, weight_name=spec.weight_name, sha256=digest, license=spec.license))
+    data = [DataInfo(name=manifest.name, kind="manifest", path=manifest.path.name, sha256=manifest.raw_sha256)]
+    for name, palette in sorted(manifest.palettes.items()):
+        if palette.kind == "file" and palette.path:
+            data.append(DataInfo(name=name, kind="palette", path=Path(palette.path).name, sha256=digests.file(palette.path)))
+        elif palette.colors:
+            data.append(DataInfo(name=name, kind="palette", path=f"{name}.palette", sha256=content_key(list(palette.colors))))
+    prompts = {post.output: post for post in ws.plan.posts}
+    outputs = []
+    for path, entry in sorted(lock.outputs.items()):
+        post = prompts.get(path)
+        outputs.append(
+            OutputInfo(path=path, sha256=entry.sha256, asset_id=entry.asset, job_key=entry.post_key,
+                       prompt=post.prompt if post else None, seed=entry.seed, model=entry.model)
+        )
+    digests.save()
+    seeds = sorted({entry.seed for entry in lock.outputs.values()})
+    return BuildInfo(
+        manifest_name=manifest.name,
+        manifest_path=manifest.path.name,
+        selection=tuple(sorted(selection)) if selection else None,
+        pixelgen_version=__version__,
+        invocation_id=str(uuid.uuid4()),
+        started_at=started_at,
+        finished_at=utc_now(),
+        models=tuple(models),
+        loras=tuple(loras),
+        data=tuple(data),
+        outputs=tuple(outputs),
+        tasks=tuple(TaskInfo(name, parameters) for name, parameters in tasks.items()),
+        environment=environment_fingerprint(project_dir=manifest.path.parent, seeds=seeds),
+    )
+
+
+def default_tasks(lock: Lock) -> dict[str, dict[str, str]]:
+    """The build workflow for the SBOM's formulation, derived from the lock only.
+
+    The device is deliberately absent: it is in the provenance statement's
+    environment, and the SBOM must be the same bytes whoever regenerates it.
+    """
+    batch_sizes = sorted({entry.batch_size for entry in lock.outputs.values()})
+    return {
+        "render": {"pipeline": "diffusers.StableDiffusionXLPipeline", "batch_sizes": ",".join(map(str, batch_sizes))},
+        "post-process": {"engine": "pixelgen.pixelart.pixelize", "algorithm_version": str(PIXELIZE_ALGORITHM_VERSION)},
+        "pack": {"format": "png", "metadata": "iTXt parameters + pixelgen"},
+    }
