@@ -31,12 +31,13 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _stats  # noqa: E402
+import _stats
 
 G_THRESHOLD = 0.8
 # Config fields that must match for a comparison to mean anything.
@@ -113,6 +114,10 @@ def comparability(a: dict[str, Any], b: dict[str, Any]) -> tuple[list[str], list
     machine_b = b.get("environment", {}).get("platform", {}).get("machine")
     if machine_a != machine_b:
         warnings.append(f"CPU architecture {machine_a} vs {machine_b}")
+    threads_a = (a.get("controls") or {}).get("torch_threads")
+    threads_b = (b.get("controls") or {}).get("torch_threads")
+    if threads_a != threads_b:
+        warnings.append(f"torch CPU threads {threads_a} vs {threads_b}")
     for side, metrics in (("A", a), ("B", b)):
         if (metrics.get("controls") or {}).get("gpu_clocks") == "unlocked":
             warnings.append(f"{side}: GPU clocks were not locked")

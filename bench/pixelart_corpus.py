@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pixelgen.pixelart.color import oklab_to_srgb, srgb_to_oklab  # noqa: E402
+from pixelgen.pixelart.color import srgb_to_oklab
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,9 @@ def _blob_mask(rng: np.random.Generator, h: int, w: int, symmetric: bool) -> np.
     return binary_fill_holes(mask)
 
 
-def make_sprite(rng: np.random.Generator, nx: int, ny: int) -> tuple[np.ndarray, np.ndarray, bool]:
+def make_sprite(
+    rng: np.random.Generator, nx: int, ny: int
+) -> tuple[np.ndarray, np.ndarray, bool]:
     """Procedural sprite: outlined, shaded blobs with single-pixel details.
 
     Returns (truth RGBA, palette, transparent_background).
@@ -104,7 +106,9 @@ def make_sprite(rng: np.random.Generator, nx: int, ny: int) -> tuple[np.ndarray,
     body_indices = np.arange(1, n_colours - (0 if transparent else 1))
     if body_indices.size == 0:
         body_indices = np.array([1])
-    truth_index = np.full((ny, nx), -1 if transparent else background_index, dtype=np.int64)
+    truth_index = np.full(
+        (ny, nx), -1 if transparent else background_index, dtype=np.int64
+    )
     margin = 2
     n_objects = int(rng.integers(1, 4))
     for _ in range(n_objects):
@@ -141,8 +145,16 @@ def make_sprite(rng: np.random.Generator, nx: int, ny: int) -> tuple[np.ndarray,
         deep = binary_erosion(inner, iterations=2)
         spots = np.argwhere(deep)
         if spots.size:
-            for y, x in spots[rng.choice(len(spots), size=min(len(spots), int(rng.integers(2, 12))), replace=False)]:
-                truth_index[y, x] = int(rng.choice(np.arange(n_colours - (0 if transparent else 1))))
+            for y, x in spots[
+                rng.choice(
+                    len(spots),
+                    size=min(len(spots), int(rng.integers(2, 12))),
+                    replace=False,
+                )
+            ]:
+                truth_index[y, x] = int(
+                    rng.choice(np.arange(n_colours - (0 if transparent else 1)))
+                )
     truth = np.zeros((ny, nx, 4), dtype=np.uint8)
     opaque = truth_index >= 0
     truth[opaque, :3] = palette[truth_index[opaque]]
@@ -151,23 +163,37 @@ def make_sprite(rng: np.random.Generator, nx: int, ny: int) -> tuple[np.ndarray,
     return truth, palette[used], transparent
 
 
-def _cell_edges(rng: np.random.Generator, length: int, n: int, cell: float, jitter: float) -> np.ndarray:
+def _cell_edges(
+    rng: np.random.Generator, length: int, n: int, cell: float, jitter: float
+) -> np.ndarray:
     """Integer cut positions of n cells over ``length`` pixels (see module doc)."""
     slack = length - n * cell
     phase = rng.uniform(min(0.0, slack), max(0.0, slack)) if slack != 0 else 0.0
     lines = phase + cell * np.arange(n + 1)
     if jitter > 0:
-        lines[1:-1] += np.clip(rng.normal(0.0, jitter * cell, n - 1), -0.2 * cell, 0.2 * cell)
+        lines[1:-1] += np.clip(
+            rng.normal(0.0, jitter * cell, n - 1), -0.2 * cell, 0.2 * cell
+        )
     return np.floor(lines + 0.5).astype(np.int64), phase
 
 
-def _upscale(truth: np.ndarray, edges_x: np.ndarray, edges_y: np.ndarray, w: int, h: int, fill: np.ndarray) -> np.ndarray:
+def _upscale(
+    truth: np.ndarray,
+    edges_x: np.ndarray,
+    edges_y: np.ndarray,
+    w: int,
+    h: int,
+    fill: np.ndarray,
+) -> np.ndarray:
     """Nearest upscale along integer cuts; pixels outside all cells get ``fill``."""
     col = np.searchsorted(edges_x, np.arange(w), side="right") - 1
     row = np.searchsorted(edges_y, np.arange(h), side="right") - 1
     inside_x = (col >= 0) & (col < truth.shape[1])
     inside_y = (row >= 0) & (row < truth.shape[0])
-    out = truth[np.clip(row, 0, truth.shape[0] - 1)[:, None], np.clip(col, 0, truth.shape[1] - 1)[None, :]].copy()
+    out = truth[
+        np.clip(row, 0, truth.shape[0] - 1)[:, None],
+        np.clip(col, 0, truth.shape[1] - 1)[None, :],
+    ].copy()
     outside = ~(inside_y[:, None] & inside_x[None, :])
     out[outside] = fill
     return out
@@ -179,10 +205,14 @@ def make_case(seed: int, index: int, *, render_size: int = 1024) -> Case:
 
     rng = np.random.default_rng([seed, index])
     width = render_size
-    height = render_size if rng.random() < 0.75 else int(render_size * rng.choice([0.75, 0.625]))
+    height = (
+        render_size
+        if rng.random() < 0.75
+        else int(render_size * rng.choice([0.75, 0.625]))
+    )
     cell = float(rng.choice([rng.integers(4, 17), rng.uniform(4.0, 16.0)]))
-    nx = int(round(width / cell))
-    ny = int(round(height / cell))
+    nx = round(width / cell)
+    ny = round(height / cell)
     truth, palette, transparent = make_sprite(rng, nx, ny)
     jitter = float(rng.choice([0.0, 0.05, 0.1]))
     edges_x, phase_x = _cell_edges(rng, width, nx, cell, jitter)
@@ -195,7 +225,11 @@ def make_case(seed: int, index: int, *, render_size: int = 1024) -> Case:
     if transparent and not rgba_render:
         # A flat backdrop far from the outline colour (palette is sorted dark->light,
         # the outline is the darkest), like the plain studio background SDXL paints.
-        backdrop = np.array([235.0, 235.0, 235.0]) if srgb_to_oklab(palette[0])[0] < 0.6 else np.array([20.0, 20.0, 20.0])
+        backdrop = (
+            np.array([235.0, 235.0, 235.0])
+            if srgb_to_oklab(palette[0])[0] < 0.6
+            else np.array([20.0, 20.0, 20.0])
+        )
         backdrop += rng.normal(0, 6, 3)
         see_through = truth[..., 3] == 0
         cells[see_through, :3] = backdrop
@@ -213,14 +247,20 @@ def make_case(seed: int, index: int, *, render_size: int = 1024) -> Case:
     blur = float(rng.uniform(0.3, 1.0))
     render[..., :3] = gaussian_filter(render[..., :3], sigma=(blur, blur, 0))
     if rgba_render:
-        render[..., 3] = gaussian_filter(render[..., 3], sigma=float(rng.uniform(0.7, 2.0)))
+        render[..., 3] = gaussian_filter(
+            render[..., 3], sigma=float(rng.uniform(0.7, 2.0))
+        )
         # Colour under soft alpha bleeds from the sprite like a matting model's output.
     noise_sigma = float(rng.uniform(1.0, 4.0))
-    render[..., :3] += rng.normal(0.0, noise_sigma, size=render[..., :3].shape).astype(np.float32)
+    render[..., :3] += rng.normal(0.0, noise_sigma, size=render[..., :3].shape).astype(
+        np.float32
+    )
     render8 = np.clip(np.rint(render), 0, 255).astype(np.uint8)
     quality = int(rng.integers(75, 96))
     buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(render8[..., :3])).save(buffer, format="JPEG", quality=quality)
+    Image.fromarray(np.ascontiguousarray(render8[..., :3])).save(
+        buffer, format="JPEG", quality=quality
+    )
     rgb = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
     if rgba_render:
         final = np.concatenate([rgb, render8[..., 3:4]], axis=2)
@@ -242,7 +282,7 @@ def make_case(seed: int, index: int, *, render_size: int = 1024) -> Case:
             "jpeg_quality": quality,
             "rgba_render": bool(rgba_render),
             "transparent": transparent,
-            "colours": int(len(palette)),
+            "colours": len(palette),
             "render": [width, height],
         },
     )

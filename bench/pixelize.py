@@ -27,28 +27,34 @@ from __future__ import annotations
 import os
 
 # One core for every tool, set before numpy (or a peer) starts its thread pools.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+for _var in (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "RAYON_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import io  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import contextlib
+import io
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pixelart_corpus import Case, generate  # noqa: E402
+from pixelart_corpus import Case, generate
 
-from pixelgen.fsutil import write_json_atomic  # noqa: E402
-from pixelgen.pixelart import pixelize, quantize  # noqa: E402
+from pixelgen.fsutil import write_json_atomic
+from pixelgen.pixelart import pixelize, quantize
 
 
 @dataclass
@@ -68,7 +74,11 @@ class Tally:
 
 def _keys(rgb: np.ndarray) -> np.ndarray:
     rgb = rgb.reshape(-1, 3)
-    return (rgb[:, 0].astype(np.uint32) << 16) | (rgb[:, 1].astype(np.uint32) << 8) | rgb[:, 2]
+    return (
+        (rgb[:, 0].astype(np.uint32) << 16)
+        | (rgb[:, 1].astype(np.uint32) << 8)
+        | rgb[:, 2]
+    )
 
 
 def _score(
@@ -89,7 +99,9 @@ def _score(
         tally.failures.append(f"{case.name}: no output")
         return
     if out.shape[2] == 3:
-        out = np.concatenate([out, np.full(out.shape[:2] + (1,), 255, np.uint8)], axis=2)
+        out = np.concatenate(
+            [out, np.full(out.shape[:2] + (1,), 255, np.uint8)], axis=2
+        )
     truth = case.truth
     opaque_out = out[..., 3] > 0
     if opaque_out.any():
@@ -97,7 +109,9 @@ def _score(
         tally.palette_clean.append(float(in_palette.mean()))
     got = grid_size if grid_size is not None else (out.shape[1], out.shape[0])
     if tuple(got) != case.size or out.shape[:2] != truth.shape[:2]:
-        tally.failures.append(f"{case.name}: grid {got[0]}x{got[1]} != {case.size[0]}x{case.size[1]} (cell {case.cell:.2f})")
+        tally.failures.append(
+            f"{case.name}: grid {got[0]}x{got[1]} != {case.size[0]}x{case.size[1]} (cell {case.cell:.2f})"
+        )
         return
     if fallback:
         tally.fallbacks += 1
@@ -106,16 +120,24 @@ def _score(
     mapped = quantize(out, case.palette)
     truth_opaque = truth[..., 3] > 0
     rgb_equal = np.all(mapped[..., :3] == truth[..., :3], axis=2)
-    tally.exact_rgb.append(float((rgb_equal & truth_opaque).sum() / max(1, truth_opaque.sum())))
+    tally.exact_rgb.append(
+        float((rgb_equal & truth_opaque).sum() / max(1, truth_opaque.sum()))
+    )
     if has_alpha:
-        match = np.where(truth_opaque, opaque_out & np.all(out[..., :3] == truth[..., :3], axis=2), ~opaque_out)
+        match = np.where(
+            truth_opaque,
+            opaque_out & np.all(out[..., :3] == truth[..., :3], axis=2),
+            ~opaque_out,
+        )
         tally.exact_rgba.append(float(match.mean()))
         tally.alpha_agree.append(float((opaque_out == truth_opaque).mean()))
 
 
 def run_pixelgen(case: Case, tally: Tally) -> None:
     t0 = time.perf_counter()
-    result = pixelize(case.render, size=case.size, palette=case.palette, background=case.background)
+    result = pixelize(
+        case.render, size=case.size, palette=case.palette, background=case.background
+    )
     ms = (time.perf_counter() - t0) * 1000.0
     report = result.report
     # The grid's own size counts, not the size fit_to_size forced afterwards.
@@ -142,13 +164,15 @@ def _load_pixel_snapper():
         buffer = io.BytesIO()
         Image.fromarray(case.render).save(buffer, format="PNG")
         data = buffer.getvalue()
-        config = pixel_snapper.PixelSnapperConfig(k_colors=int(len(case.palette)))
+        config = pixel_snapper.PixelSnapperConfig(k_colors=len(case.palette))
         t0 = time.perf_counter()
         try:
             result = pixel_snapper.process_image(data, config)
-        except Exception as exc:  # a peer failing on a case is a score, not a crash
+        except Exception as exc:  # noqa: BLE001 - a peer failing on a case is a score, not a crash
             tally.failures.append(f"{case.name}: {type(exc).__name__}: {exc}")
-            _score(tally, case, None, (time.perf_counter() - t0) * 1000.0, has_alpha=True)
+            _score(
+                tally, case, None, (time.perf_counter() - t0) * 1000.0, has_alpha=True
+            )
             return
         ms = (time.perf_counter() - t0) * 1000.0
         out = np.asarray(Image.open(io.BytesIO(bytes(result))).convert("RGBA"))
@@ -168,16 +192,20 @@ def _load_perfect_pixel():
         t0 = time.perf_counter()
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                w, h, out = get_perfect_pixel(rgb)
-        except Exception as exc:
+                w, _, out = get_perfect_pixel(rgb)
+        except Exception as exc:  # noqa: BLE001 - as above
             tally.failures.append(f"{case.name}: {type(exc).__name__}: {exc}")
-            _score(tally, case, None, (time.perf_counter() - t0) * 1000.0, has_alpha=False)
+            _score(
+                tally, case, None, (time.perf_counter() - t0) * 1000.0, has_alpha=False
+            )
             return
         ms = (time.perf_counter() - t0) * 1000.0
         if w is None:
             _score(tally, case, None, ms, has_alpha=False)
             return
-        _score(tally, case, np.ascontiguousarray(out, dtype=np.uint8), ms, has_alpha=False)
+        _score(
+            tally, case, np.ascontiguousarray(out, dtype=np.uint8), ms, has_alpha=False
+        )
 
     return run
 
@@ -193,12 +221,20 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1024, help="render long side in px")
     parser.add_argument("--no-peers", action="store_true", help="only run pixelgen")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--show-failures", type=int, default=0, help="list this many failed cases per tool")
+    parser.add_argument(
+        "--show-failures",
+        type=int,
+        default=0,
+        help="list this many failed cases per tool",
+    )
     args = parser.parse_args()
 
     tools = {"pixelgen": run_pixelgen}
     if not args.no_peers:
-        for name, loader in (("pixel-snapper", _load_pixel_snapper), ("perfect-pixel", _load_perfect_pixel)):
+        for name, loader in (
+            ("pixel-snapper", _load_pixel_snapper),
+            ("perfect-pixel", _load_perfect_pixel),
+        ):
             runner = loader()
             if runner is None:
                 print(f"{name}: not importable, skipped", file=sys.stderr)
@@ -225,16 +261,26 @@ def main() -> None:
                 "size_recovered": tally.size_ok / n,
                 "declared_fallback": tally.fallbacks / n,
                 "errors": tally.errors,
-                "exact_rgba": statistics.fmean(tally.exact_rgba) if tally.exact_rgba else None,
-                "exact_rgb_opaque": statistics.fmean(tally.exact_rgb) if tally.exact_rgb else None,
-                "palette_clean": statistics.fmean(tally.palette_clean) if tally.palette_clean else None,
-                "alpha_agreement": statistics.fmean(tally.alpha_agree) if tally.alpha_agree else None,
+                "exact_rgba": statistics.fmean(tally.exact_rgba)
+                if tally.exact_rgba
+                else None,
+                "exact_rgb_opaque": statistics.fmean(tally.exact_rgb)
+                if tally.exact_rgb
+                else None,
+                "palette_clean": statistics.fmean(tally.palette_clean)
+                if tally.palette_clean
+                else None,
+                "alpha_agreement": statistics.fmean(tally.alpha_agree)
+                if tally.alpha_agree
+                else None,
                 "median_ms": median_ms,
                 "ms_ratio_vs_pixelgen": median_ms / base_ms,
             }
         )
-    print(f"corpus: n={args.n} seed={args.seed} size={args.size}; machine: {platform.machine()} "
-          f"{os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}")
+    print(
+        f"corpus: n={args.n} seed={args.seed} size={args.size}; machine: {platform.machine()} "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}"
+    )
     header = "| tool | size recovered | declared fallback | exact RGBA | exact RGB (opaque) | palette-clean | alpha agreement | median ms | ms vs pixelgen |"
     print(header)
     print("|" + "---|" * 9)
@@ -249,7 +295,9 @@ def main() -> None:
             for line in tally.failures[: args.show_failures]:
                 print(f"  {tally.name}: {line}")
     if args.json:
-        write_json_atomic(args.json, {"args": vars(args) | {"json": str(args.json)}, "rows": rows})
+        write_json_atomic(
+            args.json, {"args": vars(args) | {"json": str(args.json)}, "rows": rows}
+        )
 
 
 def _fmt(value: float | None) -> str:

@@ -46,10 +46,11 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -57,13 +58,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _stats  # noqa: E402
+import _stats
 
-from pixelgen.envinfo import environment_fingerprint, git_info  # noqa: E402
-from pixelgen.fsutil import write_bytes_atomic, write_json_atomic, write_text_atomic  # noqa: E402
-from pixelgen.hashing import content_key  # noqa: E402
-from pixelgen.manifest.model import ModelSpec  # noqa: E402
-from pixelgen.plan import RenderJob  # noqa: E402
+from pixelgen.envinfo import environment_fingerprint, git_info
+from pixelgen.fsutil import write_bytes_atomic, write_json_atomic, write_text_atomic
+from pixelgen.hashing import content_key
+from pixelgen.manifest.model import ModelSpec
+from pixelgen.plan import RenderJob
 
 METRICS_SCHEMA = "pixelgen-bench-throughput/1"
 MODEL_NAME = "bench"
@@ -554,7 +555,7 @@ def run_bench(config: BenchConfig, spec: ModelSpec) -> tuple[Measurements, dict[
         if nvml:
             try:
                 nvml.pynvml.nvmlShutdown()
-            except Exception:  # noqa: BLE001 - nothing to undo
+            except Exception:  # noqa: BLE001, S110 - nothing to undo
                 pass
     info["power_trace"] = trace
     info["idle_window"] = idle_window
@@ -604,6 +605,9 @@ def energy_per_run(
 
 def analyse(config: BenchConfig, measurements: Measurements, info: dict[str, Any]) -> dict[str, Any]:
     trace: PowerTrace | None = info["power_trace"]
+    if trace is not None and len(trace.times_s) < 2:
+        info["nvml_reason"] = f"NVML gave {len(trace.times_s)} power samples ({trace.errors} failed reads)"
+        trace = None
     ours, bare = measurements.latencies["pixelgen"], measurements.latencies["bare"]
     reference = config.batches[0]
     reference_ips = _images_per_second(ours[reference], reference)
@@ -686,9 +690,14 @@ def analyse(config: BenchConfig, measurements: Measurements, info: dict[str, Any
             if len(trace.times_s) > 1
             else None,
         }
-        clocks = [c for c in trace.sm_clock_mhz if c is not None]
+        timed = [w for w in measurements.windows if w.impl == "pixelgen"]
+        clocks = [
+            clock
+            for t, clock in zip(trace.times_s, trace.sm_clock_mhz)
+            if clock is not None and any(w.start_s <= t <= w.end_s for w in timed)
+        ]
         if clocks:
-            info["controls"]["observed_sm_clock_mhz"] = {
+            info["controls"]["observed_sm_clock_mhz_in_timed_windows"] = {
                 "min": min(clocks),
                 "max": max(clocks),
                 "mean": float(np.mean(clocks)),
@@ -961,7 +970,7 @@ def build_config(args: argparse.Namespace) -> tuple[BenchConfig, ModelSpec]:
 def make_run_id() -> str:
     git = git_info(REPO)
     sha = git["commit"][:8] if git else "nogit"
-    return f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{sha}"
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{sha}"
 
 
 def setup_logging(log_path: Path) -> None:
@@ -1019,7 +1028,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     metrics = {
         "schema": METRICS_SCHEMA,
         "run_id": run_id,
-        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "environment": fingerprint,
         "controls": info["controls"],
         "config": config_record,

@@ -203,7 +203,11 @@ def _read_series(path: Path) -> dict[tuple[str, str], _Series]:
 
 def _write(path: Path, series: dict[tuple[str, str], _Series]) -> None:
     from prometheus_client import CollectorRegistry, write_to_textfile
-    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+    from prometheus_client.core import (
+        CounterMetricFamily,
+        GaugeMetricFamily,
+        HistogramMetricFamily,
+    )
 
     keys = sorted(series)
     images = CounterMetricFamily(_IMAGES, "Images written by pixelgen builds, rendered or from the cache.", labels=LABELS)

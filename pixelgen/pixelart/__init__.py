@@ -6,7 +6,15 @@ this package loads numpy only (scipy and Pillow are imported where needed).
 
 from __future__ import annotations
 
-from .alpha import add_outline, binarize_alpha, label_components, remove_background, remove_specks, to_rgba, trim_and_place
+from .alpha import (
+    add_outline,
+    binarize_alpha,
+    label_components,
+    remove_background,
+    remove_specks,
+    to_rgba,
+    trim_and_place,
+)
 from .color import oklab_distance, oklab_to_srgb, srgb_to_oklab
 from .dither import bayer_matrix
 from .grid import GridResult, declared_grid, detect_grid, edge_profiles

@@ -13,13 +13,13 @@ from .color import srgb_to_oklab
 from .reduce import ANCHORS, _anchor_split
 
 __all__ = [
-    "to_rgba",
-    "remove_background",
-    "binarize_alpha",
-    "remove_specks",
     "add_outline",
-    "trim_and_place",
+    "binarize_alpha",
     "label_components",
+    "remove_background",
+    "remove_specks",
+    "to_rgba",
+    "trim_and_place",
 ]
 
 
@@ -30,9 +30,13 @@ def _check_image(image: np.ndarray, *, rgba_only: bool) -> None:
         raise TypeError(f"image must have dtype uint8, got {image.dtype}")
     if rgba_only:
         if image.ndim != 3 or image.shape[2] != 4:
-            raise ValueError(f"image must be RGBA with shape (H, W, 4), got {image.shape}; use to_rgba() first")
+            raise ValueError(
+                f"image must be RGBA with shape (H, W, 4), got {image.shape}; use to_rgba() first"
+            )
     elif image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(f"image must have shape (H, W, 3) or (H, W, 4), got {image.shape}")
+        raise ValueError(
+            f"image must have shape (H, W, 3) or (H, W, 4), got {image.shape}"
+        )
 
 
 def to_rgba(image: np.ndarray) -> np.ndarray:
@@ -44,7 +48,9 @@ def to_rgba(image: np.ndarray) -> np.ndarray:
     return np.concatenate([image, alpha], axis=2)
 
 
-def label_components(mask: np.ndarray, *, connectivity: int = 4, wrap: bool = False) -> tuple[np.ndarray, int]:
+def label_components(
+    mask: np.ndarray, *, connectivity: int = 4, wrap: bool = False
+) -> tuple[np.ndarray, int]:
     """Label connected True regions (4- or 8-connectivity), optionally across the seams.
 
     Returns ``(labels, count)`` with labels 1..count and 0 outside the mask,
@@ -53,7 +59,9 @@ def label_components(mask: np.ndarray, *, connectivity: int = 4, wrap: bool = Fa
     from scipy import ndimage
 
     if mask.ndim != 2 or mask.dtype != bool:
-        raise ValueError(f"mask must be a 2-D bool array, got {mask.dtype} {mask.shape}")
+        raise ValueError(
+            f"mask must be a 2-D bool array, got {mask.dtype} {mask.shape}"
+        )
     if connectivity not in (4, 8):
         raise ValueError(f"connectivity must be 4 or 8, got {connectivity}")
     structure = ndimage.generate_binary_structure(2, 1 if connectivity == 4 else 2)
@@ -77,7 +85,9 @@ def label_components(mask: np.ndarray, *, connectivity: int = 4, wrap: bool = Fa
     b = np.concatenate(pairs_b)
     keep = (a > 0) & (b > 0)
     a, b = a[keep], b[keep]
-    graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(count + 1, count + 1))
+    graph = coo_matrix(
+        (np.ones(a.size, dtype=np.int8), (a, b)), shape=(count + 1, count + 1)
+    )
     _, component = connected_components(graph, directed=False)
     # Renumber merged components 1..n in order of their smallest original label.
     roots = component[1:]
@@ -90,7 +100,9 @@ def label_components(mask: np.ndarray, *, connectivity: int = 4, wrap: bool = Fa
     return lookup[labels], int(order.size)
 
 
-def _fit_background(lab: np.ndarray, border: np.ndarray, tolerance: float) -> np.ndarray:
+def _fit_background(
+    lab: np.ndarray, border: np.ndarray, tolerance: float
+) -> np.ndarray:
     """Per-pixel background colour: a plane per OKLab channel through the border pixels.
 
     A plane absorbs the faint gradients of "almost flat" generated
@@ -100,7 +112,9 @@ def _fit_background(lab: np.ndarray, border: np.ndarray, tolerance: float) -> np
     height, width = lab.shape[:2]
     ys, xs = np.nonzero(border)
     values = lab[ys, xs].astype(np.float64)
-    design = np.stack([np.ones(ys.size), xs / max(width - 1, 1), ys / max(height - 1, 1)], axis=1)
+    design = np.stack(
+        [np.ones(ys.size), xs / max(width - 1, 1), ys / max(height - 1, 1)], axis=1
+    )
     median = np.median(values, axis=0)
     inliers = np.sqrt(((values - median) ** 2).sum(axis=1)) <= max(tolerance, 1e-6) * 2
     if inliers.sum() < 3:
@@ -118,7 +132,9 @@ def _fit_background(lab: np.ndarray, border: np.ndarray, tolerance: float) -> np
     return coef[0] + gx[None, :, None] * coef[1] + gy[:, None, None] * coef[2]
 
 
-def remove_background(image: np.ndarray, *, tolerance: float, wrap: bool = False) -> np.ndarray:
+def remove_background(
+    image: np.ndarray, *, tolerance: float, wrap: bool = False
+) -> np.ndarray:
     """Make the background transparent by flood fill from the border.
 
     Pixels within ``tolerance`` (OKLab distance) of the background colour
@@ -157,7 +173,9 @@ def remove_background(image: np.ndarray, *, tolerance: float, wrap: bool = False
     is_background[0] = False
     background = is_background[labels]
     if step > 1:
-        background = np.repeat(np.repeat(background, step, axis=0), step, axis=1)[:height, :width]
+        background = np.repeat(np.repeat(background, step, axis=0), step, axis=1)[
+            :height, :width
+        ]
     rgba[background] = 0
     return rgba
 
@@ -174,7 +192,9 @@ def binarize_alpha(image: np.ndarray, *, threshold: int = 128) -> np.ndarray:
     return out
 
 
-def remove_specks(image: np.ndarray, *, min_size: int, wrap: bool = False) -> np.ndarray:
+def remove_specks(
+    image: np.ndarray, *, min_size: int, wrap: bool = False
+) -> np.ndarray:
     """Clear connected opaque regions (8-connectivity) of fewer than ``min_size`` pixels."""
     _check_image(image, rgba_only=True)
     if not isinstance(min_size, (int, np.integer)) or min_size < 0:
@@ -196,7 +216,10 @@ def _neighbour_any(mask: np.ndarray, wrap: bool) -> np.ndarray:
     """True where any 4-neighbour is True."""
     if wrap:
         return (
-            np.roll(mask, 1, axis=0) | np.roll(mask, -1, axis=0) | np.roll(mask, 1, axis=1) | np.roll(mask, -1, axis=1)
+            np.roll(mask, 1, axis=0)
+            | np.roll(mask, -1, axis=0)
+            | np.roll(mask, 1, axis=1)
+            | np.roll(mask, -1, axis=1)
         )
     padded = np.pad(mask, 1)
     return padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
@@ -206,13 +229,17 @@ def _check_colour(color: tuple) -> tuple[int, int, int]:
     try:
         values = tuple(int(v) for v in color)
     except (TypeError, ValueError):
-        raise ValueError(f"color must be (r, g, b) integers 0-255, got {color!r}") from None
+        raise ValueError(
+            f"color must be (r, g, b) integers 0-255, got {color!r}"
+        ) from None
     if len(values) != 3 or any(v < 0 or v > 255 for v in values):
         raise ValueError(f"color must be (r, g, b) integers 0-255, got {color!r}")
     return values  # type: ignore[return-value]
 
 
-def add_outline(image: np.ndarray, *, color: tuple[int, int, int], wrap: bool = False) -> np.ndarray:
+def add_outline(
+    image: np.ndarray, *, color: tuple[int, int, int], wrap: bool = False
+) -> np.ndarray:
     """Paint a 1-px outline of ``color`` on transparent pixels 4-adjacent to opaque ones."""
     _check_image(image, rgba_only=True)
     rgb = _check_colour(color)
@@ -223,7 +250,9 @@ def add_outline(image: np.ndarray, *, color: tuple[int, int, int], wrap: bool = 
     return out
 
 
-def trim_and_place(image: np.ndarray, *, size: tuple[int, int], anchor: str) -> np.ndarray:
+def trim_and_place(
+    image: np.ndarray, *, size: tuple[int, int], anchor: str
+) -> np.ndarray:
     """Crop to the opaque bounding box and place it on a transparent ``size`` (w, h) canvas at ``anchor``."""
     _check_image(image, rgba_only=True)
     if anchor not in ANCHORS:

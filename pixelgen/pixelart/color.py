@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["srgb_to_oklab", "oklab_to_srgb", "oklab_distance"]
+__all__ = ["oklab_distance", "oklab_to_srgb", "srgb_to_oklab"]
 
 # Linear sRGB -> LMS and LMS' -> Lab matrices from Ottosson's reference
 # implementation (https://bottosson.github.io/posts/oklab/).

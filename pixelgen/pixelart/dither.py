@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["bayer_matrix", "ordered_indices", "floyd_steinberg_indices"]
+__all__ = ["bayer_matrix", "floyd_steinberg_indices", "ordered_indices"]
 
 
 def bayer_matrix(size: int) -> np.ndarray:
@@ -16,7 +16,9 @@ def bayer_matrix(size: int) -> np.ndarray:
         raise ValueError(f"Bayer matrix size must be 2, 4 or 8, got {size}")
     matrix = np.array([[0, 2], [3, 1]], dtype=np.int64)
     while matrix.shape[0] < size:
-        matrix = np.block([[4 * matrix, 4 * matrix + 2], [4 * matrix + 3, 4 * matrix + 1]])
+        matrix = np.block(
+            [[4 * matrix, 4 * matrix + 2], [4 * matrix + 3, 4 * matrix + 1]]
+        )
     return matrix
 
 
@@ -30,7 +32,9 @@ def _palette_spacing(palette_lab: np.ndarray) -> float:
     return float(np.median(distance.min(axis=1)))
 
 
-def ordered_indices(lab: np.ndarray, palette_lab: np.ndarray, *, size: int) -> np.ndarray:
+def ordered_indices(
+    lab: np.ndarray, palette_lab: np.ndarray, *, size: int
+) -> np.ndarray:
     """Ordered (Bayer) dither: a tiled threshold in (-0.5, 0.5) scaled by the
     palette spacing is added to lightness before the nearest-colour match.
 

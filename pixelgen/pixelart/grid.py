@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GridResult", "detect_grid", "declared_grid", "edge_profiles"]
+__all__ = ["GridResult", "declared_grid", "detect_grid", "edge_profiles"]
 
 
 @dataclass(frozen=True)
@@ -70,12 +70,18 @@ def _check_image(image: np.ndarray) -> None:
     if image.dtype != np.uint8:
         raise TypeError(f"image must have dtype uint8, got {image.dtype}")
     if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(f"image must have shape (H, W, 3) or (H, W, 4), got {image.shape}")
+        raise ValueError(
+            f"image must have shape (H, W, 3) or (H, W, 4), got {image.shape}"
+        )
     if image.shape[0] < 2 or image.shape[1] < 2:
-        raise ValueError(f"image must be at least 2x2 pixels, got {image.shape[1]}x{image.shape[0]}")
+        raise ValueError(
+            f"image must be at least 2x2 pixels, got {image.shape[1]}x{image.shape[0]}"
+        )
 
 
-def edge_profiles(image: np.ndarray, *, wrap: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def edge_profiles(
+    image: np.ndarray, *, wrap: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Edge strength between neighbouring columns and rows.
 
     Returns ``(px, py)`` of lengths W and H: ``px[i]`` is the summed absolute
@@ -96,7 +102,9 @@ def edge_profiles(image: np.ndarray, *, wrap: bool = False) -> tuple[np.ndarray,
     # Summing int16 into int32 per axis is ~25x faster than numpy's default
     # int64 reduction over a strided axis.
     px[1:] = np.abs(work[:, 1:] - work[:, :-1]).sum(axis=0, dtype=np.int32).sum(axis=1)
-    py[1:] = np.abs(work[1:] - work[:-1]).reshape(height - 1, -1).sum(axis=1, dtype=np.int32)
+    py[1:] = (
+        np.abs(work[1:] - work[:-1]).reshape(height - 1, -1).sum(axis=1, dtype=np.int32)
+    )
     if wrap:
         px[0] = np.abs(work[:, 0] - work[:, -1]).sum()
         py[0] = np.abs(work[0] - work[-1]).sum()
@@ -143,8 +151,8 @@ def _fundamental(scores: np.ndarray, best_bin: int, lowest_bin: int) -> int:
         if centre < lowest_bin - 1:
             continue
         # best_bin is within half a bin of the truth, so best/k within 1/(2k).
-        lo = max(int(math.floor(centre)) - 1, 0)
-        hi = int(math.ceil(centre)) + 1
+        lo = max(math.floor(centre) - 1, 0)
+        hi = math.ceil(centre) + 1
         window = scores[lo : hi + 1]
         if window.size and float(window.max()) >= _HARMONIC_SHARE * best:
             return lo + int(np.argmax(window))
@@ -194,7 +202,9 @@ def _jpeg_like(fit: _AxisFit) -> bool:
     return on_block and (abs(fit.period - 8.0) < 0.1 or abs(fit.period - 16.0) < 0.2)
 
 
-def _fit_axis(work: np.ndarray, *, min_cell: float, max_cell: float, wrap: bool) -> _AxisFit | None:
+def _fit_axis(
+    work: np.ndarray, *, min_cell: float, max_cell: float, wrap: bool
+) -> _AxisFit | None:
     """Period, phase and confidence of the edge lattice in a cleaned profile."""
     length = work.size
     total = float(work.sum())
@@ -208,29 +218,35 @@ def _fit_axis(work: np.ndarray, *, min_cell: float, max_cell: float, wrap: bool)
         # Only whole numbers of cells tile a torus: test f = n / length exactly.
         spectrum = np.abs(np.fft.rfft(work))
         counts = np.arange(spectrum.size)
-        valid = (counts >= length / max_cell - 1e-9) & (counts <= length / min_cell + 1e-9) & (counts >= 1)
+        valid = (
+            (counts >= length / max_cell - 1e-9)
+            & (counts <= length / min_cell + 1e-9)
+            & (counts >= 1)
+        )
         if not valid.any():
             # A fixed period that does not divide the tile: take the nearest count.
-            nearest = int(round(2.0 * length / (min_cell + max_cell)))
+            nearest = round(2.0 * length / (min_cell + max_cell))
             if not 1 <= nearest < counts.size:
                 return None
             valid[nearest] = True
         scores = spectrum / total
         candidates = np.flatnonzero(valid)
         best_bin = int(candidates[int(np.argmax(scores[candidates]))])
-        n_cells = _fundamental(np.where(valid, scores, 0.0), best_bin, int(candidates.min()))
+        n_cells = _fundamental(
+            np.where(valid, scores, 0.0), best_bin, int(candidates.min())
+        )
         freq = n_cells / length
         value = _comb(work, freq)
         score = abs(value) / total
     else:
-        pad = 1 << int(math.ceil(math.log2(length * 8)))
+        pad = 1 << math.ceil(math.log2(length * 8))
         spectrum = np.abs(np.fft.rfft(work, n=pad))
         freqs = np.arange(spectrum.size) / pad
         lo, hi = 1.0 / max_cell, 1.0 / min_cell
         valid = (freqs >= lo - 1e-12) & (freqs <= hi + 1e-12)
         if not valid.any():
             # A single-period search range (min_cell == max_cell) may fall between bins.
-            valid[int(round(lo * pad))] = True
+            valid[round(lo * pad)] = True
         scores = spectrum / total
         # Local maxima only, so a broad peak's shoulder is not mistaken for a period.
         left = np.concatenate([[-np.inf], scores[:-1]])
@@ -239,7 +255,9 @@ def _fit_axis(work: np.ndarray, *, min_cell: float, max_cell: float, wrap: bool)
         if peaks.size == 0:
             peaks = np.flatnonzero(valid)
         best_bin = int(peaks[int(np.argmax(scores[peaks]))])
-        bin_index = _fundamental(np.where(valid, scores, 0.0), best_bin, int(np.flatnonzero(valid).min()))
+        bin_index = _fundamental(
+            np.where(valid, scores, 0.0), best_bin, int(np.flatnonzero(valid).min())
+        )
         # Refine between the neighbouring bins by golden-section search on the
         # exact comb score, clamped to the allowed period range.
         a = max((bin_index - 1) / pad, lo)
@@ -266,11 +284,19 @@ def _fit_axis(work: np.ndarray, *, min_cell: float, max_cell: float, wrap: bool)
     period = 1.0 / freq
     phase = (-math.atan2(value.imag, value.real) / (2.0 * math.pi * freq)) % period
     z = abs(value) / energy if energy > 0 else 0.0
-    confidence = _clip01((score - _SCORE_NOISE) / (_SCORE_SURE - _SCORE_NOISE)) * _clip01((z - _Z_NOISE) / 2.0)
+    confidence = _clip01(
+        (score - _SCORE_NOISE) / (_SCORE_SURE - _SCORE_NOISE)
+    ) * _clip01((z - _Z_NOISE) / 2.0)
     return _AxisFit(period=period, phase=phase, score=score, confidence=confidence)
 
 
-def _snap_all(profile: np.ndarray, targets: np.ndarray, radius: float, wrap: bool, floor: float = 0.0) -> np.ndarray:
+def _snap_all(
+    profile: np.ndarray,
+    targets: np.ndarray,
+    radius: float,
+    wrap: bool,
+    floor: float = 0.0,
+) -> np.ndarray:
     """Move each lattice line to the strongest edge within ``radius``.
 
     Ties go to the position nearest the lattice line; a window whose edges
@@ -278,7 +304,7 @@ def _snap_all(profile: np.ndarray, targets: np.ndarray, radius: float, wrap: boo
     position, so flat regions keep the regular lattice.
     """
     length = profile.size
-    reach = int(math.floor(radius))
+    reach = math.floor(radius)
     base = np.floor(targets + 0.5).astype(np.int64)
     steps = np.arange(-reach, reach + 1)
     index = base[:, None] + steps[None, :]
@@ -299,30 +325,42 @@ def _snap_all(profile: np.ndarray, targets: np.ndarray, radius: float, wrap: boo
 _SNAP_NOISE_FACTOR = 6.0
 
 
-def _axis_cuts(work: np.ndarray, noise: float, fit: _AxisFit, wrap: bool) -> tuple[int, tuple[int, ...]]:
+def _axis_cuts(
+    work: np.ndarray, noise: float, fit: _AxisFit, wrap: bool
+) -> tuple[int, tuple[int, ...]]:
     length = work.size
     # An edge must stand well above flat-region noise to move a cut line.
     floor = _SNAP_NOISE_FACTOR * noise
     period, phase = fit.period, fit.phase
     radius = max(0.5, period / 3.0)
     if wrap:
-        n_cells = max(1, int(round(length / period)))
-        offset = int(_snap_all(work, np.array([phase]), radius, True, floor)[0]) % length
+        n_cells = max(1, round(length / period))
+        offset = (
+            int(_snap_all(work, np.array([phase]), radius, True, floor)[0]) % length
+        )
         rolled = np.roll(work, -offset)
-        inner = _snap_all(rolled, np.arange(1, n_cells) * period, radius, False, floor) if n_cells > 1 else []
+        inner = (
+            _snap_all(rolled, np.arange(1, n_cells) * period, radius, False, floor)
+            if n_cells > 1
+            else []
+        )
         cuts = sorted({0, length, *(int(c) for c in inner if 0 < c < length)})
         return offset, tuple(cuts)
-    count = int(math.floor((length - phase) / period)) + 1
+    count = math.floor((length - phase) / period) + 1
     targets = phase + period * np.arange(count)
     targets = targets[(targets > 0) & (targets < length)]
-    lines = _snap_all(work, targets, radius, False, floor) if targets.size else np.array([], dtype=np.int64)
+    lines = (
+        _snap_all(work, targets, radius, False, floor)
+        if targets.size
+        else np.array([], dtype=np.int64)
+    )
     cuts = sorted({0, length, *(int(c) for c in lines if 0 < c < length)})
     # Slivers under half a cell at the borders are not cells of their own.
     if len(cuts) > 2 and cuts[1] - cuts[0] < period / 2.0:
         del cuts[1]
     if len(cuts) > 2 and cuts[-1] - cuts[-2] < period / 2.0:
         del cuts[-2]
-    offset = int(round(phase)) % max(1, int(round(period)))
+    offset = round(phase) % max(1, round(period))
     return offset, tuple(cuts)
 
 
@@ -341,7 +379,7 @@ def _fit_profile(
     means the blocks had hidden the real cells. Otherwise the damped profile
     still serves the cut snapping, away from block edges.
     """
-    options = dict(min_cell=min_cell, max_cell=max_cell, wrap=wrap)
+    options = {"min_cell": min_cell, "max_cell": max_cell, "wrap": wrap}
     work, noise = _clean_profile(profile, dejpeg=False)
     fit = _fit_axis(work, **options)
     if fit is None:
@@ -351,7 +389,9 @@ def _fit_profile(
         alternative = _fit_axis(clean, **options)
         # Cells of 16 px aligned to the blocks also look "JPEG-like": a longer
         # period in the damped profile means the 8-px answer was the blocks.
-        if alternative is not None and (not _jpeg_like(alternative) or alternative.period > 1.5 * fit.period):
+        if alternative is not None and (
+            not _jpeg_like(alternative) or alternative.period > 1.5 * fit.period
+        ):
             return alternative, clean, clean_noise
         return fit, work, noise
     return fit, clean, clean_noise
@@ -373,9 +413,11 @@ def detect_grid(
     if not (isinstance(min_cell, (int, float)) and isinstance(max_cell, (int, float))):
         raise TypeError("min_cell and max_cell must be numbers")
     if min_cell < 2 or max_cell < min_cell:
-        raise ValueError(f"need 2 <= min_cell <= max_cell, got min_cell={min_cell}, max_cell={max_cell}")
+        raise ValueError(
+            f"need 2 <= min_cell <= max_cell, got min_cell={min_cell}, max_cell={max_cell}"
+        )
     px, py = edge_profiles(image, wrap=wrap)
-    options = dict(min_cell=float(min_cell), max_cell=float(max_cell), wrap=wrap)
+    options = {"min_cell": float(min_cell), "max_cell": float(max_cell), "wrap": wrap}
     fits = [_fit_profile(profile, **options) for profile in (px, py)]
     # Pseudo-pixels are square in practice: when the axes disagree by more
     # than a quarter, refit the less confident axis near the other's period
@@ -386,14 +428,17 @@ def detect_grid(
         if not 0.8 <= ratio <= 1.25:
             weak = 0 if fits[0][0].confidence < fits[1][0].confidence else 1
             strong_period = fits[1 - weak][0].period
-            near = dict(
-                min_cell=max(float(min_cell), strong_period * 0.92),
-                max_cell=min(float(max_cell), strong_period * 1.08),
-                wrap=wrap,
-            )
+            near = {
+                "min_cell": max(float(min_cell), strong_period * 0.92),
+                "max_cell": min(float(max_cell), strong_period * 1.08),
+                "wrap": wrap,
+            }
             if near["min_cell"] <= near["max_cell"]:
                 refit = _fit_profile((px, py)[weak], **near)
-                if refit is not None and refit[0].score >= _SQUARE_SHARE * fits[weak][0].score:
+                if (
+                    refit is not None
+                    and refit[0].score >= _SQUARE_SHARE * fits[weak][0].score
+                ):
                     fits[weak] = refit
     cells: list[float] = []
     offsets: list[int] = []
@@ -429,7 +474,12 @@ def declared_grid(width: int, height: int, *, cells_x: int, cells_y: int) -> Gri
     Cut positions are rounded, so cells differ by at most one pixel. Its
     confidence is 1.0 because it is declared, not measured.
     """
-    for name, value in (("width", width), ("height", height), ("cells_x", cells_x), ("cells_y", cells_y)):
+    for name, value in (
+        ("width", width),
+        ("height", height),
+        ("cells_x", cells_x),
+        ("cells_y", cells_y),
+    ):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
             raise TypeError(f"{name} must be an int, got {type(value).__name__}")
         if value < 1:
@@ -438,8 +488,8 @@ def declared_grid(width: int, height: int, *, cells_x: int, cells_y: int) -> Gri
         raise ValueError(
             f"cannot cut a {width}x{height} image into {cells_x}x{cells_y} cells: more cells than pixels"
         )
-    cuts_x = tuple(int(math.floor(k * width / cells_x + 0.5)) for k in range(cells_x + 1))
-    cuts_y = tuple(int(math.floor(k * height / cells_y + 0.5)) for k in range(cells_y + 1))
+    cuts_x = tuple(math.floor(k * width / cells_x + 0.5) for k in range(cells_x + 1))
+    cuts_y = tuple(math.floor(k * height / cells_y + 0.5) for k in range(cells_y + 1))
     return GridResult(
         cell=(width / cells_x, height / cells_y),
         offset=(0, 0),

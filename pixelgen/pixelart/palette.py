@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +18,13 @@ __all__ = [
     "DITHER_METHODS",
     "builtin_palette",
     "builtin_palette_names",
-    "parse_hex",
+    "learn_palette",
+    "load_palette_file",
+    "nearest_indices",
     "parse_gpl",
+    "parse_hex",
     "parse_jasc_pal",
     "parse_png_swatch",
-    "load_palette_file",
-    "learn_palette",
-    "nearest_indices",
     "quantize",
 ]
 
@@ -39,7 +39,9 @@ def _check_palette(palette: np.ndarray) -> None:
     if palette.dtype != np.uint8:
         raise TypeError(f"palette must have dtype uint8, got {palette.dtype}")
     if palette.ndim != 2 or palette.shape[1] != 3 or palette.shape[0] < 1:
-        raise ValueError(f"palette must have shape (N, 3) with N >= 1, got {palette.shape}")
+        raise ValueError(
+            f"palette must have shape (N, 3) with N >= 1, got {palette.shape}"
+        )
 
 
 def _check_image(image: np.ndarray) -> None:
@@ -48,7 +50,9 @@ def _check_image(image: np.ndarray) -> None:
     if image.dtype != np.uint8:
         raise TypeError(f"image must have dtype uint8, got {image.dtype}")
     if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(f"image must have shape (H, W, 3) or (H, W, 4), got {image.shape}")
+        raise ValueError(
+            f"image must have shape (H, W, 3) or (H, W, 4), got {image.shape}"
+        )
 
 
 # --------------------------------------------------------------------------- parsers
@@ -67,7 +71,9 @@ def _finish(colours: list[tuple[int, int, int]], source: str) -> np.ndarray:
     if not colours:
         raise ValueError(f"{source}: no colours found")
     if len(colours) > _MAX_COLOURS:
-        raise ValueError(f"{source}: {len(colours)} colours, at most {_MAX_COLOURS} are supported")
+        raise ValueError(
+            f"{source}: {len(colours)} colours, at most {_MAX_COLOURS} are supported"
+        )
     return np.array(colours, dtype=np.uint8)
 
 
@@ -81,7 +87,7 @@ def parse_hex(data: bytes, *, source: str = "<hex>") -> np.ndarray:
     colours = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
-        if not line or line.startswith(";") or line.startswith("//"):
+        if not line or line.startswith((";", "//")):
             continue
         token = line.split()[0]
         if token.startswith("#"):
@@ -92,7 +98,9 @@ def parse_hex(data: bytes, *, source: str = "<hex>") -> np.ndarray:
         elif token.lower().startswith("0x"):
             token = token[2:]
         if len(token) != 6 or not _is_hex(token):
-            raise ValueError(f"{source}: line {number}: expected RRGGBB hex colour, got {raw.strip()!r}")
+            raise ValueError(
+                f"{source}: line {number}: expected RRGGBB hex colour, got {raw.strip()!r}"
+            )
         colours.append((int(token[0:2], 16), int(token[2:4], 16), int(token[4:6], 16)))
     return _finish(colours, source)
 
@@ -101,16 +109,22 @@ def _is_hex(text: str) -> bool:
     return all(ch in "0123456789abcdefABCDEF" for ch in text)
 
 
-def _parse_rgb_triplet(line: str, source: str, number: int, *, allow_name: bool) -> tuple[int, int, int]:
+def _parse_rgb_triplet(
+    line: str, source: str, number: int, *, allow_name: bool
+) -> tuple[int, int, int]:
     parts = line.split()
     if len(parts) < 3 or (not allow_name and len(parts) > 4):
         raise ValueError(f"{source}: line {number}: expected 'R G B', got {line!r}")
     try:
         values = [int(part) for part in parts[:3]]
     except ValueError:
-        raise ValueError(f"{source}: line {number}: expected integers 'R G B', got {line!r}") from None
+        raise ValueError(
+            f"{source}: line {number}: expected integers 'R G B', got {line!r}"
+        ) from None
     if any(v < 0 or v > 255 for v in values):
-        raise ValueError(f"{source}: line {number}: colour values must be 0-255, got {line!r}")
+        raise ValueError(
+            f"{source}: line {number}: colour values must be 0-255, got {line!r}"
+        )
     return values[0], values[1], values[2]
 
 
@@ -143,14 +157,18 @@ def parse_jasc_pal(data: bytes, *, source: str = "<pal>") -> np.ndarray:
     try:
         count = int(lines[2])
     except ValueError:
-        raise ValueError(f"{source}: line 3: expected the colour count, got {lines[2]!r}") from None
+        raise ValueError(
+            f"{source}: line 3: expected the colour count, got {lines[2]!r}"
+        ) from None
     colours = []
     for number, line in enumerate(lines[3:], start=4):
         if not line:
             continue
         colours.append(_parse_rgb_triplet(line, source, number, allow_name=False))
     if len(colours) != count:
-        raise ValueError(f"{source}: line 3: header says {count} colours but {len(colours)} follow")
+        raise ValueError(
+            f"{source}: line 3: header says {count} colours but {len(colours)} follow"
+        )
     return _finish(colours, source)
 
 
@@ -173,13 +191,22 @@ def parse_png_swatch(data: bytes, *, source: str = "<png>") -> np.ndarray:
     flat = flat[flat[:, 3] > 0, :3]
     if flat.size == 0:
         raise ValueError(f"{source}: no opaque pixels")
-    keys = (flat[:, 0].astype(np.uint32) << 16) | (flat[:, 1].astype(np.uint32) << 8) | flat[:, 2]
+    keys = (
+        (flat[:, 0].astype(np.uint32) << 16)
+        | (flat[:, 1].astype(np.uint32) << 8)
+        | flat[:, 2]
+    )
     _, first = np.unique(keys, return_index=True)
     ordered = flat[np.sort(first)]
     return _finish([tuple(int(v) for v in c) for c in ordered], source)
 
 
-_PARSERS = {".hex": parse_hex, ".gpl": parse_gpl, ".pal": parse_jasc_pal, ".png": parse_png_swatch}
+_PARSERS = {
+    ".hex": parse_hex,
+    ".gpl": parse_gpl,
+    ".pal": parse_jasc_pal,
+    ".png": parse_png_swatch,
+}
 
 
 def load_palette_file(path: str | Path) -> np.ndarray:
@@ -193,9 +220,11 @@ def load_palette_file(path: str | Path) -> np.ndarray:
     return parser(path.read_bytes(), source=path.name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _builtin(name: str) -> np.ndarray:
-    palette = parse_hex((_PALETTE_DIR / f"{name}.hex").read_bytes(), source=f"{name}.hex")
+    palette = parse_hex(
+        (_PALETTE_DIR / f"{name}.hex").read_bytes(), source=f"{name}.hex"
+    )
     palette.setflags(write=False)
     return palette
 
@@ -209,7 +238,9 @@ def builtin_palette(name: str) -> np.ndarray:
     """A bundled palette by name (e.g. "pico-8"); a fresh writable copy."""
     names = builtin_palette_names()
     if name not in names:
-        raise ValueError(f"unknown palette {name!r}; built-in palettes: {', '.join(names)}")
+        raise ValueError(
+            f"unknown palette {name!r}; built-in palettes: {', '.join(names)}"
+        )
     return _builtin(name).copy()
 
 
@@ -234,7 +265,9 @@ def learn_palette(images: Sequence[np.ndarray], *, n: int, seed: int = 0) -> np.
     out sorted by lightness, then a, then b.
     """
     if isinstance(images, np.ndarray):
-        raise TypeError("images must be a sequence of images, not one array; wrap it in a list")
+        raise TypeError(
+            "images must be a sequence of images, not one array; wrap it in a list"
+        )
     if not isinstance(n, int) or isinstance(n, bool) or n < 1 or n > _MAX_COLOURS:
         raise ValueError(f"n must be an int in 1..{_MAX_COLOURS}, got {n!r}")
     chunks = [_opaque_pixels(image) for image in images]
@@ -243,7 +276,11 @@ def learn_palette(images: Sequence[np.ndarray], *, n: int, seed: int = 0) -> np.
     pixels = np.concatenate(chunks, axis=0)
     if pixels.shape[0] == 0:
         raise ValueError("the images have no opaque pixels to learn a palette from")
-    keys = (pixels[:, 0].astype(np.uint32) << 16) | (pixels[:, 1].astype(np.uint32) << 8) | pixels[:, 2]
+    keys = (
+        (pixels[:, 0].astype(np.uint32) << 16)
+        | (pixels[:, 1].astype(np.uint32) << 8)
+        | pixels[:, 2]
+    )
     unique_keys, counts = np.unique(keys, return_counts=True)
     colours = np.stack(
         [(unique_keys >> 16) & 255, (unique_keys >> 8) & 255, unique_keys & 255], axis=1
@@ -259,18 +296,26 @@ def learn_palette(images: Sequence[np.ndarray], *, n: int, seed: int = 0) -> np.
         sums = np.zeros_like(centres)
         np.add.at(sums, labels, lab * weights[:, None])
         mass = np.bincount(labels, weights=weights, minlength=n)
-        moved = np.where(mass[:, None] > 0, sums / np.maximum(mass, 1e-12)[:, None], centres)
+        moved = np.where(
+            mass[:, None] > 0, sums / np.maximum(mass, 1e-12)[:, None], centres
+        )
         if np.allclose(moved, centres, atol=1e-7):
             centres = moved
             break
         centres = moved
     result = oklab_to_srgb(centres.astype(np.float32))
-    keys_out = (result[:, 0].astype(np.uint32) << 16) | (result[:, 1].astype(np.uint32) << 8) | result[:, 2]
+    keys_out = (
+        (result[:, 0].astype(np.uint32) << 16)
+        | (result[:, 1].astype(np.uint32) << 8)
+        | result[:, 2]
+    )
     _, first = np.unique(keys_out, return_index=True)
     return _sorted_palette(result[np.sort(first)])
 
 
-def _kmeans_pp(lab: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+def _kmeans_pp(
+    lab: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Generator
+) -> np.ndarray:
     centres = [lab[int(np.argmax(weights))]]
     distance = np.sum((lab - centres[0]) ** 2, axis=1)
     for _ in range(1, k):
@@ -278,7 +323,9 @@ def _kmeans_pp(lab: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Gene
         total = score.sum()
         if total <= 0:
             break
-        pick = int(np.searchsorted(np.cumsum(score), rng.random() * total, side="right"))
+        pick = int(
+            np.searchsorted(np.cumsum(score), rng.random() * total, side="right")
+        )
         pick = min(pick, lab.shape[0] - 1)
         centres.append(lab[pick])
         distance = np.minimum(distance, np.sum((lab - lab[pick]) ** 2, axis=1))
@@ -287,7 +334,9 @@ def _kmeans_pp(lab: np.ndarray, weights: np.ndarray, k: int, rng: np.random.Gene
 
 def _nearest(lab: np.ndarray, centres: np.ndarray) -> np.ndarray:
     distance = (
-        np.sum(lab * lab, axis=1)[:, None] - 2.0 * lab @ centres.T + np.sum(centres * centres, axis=1)[None, :]
+        np.sum(lab * lab, axis=1)[:, None]
+        - 2.0 * lab @ centres.T
+        + np.sum(centres * centres, axis=1)[None, :]
     )
     return np.argmin(distance, axis=1)
 
@@ -317,7 +366,9 @@ def nearest_indices(lab: np.ndarray, palette_lab: np.ndarray) -> np.ndarray:
     return out.reshape(lab.shape[:-1])
 
 
-def quantize(image: np.ndarray, palette: np.ndarray, *, dither: str = "none") -> np.ndarray:
+def quantize(
+    image: np.ndarray, palette: np.ndarray, *, dither: str = "none"
+) -> np.ndarray:
     """Map every pixel to the nearest palette colour in OKLab; alpha passes through.
 
     ``dither``: "none", ordered "bayer2"/"bayer4"/"bayer8", or
@@ -327,17 +378,26 @@ def quantize(image: np.ndarray, palette: np.ndarray, *, dither: str = "none") ->
     _check_image(image)
     _check_palette(palette)
     if dither not in DITHER_METHODS:
-        raise ValueError(f"unknown dither {dither!r}; allowed: {', '.join(DITHER_METHODS)}")
+        raise ValueError(
+            f"unknown dither {dither!r}; allowed: {', '.join(DITHER_METHODS)}"
+        )
     palette_lab = srgb_to_oklab(palette)
     rgb = image[..., :3]
     if dither == "none":
         # Quantise the unique colours only: a cell-level image repeats few.
-        keys = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
+        keys = (
+            (rgb[..., 0].astype(np.uint32) << 16)
+            | (rgb[..., 1].astype(np.uint32) << 8)
+            | rgb[..., 2]
+        )
         unique_keys, inverse = np.unique(keys.ravel(), return_inverse=True)
         unique_rgb = np.stack(
-            [(unique_keys >> 16) & 255, (unique_keys >> 8) & 255, unique_keys & 255], axis=1
+            [(unique_keys >> 16) & 255, (unique_keys >> 8) & 255, unique_keys & 255],
+            axis=1,
         ).astype(np.uint8)
-        index = nearest_indices(srgb_to_oklab(unique_rgb), palette_lab)[inverse].reshape(rgb.shape[:2])
+        index = nearest_indices(srgb_to_oklab(unique_rgb), palette_lab)[
+            inverse
+        ].reshape(rgb.shape[:2])
     else:
         from .dither import floyd_steinberg_indices, ordered_indices
 

@@ -9,7 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from .alpha import add_outline, binarize_alpha, remove_background, remove_specks, to_rgba
+from .alpha import (
+    add_outline,
+    binarize_alpha,
+    remove_background,
+    remove_specks,
+    to_rgba,
+)
 from .grid import GridResult, declared_grid, detect_grid
 from .palette import DITHER_METHODS, quantize
 from .reduce import ANCHORS, REDUCE_METHODS, fit_to_size, reduce_cells
@@ -18,8 +24,8 @@ __all__ = [
     "PIXELIZE_ALGORITHM_VERSION",
     "GridDetectionError",
     "PixelizeResult",
-    "validate_options",
     "pixelize",
+    "validate_options",
 ]
 
 # Goes into cache keys: bump whenever pixelize's output bytes for the same
@@ -62,8 +68,16 @@ def _check_size(size: Any) -> tuple[int, int] | None:
         w, h = size
     except (TypeError, ValueError):
         raise ValueError(f"size must be (width, height), got {size!r}") from None
-    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (w, h)) or w < 1 or h < 1:
-        raise ValueError(f"size must be two positive ints (width, height), got {size!r}")
+    if (
+        not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (w, h)
+        )
+        or w < 1
+        or h < 1
+    ):
+        raise ValueError(
+            f"size must be two positive ints (width, height), got {size!r}"
+        )
     return int(w), int(h)
 
 
@@ -86,33 +100,53 @@ def validate_options(
     """Raise ValueError (naming the allowed values) on any bad pixelize option."""
     _check_size(size)
     if palette is not None:
-        if not isinstance(palette, np.ndarray) or palette.dtype != np.uint8 or palette.ndim != 2 or palette.shape[1] != 3:
+        if (
+            not isinstance(palette, np.ndarray)
+            or palette.dtype != np.uint8
+            or palette.ndim != 2
+            or palette.shape[1] != 3
+        ):
             raise ValueError("palette must be an (N, 3) uint8 array or None")
         if palette.shape[0] < 1:
             raise ValueError("palette must hold at least one colour")
     if cell is not None and (
-        not isinstance(cell, (int, float)) or isinstance(cell, bool) or not math.isfinite(cell) or cell < 2
+        not isinstance(cell, (int, float))
+        or isinstance(cell, bool)
+        or not math.isfinite(cell)
+        or cell < 2
     ):
-        raise ValueError(f"cell must be a number >= 2 (render pixels per cell) or None, got {cell!r}")
+        raise ValueError(
+            f"cell must be a number >= 2 (render pixels per cell) or None, got {cell!r}"
+        )
     _choice("on_grid_failure", on_grid_failure, GRID_FAILURE_MODES)
     if not isinstance(min_confidence, (int, float)) or not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence!r}")
     _choice("reduce", reduce, REDUCE_METHODS)
     _choice("dither", dither, DITHER_METHODS)
     _choice("background", background, BACKGROUND_MODES)
-    if not isinstance(background_tolerance, (int, float)) or not 0.0 <= background_tolerance <= 1.0:
-        raise ValueError(f"background_tolerance must be in [0, 1] (OKLab distance), got {background_tolerance!r}")
-    if not isinstance(min_speck, (int, np.integer)) or isinstance(min_speck, bool) or min_speck < 0:
+    if (
+        not isinstance(background_tolerance, (int, float))
+        or not 0.0 <= background_tolerance <= 1.0
+    ):
+        raise ValueError(
+            f"background_tolerance must be in [0, 1] (OKLab distance), got {background_tolerance!r}"
+        )
+    if (
+        not isinstance(min_speck, (int, np.integer))
+        or isinstance(min_speck, bool)
+        or min_speck < 0
+    ):
         raise ValueError(f"min_speck must be a non-negative int, got {min_speck!r}")
-    if outline is not None:
-        if (
-            not isinstance(outline, (tuple, list))
-            or len(outline) != 3
-            or not all(isinstance(v, (int, np.integer)) and 0 <= v <= 255 for v in outline)
-        ):
-            raise ValueError(f"outline must be (r, g, b) with ints 0-255 or None, got {outline!r}")
+    if outline is not None and (
+        not isinstance(outline, (tuple, list))
+        or len(outline) != 3
+        or not all(isinstance(v, (int, np.integer)) and 0 <= v <= 255 for v in outline)
+    ):
+        raise ValueError(
+            f"outline must be (r, g, b) with ints 0-255 or None, got {outline!r}"
+        )
     _choice("anchor", anchor, ANCHORS)
-    if not isinstance(wrap, bool):
+    if wrap not in (True, False):
         raise ValueError(f"wrap must be true or false, got {wrap!r}")
 
 
@@ -157,7 +191,9 @@ def pixelize(
     if image.dtype != np.uint8:
         raise TypeError(f"image must have dtype uint8, got {image.dtype}")
     if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(f"image must have shape (H, W, 3) or (H, W, 4), got {image.shape}")
+        raise ValueError(
+            f"image must have shape (H, W, 3) or (H, W, 4), got {image.shape}"
+        )
     validate_options(
         size=size,
         palette=palette,
@@ -183,7 +219,9 @@ def pixelize(
     alpha_ms = 0.0
     t0 = clock()
     if background == "transparent":
-        work = remove_background(image, tolerance=float(background_tolerance), wrap=wrap)
+        work = remove_background(
+            image, tolerance=float(background_tolerance), wrap=wrap
+        )
     else:
         work = image
     alpha_ms += (clock() - t0) * 1000.0
@@ -221,7 +259,9 @@ def pixelize(
                     confidence=grid.confidence,
                 )
             if target[0] > width or target[1] > height:
-                raise ValueError(f"size {target[0]}x{target[1]} is larger than the {width}x{height} render")
+                raise ValueError(
+                    f"size {target[0]}x{target[1]} is larger than the {width}x{height} render"
+                )
             grid = declared_grid(width, height, cells_x=target[0], cells_y=target[1])
             fallback = f"use_declared: {message}"
     grid_ms = (clock() - t0) * 1000.0
@@ -255,7 +295,11 @@ def pixelize(
     opaque = out[..., 3] > 0
     colours = out[opaque][:, :3]
     if colours.size:
-        keys = (colours[:, 0].astype(np.uint32) << 16) | (colours[:, 1].astype(np.uint32) << 8) | colours[:, 2]
+        keys = (
+            (colours[:, 0].astype(np.uint32) << 16)
+            | (colours[:, 1].astype(np.uint32) << 8)
+            | colours[:, 2]
+        )
         colour_count = int(np.unique(keys).size)
     else:
         colour_count = 0

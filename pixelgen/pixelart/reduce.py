@@ -6,7 +6,7 @@ import numpy as np
 
 from .grid import GridResult
 
-__all__ = ["reduce_cells", "fit_to_size", "REDUCE_METHODS", "ANCHORS"]
+__all__ = ["ANCHORS", "REDUCE_METHODS", "fit_to_size", "reduce_cells"]
 
 REDUCE_METHODS = ("mode", "median", "kcentroid")
 ANCHORS = (
@@ -37,7 +37,9 @@ def _check_image(image: np.ndarray) -> None:
     if image.dtype != np.uint8:
         raise TypeError(f"image must have dtype uint8, got {image.dtype}")
     if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(f"image must have shape (H, W, 3) or (H, W, 4), got {image.shape}")
+        raise ValueError(
+            f"image must have shape (H, W, 3) or (H, W, 4), got {image.shape}"
+        )
 
 
 def _sample_positions(cuts: np.ndarray, border: float) -> np.ndarray:
@@ -51,7 +53,9 @@ def _sample_positions(cuts: np.ndarray, border: float) -> np.ndarray:
     inner_width = np.maximum(widths - 2 * band, 1.0)
     count = _SAMPLES_PER_AXIS
     fractions = (np.arange(count) + 0.5) / count
-    positions = np.floor(inner_start[:, None] + fractions[None, :] * inner_width[:, None])
+    positions = np.floor(
+        inner_start[:, None] + fractions[None, :] * inner_width[:, None]
+    )
     return positions.astype(np.intp)
 
 
@@ -113,7 +117,7 @@ def _reduce_kcentroid(samples: np.ndarray) -> np.ndarray:
     within the image's own noise level the plain mean is the answer, and
     2-means runs only on the remaining (edge) cells.
     """
-    channels, cells, n = samples.shape
+    channels, cells, _ = samples.shape
     spread = (samples.max(axis=2) - samples.min(axis=2)).max(axis=0)
     # In a sprite most cells are flat, so the median spread is the noise
     # level; twice it separates "noise" from "two colours". Bounded so a
@@ -146,7 +150,9 @@ def reduce_cells(
     """
     _check_image(image)
     if method not in REDUCE_METHODS:
-        raise ValueError(f"unknown reduce method {method!r}; allowed: {', '.join(REDUCE_METHODS)}")
+        raise ValueError(
+            f"unknown reduce method {method!r}; allowed: {', '.join(REDUCE_METHODS)}"
+        )
     if not 0.0 <= border < 0.5:
         raise ValueError(f"border must be in [0, 0.5), got {border}")
     height, width = image.shape[:2]
@@ -185,7 +191,9 @@ def reduce_cells(
 
 def _anchor_split(anchor: str, excess: int, axis: str) -> int:
     """How much of ``excess`` goes before the content along ``axis`` ("x"/"y")."""
-    vertical, _, horizontal = anchor.partition("-") if "-" in anchor else (anchor, "", anchor)
+    vertical, _, horizontal = (
+        anchor.partition("-") if "-" in anchor else (anchor, "", anchor)
+    )
     side = horizontal if axis == "x" else vertical
     if side in ("left", "top"):
         return 0
@@ -194,7 +202,9 @@ def _anchor_split(anchor: str, excess: int, axis: str) -> int:
     return excess // 2
 
 
-def _crop_or_pad(image: np.ndarray, target: int, axis: int, anchor: str, transparent_pad: bool) -> np.ndarray:
+def _crop_or_pad(
+    image: np.ndarray, target: int, axis: int, anchor: str, transparent_pad: bool
+) -> np.ndarray:
     current = image.shape[axis]
     axis_name = "x" if axis == 1 else "y"
     if current > target:
@@ -215,8 +225,12 @@ def _crop_or_pad(image: np.ndarray, target: int, axis: int, anchor: str, transpa
 
 def _nearest_resample(image: np.ndarray, width: int, height: int) -> np.ndarray:
     src_h, src_w = image.shape[:2]
-    cols = np.minimum(((np.arange(width) + 0.5) * src_w / width).astype(np.intp), src_w - 1)
-    rows = np.minimum(((np.arange(height) + 0.5) * src_h / height).astype(np.intp), src_h - 1)
+    cols = np.minimum(
+        ((np.arange(width) + 0.5) * src_w / width).astype(np.intp), src_w - 1
+    )
+    rows = np.minimum(
+        ((np.arange(height) + 0.5) * src_h / height).astype(np.intp), src_h - 1
+    )
     return image[rows[:, None], cols[None, :]]
 
 
@@ -226,7 +240,9 @@ def _nearest_resample(image: np.ndarray, width: int, height: int) -> np.ndarray:
 _CROP_PAD_SHARE = 0.15
 
 
-def fit_to_size(image: np.ndarray, *, size: tuple[int, int], anchor: str) -> tuple[np.ndarray, str | None]:
+def fit_to_size(
+    image: np.ndarray, *, size: tuple[int, int], anchor: str
+) -> tuple[np.ndarray, str | None]:
     """Bring a cell-level image to ``size`` (w, h) on the cell grid, nearest-neighbour only.
 
     In order of preference: trim a transparent or flat background border that
@@ -271,9 +287,9 @@ def fit_to_size(image: np.ndarray, *, size: tuple[int, int], anchor: str) -> tup
             notes.append(f"cropped {height - target_h} background row(s)")
     h2, w2 = work.shape[:2]
     if (w2, h2) != (target_w, target_h):
-        close = abs(w2 - target_w) <= max(2, _CROP_PAD_SHARE * target_w) and abs(h2 - target_h) <= max(
-            2, _CROP_PAD_SHARE * target_h
-        )
+        close = abs(w2 - target_w) <= max(2, _CROP_PAD_SHARE * target_w) and abs(
+            h2 - target_h
+        ) <= max(2, _CROP_PAD_SHARE * target_h)
         if close:
             before = work
             work = _crop_or_pad(work, target_w, 1, anchor, rgba)
@@ -287,5 +303,8 @@ def fit_to_size(image: np.ndarray, *, size: tuple[int, int], anchor: str) -> tup
                 "(grid and size disagree by more than 15%)"
             )
             work = _nearest_resample(work, target_w, target_h)
-    note = f"grid gave {width}x{height} cells, asset size is {target_w}x{target_h}: " + "; ".join(notes)
+    note = (
+        f"grid gave {width}x{height} cells, asset size is {target_w}x{target_h}: "
+        + "; ".join(notes)
+    )
     return np.ascontiguousarray(work), note

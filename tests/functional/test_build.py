@@ -48,7 +48,7 @@ def test_first_build_writes_every_output_and_the_lock(project):
     assert "a knight hero" in text["parameters"] and "Seed: 1" in text["parameters"]
     assert json.loads(text["pixelgen"])["asset"] == "hero"
     data = lock(project)
-    assert data["schema"] == 1 and data["models"]["tiny"]["builtin"] == "tiny-sdxl"
+    assert data["schema"] == 1 and data["models"]["tiny"]["identity"]["builtin"] == "tiny-sdxl" and len(data["models"]["tiny"]["files_sha256"]) == 64
     from pixelgen.hashing import sha256_bytes
 
     for path, entry in data["outputs"].items():

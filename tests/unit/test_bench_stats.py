@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
@@ -82,10 +83,10 @@ def test_trapezoid_energy_refuses_uncovered_windows() -> None:
 def test_hierarchical_bootstrap_brackets_the_pooled_percentile_and_is_reproducible() -> None:
     runs = [[1.0, 1.1, 0.9, 1.05], [1.2, 1.3, 1.25, 1.15], [0.95, 1.0, 1.02, 0.98]]
     pooled_median = stats.percentile(stats.pooled(runs), 50)
-    low, high = stats.hierarchical_bootstrap_ci(runs, lambda values: float(sorted(values)[len(values) // 2]))
+    low, high = stats.hierarchical_bootstrap_ci(runs, lambda values: np.median(values, axis=1))
     assert low <= pooled_median <= high
-    assert stats.hierarchical_bootstrap_ci(runs, lambda v: float(v.mean())) == stats.hierarchical_bootstrap_ci(
-        runs, lambda v: float(v.mean())
+    assert stats.hierarchical_bootstrap_ci(runs, lambda v: v.mean(axis=1)) == stats.hierarchical_bootstrap_ci(
+        runs, lambda v: v.mean(axis=1)
     )
 
 
@@ -170,3 +171,73 @@ def test_main_exit_status_flags_the_regression(tmp_path: Path, capsys: pytest.Ca
     assert compare.main([str(a), str(b)]) == 1
     assert "REGRESSION at batch size(s) [1]" in capsys.readouterr().out
     assert compare.main([str(b), str(a)]) == 0
+
+
+throughput = _load("throughput")
+
+
+class _ConstantPowerNvml:
+    """Stands in for the pynvml module: a board drawing exactly 250 W at a 1410 MHz SM clock."""
+
+    NVML_CLOCK_SM = 1
+
+    def nvmlDeviceGetPowerUsage(self, handle: object) -> int:
+        return 250_000  # milliwatts
+
+    def nvmlDeviceGetClockInfo(self, handle: object, clock: int) -> int:
+        return 1410
+
+
+def _config(batches: tuple[int, ...]) -> Any:
+    return throughput.BenchConfig(
+        model="builtin:tiny-sdxl", model_kind="builtin", model_source="tiny-sdxl", revision=None, variant=None,
+        single_file_config=None, size=128, steps=4, guidance=7.0, scheduler="euler", batches=batches, warmup=0,
+        repeats=3, runs=3, device="cuda", dtype="float16", seed_base=1234, prompts=throughput.PROMPTS,
+        negative=throughput.NEGATIVE, cache_dir="/nonexistent", clocks_locked_declared=False,
+    )
+
+
+def test_power_sampler_energy_of_a_constant_draw_is_power_times_time() -> None:
+    import time
+
+    sampler = throughput.PowerSampler(_ConstantPowerNvml(), handle=None, hz=50.0)
+    sampler.start()
+    time.sleep(0.05)
+    start = time.perf_counter()
+    time.sleep(0.1)
+    end = time.perf_counter()
+    trace = sampler.stop()
+    assert trace.errors == 0 and len(trace.times_s) >= 3
+    assert set(trace.power_w) == {250.0} and set(trace.sm_clock_mhz) == {1410.0}
+    # Constant power: the trapezoid integral is exact whatever the sample times.
+    assert stats.trapezoid_energy_joules(trace.times_s, trace.power_w, start, end) == pytest.approx(250.0 * (end - start))
+
+
+def test_analysed_metrics_feed_compare() -> None:
+    """analyse() writes the per-run samples compare.py reads; a 30 % slow-down is flagged."""
+    config = _config((1, 2))
+
+    def measured(scale: float) -> dict[str, Any]:
+        latencies = {
+            impl: {b: [[b * scale * (1.0 + 0.01 * (run + call)) for call in range(3)] for run in range(3)] for b in (1, 2)}
+            for impl in ("pixelgen", "bare")
+        }
+        measurements = throughput.Measurements(latencies=latencies)
+        info = {"power_trace": None, "nvml_reason": "no NVML here", "idle_window": None, "controls": {}}
+        results = throughput.analyse(config, measurements, info)
+        return {"run_id": f"scale-{scale}", "config": {"model": config.model, "size": 128}, **results}
+
+    base, slow = measured(0.5), measured(0.65)
+    assert base["energy"] is None and base["energy_unavailable_reason"] == "no NVML here"
+    assert base["by_batch"]["2"]["overhead_ratio"]["mean"] == pytest.approx(1.0)
+    assert base["by_batch"]["2"]["batch_efficiency"]["mean"] == pytest.approx(1.0)
+    assert base["targets"]["applicable"] is False
+    result = compare.compare_metrics(base, slow)
+    assert result["regression"] is True and result["regressed_batches"] == [1, 2]
+    assert compare.compare_metrics(base, base)["regression"] is False
+
+
+def test_bootstrap_handles_runs_of_different_lengths() -> None:
+    runs = [[1.0, 1.1, 0.9], [1.2, 1.3], [0.95, 1.0, 1.02, 0.98]]
+    low, high = stats.hierarchical_bootstrap_ci(runs, lambda values: values.mean(axis=1), resamples=500)
+    assert 0.9 <= low <= high <= 1.3

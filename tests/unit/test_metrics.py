@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 prometheus_client = pytest.importorskip("prometheus_client")
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families
 
-from pixelgen.metrics import LATENCY_BUCKETS, write_build_metrics  # noqa: E402
+from pixelgen.metrics import LATENCY_BUCKETS, write_build_metrics
 
 
 def _samples(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

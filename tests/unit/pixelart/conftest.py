@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 
-def make_sprite(seed: int, width: int, height: int, colours: int = 6) -> tuple[np.ndarray, np.ndarray]:
+def make_sprite(
+    seed: int, width: int, height: int, colours: int = 6
+) -> tuple[np.ndarray, np.ndarray]:
     """Random cell-level RGB image from a palette of well separated colours.
 
     Runs of equal cells (not pure per-pixel noise) make it look like art; the
@@ -14,7 +16,16 @@ def make_sprite(seed: int, width: int, height: int, colours: int = 6) -> tuple[n
     """
     rng = np.random.default_rng(seed)
     base = np.array(
-        [[0, 0, 0], [255, 255, 255], [220, 40, 40], [40, 180, 60], [40, 70, 220], [240, 200, 40], [150, 60, 170], [90, 200, 210]],
+        [
+            [0, 0, 0],
+            [255, 255, 255],
+            [220, 40, 40],
+            [40, 180, 60],
+            [40, 70, 220],
+            [240, 200, 40],
+            [150, 60, 170],
+            [90, 200, 210],
+        ],
         dtype=np.uint8,
     )
     palette = base[:colours]
@@ -26,7 +37,9 @@ def make_sprite(seed: int, width: int, height: int, colours: int = 6) -> tuple[n
     return palette[index], palette
 
 
-def upscale(sprite: np.ndarray, *, cell: float, phase: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+def upscale(
+    sprite: np.ndarray, *, cell: float, phase: tuple[float, float] = (0.0, 0.0)
+) -> np.ndarray:
     """Nearest upscale where cell k spans [phase + k*cell, phase + (k+1)*cell), rounded.
 
     The render is exactly the sprite's extent (phase 0) or is cropped by the
@@ -38,12 +51,18 @@ def upscale(sprite: np.ndarray, *, cell: float, phase: tuple[float, float] = (0.
     height = int(np.floor(h * cell + phase[1] + 0.5))
     edges_x = np.floor(phase[0] + cell * np.arange(w + 1) + 0.5).astype(int)
     edges_y = np.floor(phase[1] + cell * np.arange(h + 1) + 0.5).astype(int)
-    cols = np.clip(np.searchsorted(edges_x, np.arange(width), side="right") - 1, 0, w - 1)
-    rows = np.clip(np.searchsorted(edges_y, np.arange(height), side="right") - 1, 0, h - 1)
+    cols = np.clip(
+        np.searchsorted(edges_x, np.arange(width), side="right") - 1, 0, w - 1
+    )
+    rows = np.clip(
+        np.searchsorted(edges_y, np.arange(height), side="right") - 1, 0, h - 1
+    )
     return np.ascontiguousarray(sprite[rows[:, None], cols[None, :]])
 
 
-def degrade(image: np.ndarray, *, seed: int, blur: float = 0.6, noise: float = 3.0) -> np.ndarray:
+def degrade(
+    image: np.ndarray, *, seed: int, blur: float = 0.6, noise: float = 3.0
+) -> np.ndarray:
     """Slight Gaussian blur and noise, like a soft generated render."""
     from scipy.ndimage import gaussian_filter
 

@@ -43,7 +43,20 @@ def test_flood_fill_handles_faint_gradient_and_noise():
 def test_flood_fill_does_not_leak_through_a_diagonal_gap():
     image = np.full((9, 9, 3), 255, dtype=np.uint8)
     # A diamond outline: neighbours only diagonally, background colour inside.
-    for y, x in [(1, 4), (2, 3), (2, 5), (3, 2), (3, 6), (4, 1), (4, 7), (5, 2), (5, 6), (6, 3), (6, 5), (7, 4)]:
+    for y, x in [
+        (1, 4),
+        (2, 3),
+        (2, 5),
+        (3, 2),
+        (3, 6),
+        (4, 1),
+        (4, 7),
+        (5, 2),
+        (5, 6),
+        (6, 3),
+        (6, 5),
+        (7, 4),
+    ]:
         image[y, x] = 0
     out = remove_background(image, tolerance=0.05)
     assert out[4, 4, 3] == 255  # the centre is enclosed (4-connectivity fill)
@@ -58,9 +71,13 @@ def test_remove_background_keeps_existing_transparency():
 
 
 def test_binarize_alpha():
-    image = np.array([[[10, 20, 30, 127], [10, 20, 30, 128], [1, 2, 3, 255]]], dtype=np.uint8)
+    image = np.array(
+        [[[10, 20, 30, 127], [10, 20, 30, 128], [1, 2, 3, 255]]], dtype=np.uint8
+    )
     out = binarize_alpha(image)
-    np.testing.assert_array_equal(out[0], [[0, 0, 0, 0], [10, 20, 30, 255], [1, 2, 3, 255]])
+    np.testing.assert_array_equal(
+        out[0], [[0, 0, 0, 0], [10, 20, 30, 255], [1, 2, 3, 255]]
+    )
     with pytest.raises(ValueError, match="RGBA"):
         binarize_alpha(image[..., :3])
 
@@ -69,7 +86,12 @@ def test_remove_specks():
     image = np.zeros((10, 10, 4), dtype=np.uint8)
     image[1:5, 1:5] = (9, 9, 9, 255)  # 16 px: stays
     image[8, 1] = (9, 9, 9, 255)  # 1 px: goes
-    image[6, 6] = image[7, 7] = (9, 9, 9, 255)  # diagonal pair (8-connected, 2 px): goes at 3
+    image[6, 6] = image[7, 7] = (
+        9,
+        9,
+        9,
+        255,
+    )  # diagonal pair (8-connected, 2 px): goes at 3
     out = remove_specks(image, min_size=3)
     assert out[1:5, 1:5, 3].min() == 255
     assert out[8, 1, 3] == 0 and out[6, 6, 3] == 0 and out[7, 7, 3] == 0
@@ -78,7 +100,12 @@ def test_remove_specks():
 
 def test_remove_specks_wrap_joins_across_the_seam():
     image = np.zeros((8, 8, 4), dtype=np.uint8)
-    image[3, 0] = image[3, 7] = (1, 1, 1, 255)  # one 2-px region across the vertical seam
+    image[3, 0] = image[3, 7] = (
+        1,
+        1,
+        1,
+        255,
+    )  # one 2-px region across the vertical seam
     assert remove_specks(image, min_size=2, wrap=False)[3, 0, 3] == 0
     assert remove_specks(image, min_size=2, wrap=True)[3, 0, 3] == 255
 
@@ -88,7 +115,9 @@ def test_add_outline():
     image[2, 2] = (200, 0, 0, 255)
     out = add_outline(image, color=(0, 0, 0))
     expected = np.zeros((5, 5), dtype=bool)
-    expected[2, 2] = expected[1, 2] = expected[3, 2] = expected[2, 1] = expected[2, 3] = True
+    expected[2, 2] = expected[1, 2] = expected[3, 2] = expected[2, 1] = expected[
+        2, 3
+    ] = True
     np.testing.assert_array_equal(out[..., 3] > 0, expected)
     assert tuple(out[1, 2]) == (0, 0, 0, 255) and tuple(out[2, 2]) == (200, 0, 0, 255)
 
@@ -107,7 +136,13 @@ def test_add_outline_wrap_crosses_the_edge():
 
 @pytest.mark.parametrize(
     "anchor, origin",
-    [("bottom-center", (1, 3)), ("top-left", (0, 0)), ("center", (1, 1)), ("bottom-right", (3, 3)), ("center-right", (3, 1))],
+    [
+        ("bottom-center", (1, 3)),
+        ("top-left", (0, 0)),
+        ("center", (1, 1)),
+        ("bottom-right", (3, 3)),
+        ("center-right", (3, 1)),
+    ],
 )
 def test_trim_and_place(anchor, origin):
     image = np.zeros((10, 10, 4), dtype=np.uint8)

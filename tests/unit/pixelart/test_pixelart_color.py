@@ -6,7 +6,9 @@ from pixelgen.pixelart.color import oklab_distance, oklab_to_srgb, srgb_to_oklab
 
 def test_reference_colours():
     # Reference OKLab values from Björn Ottosson's OKLab post (sRGB white, black, red).
-    lab = srgb_to_oklab(np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0]], dtype=np.uint8))
+    lab = srgb_to_oklab(
+        np.array([[255, 255, 255], [0, 0, 0], [255, 0, 0]], dtype=np.uint8)
+    )
     np.testing.assert_allclose(lab[0], [1.0, 0.0, 0.0], atol=1e-4)
     np.testing.assert_allclose(lab[1], [0.0, 0.0, 0.0], atol=1e-6)
     np.testing.assert_allclose(lab[2], [0.62796, 0.22486, 0.12585], atol=1e-4)
@@ -24,7 +26,9 @@ def test_shapes_are_preserved():
 
 
 def test_distance_orders_perceptual_difference():
-    lab = srgb_to_oklab(np.array([[128, 128, 128], [130, 128, 128], [255, 0, 0]], dtype=np.uint8))
+    lab = srgb_to_oklab(
+        np.array([[128, 128, 128], [130, 128, 128], [255, 0, 0]], dtype=np.uint8)
+    )
     assert oklab_distance(lab[0], lab[1]) < 0.01 < oklab_distance(lab[0], lab[2])
 
 

@@ -32,7 +32,9 @@ def test_cells_alternating_7_and_8_give_7_5(sprite_factory):
     image = sprite[cols[:, None], cols[None, :]]
     grid = detect_grid(image)
     assert grid.cell == pytest.approx((7.5, 7.5), abs=0.02)
-    assert grid.cuts_x == tuple(int(v) for v in np.concatenate([[0], np.cumsum(widths)]))
+    assert grid.cuts_x == tuple(
+        int(v) for v in np.concatenate([[0], np.cumsum(widths)])
+    )
 
 
 @pytest.mark.parametrize("phase", [(2.0, 3.0), (1.0, 0.0), (3.0, 1.0)])
@@ -48,7 +50,9 @@ def test_phase_is_found(sprite_factory, upscaler, phase):
 
 def test_blurred_noisy_render(sprite_factory, upscaler, degrader):
     sprite, _ = sprite_factory(5, 64, 64)
-    image = degrader(upscaler(sprite, cell=9.4, phase=(2.0, 4.0)), seed=1, blur=0.8, noise=4.0)
+    image = degrader(
+        upscaler(sprite, cell=9.4, phase=(2.0, 4.0)), seed=1, blur=0.8, noise=4.0
+    )
     grid = detect_grid(image)
     assert grid.cell == pytest.approx((9.4, 9.4), abs=0.05)
     assert grid.cells == (64, 64)
@@ -57,7 +61,9 @@ def test_blurred_noisy_render(sprite_factory, upscaler, degrader):
 
 def test_rgba_edges_count_through_alpha(sprite_factory, upscaler):
     sprite, _ = sprite_factory(8, 32, 32)
-    alpha = np.where(np.random.default_rng(2).random((32, 32)) < 0.5, 255, 0).astype(np.uint8)
+    alpha = np.where(np.random.default_rng(2).random((32, 32)) < 0.5, 255, 0).astype(
+        np.uint8
+    )
     rgba = np.concatenate([sprite, alpha[..., None]], axis=2)
     grid = detect_grid(upscaler(rgba, cell=10))
     assert grid.cells == (32, 32)
@@ -65,7 +71,9 @@ def test_rgba_edges_count_through_alpha(sprite_factory, upscaler):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_noise_has_low_confidence(seed):
-    noise = np.random.default_rng(seed).integers(0, 256, size=(512, 512, 3), dtype=np.uint8)
+    noise = np.random.default_rng(seed).integers(
+        0, 256, size=(512, 512, 3), dtype=np.uint8
+    )
     assert detect_grid(noise).confidence < 0.2
 
 

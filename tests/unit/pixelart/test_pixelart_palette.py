@@ -51,7 +51,9 @@ def test_builtin_palette_is_a_copy_and_unknown_raises():
 
 def test_parse_hex_with_comments_and_blank_lines():
     data = b"; a comment\n# another comment\n\nff0000\n#00FF00 green\n0x0000ff\n  \n"
-    np.testing.assert_array_equal(parse_hex(data), [[255, 0, 0], [0, 255, 0], [0, 0, 255]])
+    np.testing.assert_array_equal(
+        parse_hex(data), [[255, 0, 0], [0, 255, 0], [0, 0, 255]]
+    )
 
 
 def test_parse_hex_error_names_line():
@@ -80,10 +82,15 @@ def test_parse_png_swatch_scan_order():
 
     from PIL import Image
 
-    pixels = np.array([[[9, 9, 9, 255], [1, 2, 3, 255]], [[9, 9, 9, 255], [0, 0, 0, 0]]], dtype=np.uint8)
+    pixels = np.array(
+        [[[9, 9, 9, 255], [1, 2, 3, 255]], [[9, 9, 9, 255], [0, 0, 0, 0]]],
+        dtype=np.uint8,
+    )
     buffer = BytesIO()
     Image.fromarray(pixels, "RGBA").save(buffer, format="PNG")
-    np.testing.assert_array_equal(parse_png_swatch(buffer.getvalue()), [[9, 9, 9], [1, 2, 3]])
+    np.testing.assert_array_equal(
+        parse_png_swatch(buffer.getvalue()), [[9, 9, 9], [1, 2, 3]]
+    )
     with pytest.raises(ValueError):
         parse_png_swatch(b"not a png")
 
@@ -102,9 +109,13 @@ def test_load_palette_file_dispatches_and_names_file(tmp_path):
 
 def test_quantize_known_nearest_colours():
     palette = np.array([[0, 0, 0], [255, 255, 255], [255, 0, 0]], dtype=np.uint8)
-    image = np.array([[[20, 20, 20], [240, 250, 245], [200, 30, 40], [120, 0, 0]]], dtype=np.uint8)
+    image = np.array(
+        [[[20, 20, 20], [240, 250, 245], [200, 30, 40], [120, 0, 0]]], dtype=np.uint8
+    )
     out = quantize(image, palette)
-    np.testing.assert_array_equal(out[0], [[0, 0, 0], [255, 255, 255], [255, 0, 0], [255, 0, 0]])
+    np.testing.assert_array_equal(
+        out[0], [[0, 0, 0], [255, 255, 255], [255, 0, 0], [255, 0, 0]]
+    )
 
 
 def test_quantize_passes_alpha_through():
@@ -133,7 +144,9 @@ def test_quantize_validation():
 
 def test_learn_palette_shared_and_deterministic():
     rng = np.random.default_rng(0)
-    centres = np.array([[200, 30, 30], [30, 200, 30], [30, 30, 200], [240, 240, 240]], dtype=np.int16)
+    centres = np.array(
+        [[200, 30, 30], [30, 200, 30], [30, 30, 200], [240, 240, 240]], dtype=np.int16
+    )
     frames = []
     for i in range(3):
         idx = rng.integers(0, 4, size=(20, 20))
@@ -143,7 +156,11 @@ def test_learn_palette_shared_and_deterministic():
     assert first.shape == (4, 3)
     np.testing.assert_array_equal(first, learn_palette(frames, n=4, seed=1))
     # Each learned colour sits near one true centre.
-    distance = np.abs(first[:, None, :].astype(int) - centres[None, :, :]).max(axis=2).min(axis=1)
+    distance = (
+        np.abs(first[:, None, :].astype(int) - centres[None, :, :])
+        .max(axis=2)
+        .min(axis=1)
+    )
     assert distance.max() <= 6
 
 

@@ -13,12 +13,16 @@ from pixelgen.pixelart import (
 
 
 def _opaque(sprite):
-    return np.concatenate([sprite, np.full(sprite.shape[:2] + (1,), 255, np.uint8)], axis=2)
+    return np.concatenate(
+        [sprite, np.full(sprite.shape[:2] + (1,), 255, np.uint8)], axis=2
+    )
 
 
 def test_clean_render_is_recovered_exactly(sprite_factory, upscaler):
     sprite, palette = sprite_factory(21, 48, 40)
-    result = pixelize(upscaler(sprite, cell=8, phase=(3.0, 2.0)), size=(48, 40), palette=palette)
+    result = pixelize(
+        upscaler(sprite, cell=8, phase=(3.0, 2.0)), size=(48, 40), palette=palette
+    )
     np.testing.assert_array_equal(result.image, _opaque(sprite))
     report = result.report
     assert report["cells"] == [48, 40] and report["size"] == [48, 40]
@@ -29,7 +33,9 @@ def test_clean_render_is_recovered_exactly(sprite_factory, upscaler):
 @pytest.mark.parametrize("cell", [6.0, 7.5, 10.3])
 def test_degraded_render_is_recovered_exactly(sprite_factory, upscaler, degrader, cell):
     sprite, palette = sprite_factory(int(cell * 3), 64, 48)
-    render = degrader(upscaler(sprite, cell=cell, phase=(1.0, 2.0)), seed=7, blur=0.7, noise=4.0)
+    render = degrader(
+        upscaler(sprite, cell=cell, phase=(1.0, 2.0)), seed=7, blur=0.7, noise=4.0
+    )
     result = pixelize(render, size=(64, 48), palette=palette)
     assert result.report["fallback"] is None
     np.testing.assert_array_equal(result.image, _opaque(sprite))
@@ -60,7 +66,9 @@ def test_rgba_render_with_soft_alpha(sprite_factory, upscaler):
     mask = np.zeros((32, 32), dtype=np.uint8)
     mask[4:28, 6:26] = 255
     render = upscaler(np.concatenate([sprite, mask[..., None]], axis=2), cell=8)
-    render[..., 3] = np.clip(gaussian_filter(render[..., 3].astype(np.float32), 1.5), 0, 255).astype(np.uint8)
+    render[..., 3] = np.clip(
+        gaussian_filter(render[..., 3].astype(np.float32), 1.5), 0, 255
+    ).astype(np.uint8)
     result = pixelize(render, size=(32, 32), palette=palette)
     np.testing.assert_array_equal(result.image[..., 3], mask)
     visible = mask > 0
@@ -68,7 +76,9 @@ def test_rgba_render_with_soft_alpha(sprite_factory, upscaler):
 
 
 def test_noise_raises_in_error_mode():
-    noise = np.random.default_rng(1).integers(0, 256, size=(256, 256, 3), dtype=np.uint8)
+    noise = np.random.default_rng(1).integers(
+        0, 256, size=(256, 256, 3), dtype=np.uint8
+    )
     with pytest.raises(GridDetectionError, match="set cell") as info:
         pixelize(noise, size=(32, 32), palette=None, on_grid_failure="error")
     assert info.value.confidence < 0.5
@@ -76,7 +86,9 @@ def test_noise_raises_in_error_mode():
 
 
 def test_noise_falls_back_to_declared_grid():
-    noise = np.random.default_rng(2).integers(0, 256, size=(256, 256, 3), dtype=np.uint8)
+    noise = np.random.default_rng(2).integers(
+        0, 256, size=(256, 256, 3), dtype=np.uint8
+    )
     result = pixelize(noise, size=(32, 32), palette=builtin_palette("pico-8"))
     assert result.report["fallback"].startswith("use_declared: confidence")
     assert result.image.shape == (32, 32, 4)
@@ -105,7 +117,9 @@ def test_options_outline_and_specks():
     cells[4:12, 4:12] = (200, 40, 40, 255)
     cells[1, 14] = (200, 40, 40, 255)  # a speck
     render = np.repeat(np.repeat(cells, 6, axis=0), 6, axis=1)
-    result = pixelize(render, size=(16, 16), palette=None, min_speck=2, outline=(0, 0, 0))
+    result = pixelize(
+        render, size=(16, 16), palette=None, min_speck=2, outline=(0, 0, 0)
+    )
     out = result.image
     assert out[1, 14, 3] == 0
     assert tuple(out[3, 6]) == (0, 0, 0, 255) and tuple(out[6, 6]) == (200, 40, 40, 255)
@@ -125,8 +139,23 @@ def test_deterministic_bytes_and_json_report(sprite_factory, upscaler, degrader)
     second = pixelize(render.copy(), size=(40, 40), palette=palette, dither="bayer4")
     assert first.image.tobytes() == second.image.tobytes()
     report = json.loads(json.dumps(first.report))
-    assert set(report) >= {"cell", "offset", "confidence", "size", "colors", "fallback", "notes", "timings"}
-    assert set(report["timings"]) == {"total_ms", "grid_ms", "reduce_ms", "palette_ms", "alpha_ms"}
+    assert set(report) >= {
+        "cell",
+        "offset",
+        "confidence",
+        "size",
+        "colors",
+        "fallback",
+        "notes",
+        "timings",
+    }
+    assert set(report["timings"]) == {
+        "total_ms",
+        "grid_ms",
+        "reduce_ms",
+        "palette_ms",
+        "alpha_ms",
+    }
     assert isinstance(PIXELIZE_ALGORITHM_VERSION, int)
 
 

@@ -26,7 +26,7 @@ def test_kcentroid_ignores_a_minority_sliver():
 
 
 def test_border_band_skips_anti_aliased_edges(sprite_factory, upscaler, degrader):
-    sprite, palette = sprite_factory(2, 24, 24)
+    sprite, _ = sprite_factory(2, 24, 24)
     image = degrader(upscaler(sprite, cell=10), seed=3, blur=1.2, noise=0.0)
     grid = declared_grid(240, 240, cells_x=24, cells_y=24)
     out = reduce_cells(image, grid)
@@ -35,7 +35,9 @@ def test_border_band_skips_anti_aliased_edges(sprite_factory, upscaler, degrader
 
 def test_rgba_alpha_is_reduced_too(sprite_factory, upscaler):
     sprite, _ = sprite_factory(4, 16, 16)
-    alpha = np.where(np.arange(16)[None, :] < 8, 255, 0).astype(np.uint8).repeat(16, axis=0)
+    alpha = (
+        np.where(np.arange(16)[None, :] < 8, 255, 0).astype(np.uint8).repeat(16, axis=0)
+    )
     rgba = np.concatenate([sprite, alpha[..., None]], axis=2)
     image = upscaler(rgba, cell=6)
     out = reduce_cells(image, declared_grid(96, 96, cells_x=16, cells_y=16))
@@ -96,7 +98,9 @@ def test_fit_pads_transparent_at_anchor():
 def test_fit_resamples_nearest_when_far_off():
     # 2x2 blocks of a checkerboard: content everywhere, so no border to trim.
     checker = (np.indices((4, 4)).sum(axis=0) % 2 * 255).astype(np.uint8)
-    image = np.repeat(np.repeat(checker, 2, axis=0), 2, axis=1)[..., None].repeat(3, axis=2)
+    image = np.repeat(np.repeat(checker, 2, axis=0), 2, axis=1)[..., None].repeat(
+        3, axis=2
+    )
     out, note = fit_to_size(image, size=(4, 4), anchor="center")
     np.testing.assert_array_equal(out[..., 0], checker)
     assert "nearest" in note
