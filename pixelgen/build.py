@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from pixelgen.buildinfo import lock_model_records, utc_now
 from pixelgen.errors import EnvironmentProblem, InputError
-from pixelgen.hashing import FileDigestCache
+from pixelgen.hashing import FileDigestCache, sha256_file
 from pixelgen.lock import Lock, LockEntry, read_lock, write_lock_if_changed
 from pixelgen.manifest import Manifest, load_manifest, remember_validated
 from pixelgen.outputs import manifest_out_dir, remove_outputs, write_output
@@ -51,6 +51,8 @@ class BuildSummary:
     cached: int = 0
     up_to_date: int = 0
     removed: list[str] = field(default_factory=list)
+    packed: int = 0
+    seam_errors: dict[str, float | None] = field(default_factory=dict)
     rendered: int = 0
     failed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -186,11 +188,17 @@ def build(
                 palette=produced.meta.get("palette"),
             )
             summary.notes.extend(_notes(post.output, produced.meta))
+        # 6. Pack engine-ready files (sheets, tilesets, 9-slice data) where images or settings changed.
+        stale_packs = {s.asset_id for s in states for o in s.outputs if o.pack_key and (o.stale or options.force)}
+        for asset_plan in ws.plan.assets:
+            if asset_plan.asset.id in stale_packs and asset_plan.asset.id not in result.failures:
+                summary.packed += _pack(ws, asset_plan, result, lock, summary)
         summary.removed = remove_outputs(ws.out_dir, removed_paths)
         for path in removed_paths:
             lock.outputs.pop(path, None)
+            lock.packs.pop(path, None)
 
-        # 6. Write the lock, only if an entry changed.
+        # 7. Write the lock, only if an entry changed.
         digests = FileDigestCache(ws.cache_dir / "file-digests.json")
         lock.manifest = ws.manifest.name
         used_models = {e.model for e in lock.outputs.values()}
@@ -200,9 +208,9 @@ def build(
         lock.loras = _identities_in_use(lock.loras, ws.resolved.loras, set(ws.resolved.loras) | set(lock.loras) if options.only else set(ws.resolved.loras))
         summary.lock_written = write_lock_if_changed(ws.manifest.lock_path, lock)
 
-        # 7. Provenance: an SBOM and an in-toto statement, when anything changed.
+        # 8. Provenance: an SBOM and an in-toto statement, when anything changed.
         summary.warnings.extend(ws.resolved.warnings)
-        if summary.lock_written or result.posts_built or result.posts_cached or summary.removed or not _provenance_present(ws.out_dir):
+        if summary.lock_written or result.posts_built or result.posts_cached or summary.packed or summary.removed or not _provenance_present(ws.out_dir):
             if lock.outputs:
                 from pixelgen.buildinfo import build_info, default_tasks
                 from pixelgen.provenance import restricted_licenses, write_provenance_files
@@ -212,7 +220,7 @@ def build(
                 summary.provenance_written = True
                 summary.warnings.extend(restricted_licenses(info))
 
-    # 8. Summary.
+    # 9. Summary.
     summary.built = result.posts_built
     summary.cached = result.posts_cached
     summary.rendered = result.rendered
@@ -221,6 +229,33 @@ def build(
     if result.rendered and result.render_seconds > 0:
         summary.images_per_second = result.rendered / result.render_seconds
     return summary
+
+
+def _pack(ws: Workspace, asset_plan: Any, result: Any, lock: Lock, summary: BuildSummary) -> int:
+    """Pack one asset's final images into engine files; returns how many files were written."""
+    from pixelgen.fsutil import write_bytes_atomic
+    from pixelgen.hashing import sha256_bytes
+    from pixelgen.pack import pack_asset
+    from pixelgen.png import decode_png
+
+    images = {}
+    for post in asset_plan.posts:
+        produced = result.produced.get(post.key)
+        data = produced.data if produced else (hit.data if (hit := ws.store.get("post", post.key)) else None)
+        if data is None:
+            return 0  # an image is missing (failed): keep the previous pack
+        images[post.image] = decode_png(data)
+    packed = pack_asset(asset_plan.asset, images, manifest_name=ws.manifest.name)
+    for name, seams in packed.report.get("seam", {}).items():
+        summary.seam_errors[f"{asset_plan.asset.id}/{name}"] = seams.get("ratio")
+    for name, data in packed.files.items():
+        path = f"{asset_plan.asset.id}/{name}"
+        digest = sha256_bytes(data)
+        target = ws.out_dir / path
+        if not (target.is_file() and sha256_file(target) == digest):
+            write_bytes_atomic(target, data)
+        lock.packs[path] = {"asset": asset_plan.asset.id, "key": asset_plan.pack_key, "sha256": digest}
+    return len(packed.files)
 
 
 def _provenance_present(out_dir: Path) -> bool:

@@ -107,6 +107,9 @@ def build_info(ws: "Workspace", lock: Lock, *, started_at: str, selection: froze
             OutputInfo(path=path, sha256=entry.sha256, asset_id=entry.asset, job_key=entry.post_key,
                        prompt=post.prompt if post else None, seed=entry.seed, model=entry.model)
         )
+    for path, entry in sorted(lock.packs.items()):
+        outputs.append(OutputInfo(path=path, sha256=entry["sha256"], asset_id=entry["asset"], job_key=entry["key"]))
+    outputs.sort(key=lambda output: output.path)
     digests.save()
     seeds = sorted({entry.seed for entry in lock.outputs.values()})
     return BuildInfo(

@@ -221,6 +221,9 @@ def _print_summary(summary: Any) -> None:
     for text, outputs in grouped.items():
         shown = ", ".join(outputs[:4]) + (f" and {len(outputs) - 4} more" if len(outputs) > 4 else "")
         click.echo(f"note: {text} ({shown})", err=True)
+    for path, ratio in sorted(summary.seam_errors.items()):
+        shown = "n/a" if ratio is None else f"{ratio:.2f}"
+        click.echo(f"seam: {path}: wrap-around seam error {shown} (seam ÷ interior neighbour difference; ≤ 1 tiles cleanly)", err=True)
     rate = f", {summary.images_per_second:.2f} img/s" if summary.images_per_second else ""
     click.echo(
         f"{summary.manifest}: {summary.built} built, {summary.cached} from cache, {summary.up_to_date} up to date, "

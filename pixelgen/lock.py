@@ -39,6 +39,8 @@ class Lock:
     models: dict[str, Any] = field(default_factory=dict)
     loras: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, LockEntry] = field(default_factory=dict)
+    # Packed files (sheets, tilesets, 9-slice data): path → {"asset", "key", "sha256"}.
+    packs: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +50,7 @@ class Lock:
             "models": self.models,
             "loras": self.loras,
             "outputs": {path: asdict(entry) for path, entry in sorted(self.outputs.items())},
+            "packs": dict(sorted(self.packs.items())),
         }
 
 
@@ -68,7 +71,8 @@ def read_lock(path: Path) -> Lock | None:
         outputs = {p: LockEntry(**entry) for p, entry in data.get("outputs", {}).items()}
     except TypeError as exc:
         raise InputError(f"{path}: malformed lock entry ({exc}); delete the lock and build again") from None
-    return Lock(manifest=data.get("manifest", ""), models=data.get("models", {}), loras=data.get("loras", {}), outputs=outputs)
+    return Lock(manifest=data.get("manifest", ""), models=data.get("models", {}), loras=data.get("loras", {}),
+                outputs=outputs, packs=data.get("packs", {}))
 
 
 def write_lock_if_changed(path: Path, lock: Lock) -> bool:

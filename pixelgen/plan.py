@@ -13,6 +13,7 @@ from typing import Any
 
 from pixelgen.hashing import content_key
 from pixelgen.manifest.model import Asset, ImageSpec, Manifest
+from pixelgen.pack import pack_key, pack_outputs
 from pixelgen.pixelart import PIXELIZE_ALGORITHM_VERSION
 from pixelgen.resolve import Resolved
 
@@ -69,6 +70,9 @@ class PostJob:
 class AssetPlan:
     asset: Asset
     posts: tuple[PostJob, ...]
+    # Engine-ready files packed from the final images (sheets, tilesets, 9-slice data).
+    pack_key: str | None = None
+    pack_files: tuple[str, ...] = ()  # paths relative to OUT/<manifest name>/
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,9 @@ def make_plan(manifest: Manifest, resolved: Resolved, *, only: frozenset[str] | 
         posts = tuple(
             _post_job(manifest, asset, image, job, palette, resolved, strip_metadata) for image, job in zip(asset.images, asset_renders)
         )
-        assets.append(AssetPlan(asset=asset, posts=posts))
+        files = tuple(f"{asset.id}/{name}" for name in pack_outputs(asset))
+        key = pack_key(asset, [post.key for post in posts], manifest.name) if files else None
+        assets.append(AssetPlan(asset=asset, posts=posts, pack_key=key, pack_files=files))
     return Plan(manifest_name=manifest.name, renders=renders, assets=tuple(assets))
 
 

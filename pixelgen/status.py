@@ -13,8 +13,9 @@ from pixelgen.plan import Plan, PostJob, change_reasons
 @dataclass(frozen=True)
 class OutputState:
     path: str  # relative to OUT/<name>/
-    post: PostJob | None  # None for an output whose asset was removed
+    post: PostJob | None  # None for a packed file, or an output whose asset was removed
     reasons: tuple[str, ...]  # empty when up to date
+    pack_key: str | None = None  # set for a packed file (sheet, tileset, 9-slice data)
 
     @property
     def stale(self) -> bool:
@@ -55,6 +56,20 @@ def output_state(post: PostJob, lock: Lock | None, out_dir: Path) -> OutputState
     return OutputState(post.output, post, ())
 
 
+def pack_state(path: str, key: str, lock: Lock | None, out_dir: Path) -> OutputState:
+    entry = lock.packs.get(path) if lock else None
+    if entry is None:
+        return OutputState(path, None, ("new",), key)
+    if entry.get("key") != key:
+        return OutputState(path, None, ("packed files changed",), key)
+    target = out_dir / path
+    if not target.is_file():
+        return OutputState(path, None, ("output missing",), key)
+    if sha256_file(target) != entry.get("sha256"):
+        return OutputState(path, None, ("output modified",), key)
+    return OutputState(path, None, (), key)
+
+
 def compute_status(plan: Plan, lock: Lock | None, out_dir: Path, *, selection: frozenset[str] | None = None) -> list[AssetState]:
     """State of every planned asset, plus assets in the lock that the manifest no longer has.
 
@@ -62,14 +77,19 @@ def compute_status(plan: Plan, lock: Lock | None, out_dir: Path, *, selection: f
     reported as removed.
     """
     states = [
-        AssetState(asset_plan.asset.id, tuple(output_state(post, lock, out_dir) for post in asset_plan.posts))
+        AssetState(
+            asset_plan.asset.id,
+            tuple(output_state(post, lock, out_dir) for post in asset_plan.posts)
+            + tuple(pack_state(path, asset_plan.pack_key, lock, out_dir) for path in asset_plan.pack_files if asset_plan.pack_key),
+        )
         for asset_plan in plan.assets
     ]
     if lock is not None and selection is None:
-        planned = {post.output for post in plan.posts}
+        planned = {post.output for post in plan.posts} | {path for a in plan.assets for path in a.pack_files}
         removed: dict[str, list[OutputState]] = {}
-        for path, entry in lock.outputs.items():
+        recorded = [(path, entry.asset) for path, entry in lock.outputs.items()] + [(path, entry.get("asset", "?")) for path, entry in lock.packs.items()]
+        for path, asset_id in recorded:
             if path not in planned:
-                removed.setdefault(entry.asset, []).append(OutputState(path, None, ("removed from the manifest",)))
+                removed.setdefault(asset_id, []).append(OutputState(path, None, ("removed from the manifest",)))
         states.extend(AssetState(asset_id, tuple(outputs), removed=True) for asset_id, outputs in sorted(removed.items()))
     return states

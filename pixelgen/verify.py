@@ -44,22 +44,24 @@ def verify(manifest_path: Path, options: Any, *, render_sample: int = 0, sample_
     mismatches: list[Mismatch] = []
     notes: list[str] = []
 
-    # 1. Outputs against the lock.
-    for path, entry in sorted(ws.lock.outputs.items()):
+    # 1. Outputs (images and packed files) against the lock.
+    recorded = {path: entry.sha256 for path, entry in ws.lock.outputs.items()}
+    recorded.update({path: entry["sha256"] for path, entry in ws.lock.packs.items()})
+    for path, digest in sorted(recorded.items()):
         target = ws.out_dir / path
         if not target.is_file():
             mismatches.append(Mismatch(path, "missing from the output folder"))
-        elif sha256_file(target) != entry.sha256:
-            mismatches.append(Mismatch(path, f"sha256 differs from the lock ({entry.sha256[:12]}…): the file was modified"))
+        elif sha256_file(target) != digest:
+            mismatches.append(Mismatch(path, f"sha256 differs from the lock ({digest[:12]}…): the file was modified"))
 
     # 2. Provenance subjects against the lock.
     statement = ws.out_dir / PROVENANCE_FILENAME
     if statement.is_file():
         subjects = read_provenance_subjects(statement)
-        for path, entry in sorted(ws.lock.outputs.items()):
-            if subjects.get(path) != entry.sha256:
+        for path, digest in sorted(recorded.items()):
+            if subjects.get(path) != digest:
                 mismatches.append(Mismatch(path, "provenance statement does not record this output's sha256"))
-        for path in sorted(set(subjects) - set(ws.lock.outputs)):
+        for path in sorted(set(subjects) - set(recorded)):
             mismatches.append(Mismatch(path, "in the provenance statement but not in the lock"))
     else:
         mismatches.append(Mismatch(PROVENANCE_FILENAME, "missing: run pixelgen build to write it"))

@@ -116,7 +116,9 @@ else
   MODEL_YAML="builtin: tiny-sdxl"
   RENDER="{width: 128, height: 128, steps: 4, guidance: 5.0, scheduler: euler}"
   BATCH_SIZE=2
-  BENCH_MODEL=(--model builtin:tiny-sdxl --size 128 --steps 4 --batch "1,2,4" --warmup 2 --repeats 5 --runs 3)
+  # One torch thread: on a small shared CPU, two spinning OpenMP threads lose whole
+  # time slices to any other process, which swamps the figures.
+  BENCH_MODEL=(--model builtin:tiny-sdxl --size 128 --steps 4 --batch "1,2,4" --warmup 3 --repeats 5 --runs 3 --threads 1)
 fi
 echo "mode:        $MODE"
 

@@ -47,5 +47,13 @@ def build_json(project: Path, *args: str) -> dict:
 
 
 def outputs(project: Path, name: str = "small") -> dict[str, bytes]:
+    """The generated images (not packed sheets or tilesets) on disk, by path."""
     root = project / "assets_out" / name
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*.png"))}
+    lock = json.loads((project / "manifests" / f"{name}.lock.json").read_text())
+    return {path: (root / path).read_bytes() for path in sorted(lock["outputs"]) if (root / path).is_file()}
+
+
+def packed(project: Path, name: str = "small") -> dict[str, bytes]:
+    root = project / "assets_out" / name
+    lock = json.loads((project / "manifests" / f"{name}.lock.json").read_text())
+    return {path: (root / path).read_bytes() for path in sorted(lock["packs"]) if (root / path).is_file()}

@@ -25,6 +25,7 @@ from pixelgen.hashing import sha256_bytes
 from pixelgen.manifest.model import (
     MANIFEST_VERSION,
     Asset,
+    ClipSpec,
     ImageSpec,
     LoraSpec,
     LoraUse,
@@ -33,6 +34,8 @@ from pixelgen.manifest.model import (
     PaletteSpec,
     PixelArtSettings,
     RenderSettings,
+    SheetSettings,
+    TerrainSpec,
 )
 from pixelgen.manifest.yamlread import Located, YamlProblem, escape_pointer_token, load_located
 
@@ -126,7 +129,9 @@ class _Checker:
         return Problem(self.file, self.where(pointer), message, fix)
 
     def add(self, pointer: str, message: str, fix: str | None = None) -> None:
-        self.problems.append(self.problem(pointer, message, fix))
+        problem = self.problem(pointer, message, fix)
+        if problem not in self.problems:  # a template shared by many frames reports once
+            self.problems.append(problem)
 
     def raise_if_any(self) -> None:
         if self.problems:
@@ -415,7 +420,10 @@ class _Expander:
         seed = merged.get("seed", 0)
         negative_default = merged.get("negative", "")
         images: list[ImageSpec] = []
-        if kind == "sprite":
+        clips: list[ClipSpec] = []
+        if kind == "sprite" and merged.get("animations"):
+            images, clips = self._frames(merged, variables, pointer, seed, negative_default, asset_size)
+        elif kind == "sprite":
             variants = merged.get("variants") or [{"name": "default", "seed": seed}]
             for index, variant in enumerate(variants):
                 if isinstance(variant, int):
@@ -461,6 +469,18 @@ class _Expander:
                         border=border,
                     )
                 )
+        terrain = None
+        if kind == "tileset" and "terrain" in merged:
+            raw_terrain = merged["terrain"]
+            tile_names = [image.name for image in images]
+            for index, terrain_type in enumerate(raw_terrain["types"]):
+                if terrain_type not in tile_names:
+                    self.checker.add(f"{pointer}/terrain/types/{index}", f"terrain {terrain_type!r} is not a tile of this tileset", f"use one of: {', '.join(tile_names)}")
+            if len(set(raw_terrain["types"])) != len(raw_terrain["types"]):
+                self.checker.add(f"{pointer}/terrain/types", "a terrain type is listed twice", "list each tile once")
+            if asset_size[0] != asset_size[1]:
+                self.checker.add(pointer + "/size", "terrain transition tiles must be square", "use a square `size`")
+            terrain = TerrainSpec(types=tuple(raw_terrain["types"]), mode=raw_terrain.get("mode", "corner16"), name=raw_terrain.get("name", "terrain"))
         names = [image.name for image in images]
         for name in {n for n in names if names.count(n) > 1}:
             self.checker.add(pointer, f"asset {asset_id!r} has two images named {name!r}", "give every variant, tile or element a unique name")
@@ -490,10 +510,54 @@ class _Expander:
             pixelart=pixelart,
             seamless=bool(merged.get("seamless", False)),
             quality=tuple(sorted(merged["quality"].items())),
+            clips=tuple(clips),
+            sheet=SheetSettings(**merged.get("sheet", {})),
+            terrain=terrain,
             description=merged.get("description", ""),
             tags=tuple(merged.get("tags", ())),
             line=self.checker.located.line_of(pointer),
         )
+
+    _FACINGS = {4: ("n", "e", "s", "w"), 8: ("n", "ne", "e", "se", "s", "sw", "w", "nw")}
+    _FACING_WORDS = {"n": "north", "ne": "north-east", "e": "east", "se": "south-east", "s": "south", "sw": "south-west", "w": "west", "nw": "north-west"}
+
+    def _frames(self, merged: dict[str, Any], variables: dict[str, Any], pointer: str, seed: int, negative: str,
+                size: tuple[int, int]) -> tuple[list[ImageSpec], list[ClipSpec]]:
+        """One image per frame of every clip (and facing); all share the sprite's seed."""
+        images: list[ImageSpec] = []
+        clips: list[ClipSpec] = []
+        facings: tuple[str | None, ...] = self._FACINGS.get(merged.get("directions"), (None,))
+        for index, clip in enumerate(merged["animations"]):
+            clip_pointer = f"{pointer}/animations/{index}"
+            poses = clip.get("poses", [])
+            if poses and len(poses) != clip["frames"]:
+                self.checker.add(clip_pointer + "/poses", f"{len(poses)} poses for {clip['frames']} frames", "give one pose per frame, or none")
+                poses = []
+            template = clip.get("prompt") or merged["prompt"]
+            for facing in facings:
+                clip_name = clip["name"] if facing is None else f"{clip['name']}-{facing}"
+                frame_names = []
+                for frame in range(clip["frames"]):
+                    pose = poses[frame] if poses else ""
+                    direction = f"facing {self._FACING_WORDS[facing]}" if facing else ""
+                    frame_vars = {**variables, "frame": frame, "pose": pose, "direction": direction}
+                    body = template
+                    if pose and "{pose}" not in body:
+                        body += ", {pose}"
+                    if direction and "{direction}" not in body:
+                        body += ", {direction}"
+                    name = f"{clip_name}-{frame}"
+                    frame_names.append(name)
+                    images.append(ImageSpec(
+                        name=name,
+                        prompt=self._prompt(merged, body, frame_vars, clip_pointer + "/prompt"),
+                        negative=self._template(negative, frame_vars, pointer + "/negative"),
+                        seed=seed,
+                        size=size,
+                    ))
+                clips.append(ClipSpec(name=clip_name, frames=tuple(frame_names), duration_ms=clip.get("duration_ms", 100),
+                                      direction=clip.get("direction", "forward")))
+        return images, clips
 
     def _prompt(self, merged: dict[str, Any], template: str, variables: dict[str, Any], pointer: str) -> str:
         body = self._template(template, variables, pointer)

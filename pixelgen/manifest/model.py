@@ -91,6 +91,31 @@ class ImageSpec:
 
 
 @dataclass(frozen=True)
+class ClipSpec:
+    """An animation clip: the names of its frame images, in order."""
+
+    name: str
+    frames: tuple[str, ...]
+    duration_ms: int = 100
+    direction: str = "forward"
+
+
+@dataclass(frozen=True)
+class SheetSettings:
+    layout: str = "grid"
+    columns: int | None = None
+    padding: int = 1
+    extrude: int = 0
+
+
+@dataclass(frozen=True)
+class TerrainSpec:
+    types: tuple[str, ...]
+    mode: str = "corner16"
+    name: str = "terrain"
+
+
+@dataclass(frozen=True)
 class Asset:
     id: str
     kind: AssetKind
@@ -103,6 +128,9 @@ class Asset:
     pixelart: PixelArtSettings
     seamless: bool = False
     quality: tuple[tuple[str, float], ...] = ()
+    clips: tuple[ClipSpec, ...] = ()
+    sheet: SheetSettings = SheetSettings()
+    terrain: TerrainSpec | None = None
     # Cosmetic: never part of a key.
     description: str = ""
     tags: tuple[str, ...] = ()

@@ -43,7 +43,9 @@ def test_build_writes_valid_sbom_and_provenance(project):
     proto = json_format.ParseDict(statement, statement_pb2.Statement())
     assert proto.predicate_type == "https://slsa.dev/provenance/v1"
     subjects = {s["name"]: s["digest"]["sha256"] for s in statement["subject"]}
-    assert subjects == {path: entry["sha256"] for path, entry in lock["outputs"].items()}
+    recorded = {path: entry["sha256"] for path, entry in lock["outputs"].items()}
+    recorded.update({path: entry["sha256"] for path, entry in lock["packs"].items()})
+    assert subjects == recorded
     dependencies = statement["predicate"]["buildDefinition"]["resolvedDependencies"]
     assert any("small.yaml" in (d.get("name", "") + d.get("uri", "")) for d in dependencies)
 
