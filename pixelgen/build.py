@@ -40,6 +40,7 @@ class BuildOptions:
     lock_wait_seconds: float = BUILD_LOCK_WAIT_SECONDS
     sbom_timestamp: str | None = None
     strip_metadata: bool = False
+    metrics_file: Path | None = None
 
 
 @dataclass
@@ -220,7 +221,24 @@ def build(
                 summary.provenance_written = True
                 summary.warnings.extend(restricted_licenses(info))
 
-    # 9. Summary.
+    # 9. Metrics for Prometheus' textfile collector, when asked for.
+    if options.metrics_file:
+        from pixelgen.metrics import write_build_metrics
+
+        written = result.posts_built + result.posts_cached
+        write_build_metrics(
+            Path(options.metrics_file),
+            manifest=ws.manifest.name,
+            model_names=sorted({asset_plan.asset.model for asset_plan in ws.plan.assets}),
+            images_total=written,
+            build_seconds=time.perf_counter() - started,
+            image_latencies_s=result.image_latencies,
+            cache_hits=min(written, result.posts_cached + result.renders_cached),
+            gpu_energy_joules=None,  # energy is measured by bench/throughput.py (NVML), not per build
+            gpu_memory_peak_bytes=getattr(runner.started_generator, "memory_peak_bytes", None),
+        )
+
+    # 10. Summary.
     summary.built = result.posts_built
     summary.cached = result.posts_cached
     summary.rendered = result.rendered

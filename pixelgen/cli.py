@@ -175,12 +175,13 @@ def status(manifest: Path, out: Path | None, cache_dir: Path | None) -> None:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--dtype", type=click.Choice(["float16", "bfloat16"]), default=None, help="GPU precision (default float16; CPU always float32).")
 @click.option("--keep-going", is_flag=True, help="Build every asset that can be built, then report failures.")
+@click.option("--metrics-file", type=click.Path(path_type=Path, dir_okay=False), help="Add this build's figures to a Prometheus text file (node_exporter textfile collector).")
 @click.option("--strip-metadata", is_flag=True, help="Write PNGs without the parameters/pixelgen text chunks (shipping builds).")
 @click.option("--sbom-timestamp", metavar="RFC3339", help="Write this timestamp into the SBOM (default: none, for reproducible bytes).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @_friendly
 def build(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[str, ...], force: bool, check: bool,
-          batch_size: int, device: str, dtype: str | None, keep_going: bool, strip_metadata: bool, sbom_timestamp: str | None, as_json: bool) -> None:
+          batch_size: int, device: str, dtype: str | None, keep_going: bool, metrics_file: Path | None, strip_metadata: bool, sbom_timestamp: str | None, as_json: bool) -> None:
     """Build the assets of MANIFEST (only what changed)."""
     from dataclasses import asdict
 
@@ -189,7 +190,7 @@ def build(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[
     options = _options(
         out=out, cache_dir=cache_dir, only=frozenset(only) or None, force=force, check=check,
         batch_size=batch_size, device=device, dtype=dtype, keep_going=keep_going, progress=not as_json,
-        sbom_timestamp=sbom_timestamp, strip_metadata=strip_metadata,
+        sbom_timestamp=sbom_timestamp, strip_metadata=strip_metadata, metrics_file=metrics_file,
     )
     summary = run_build(manifest, options)
     if as_json:
@@ -317,6 +318,96 @@ def sbom(manifest: Path, out: Path | None, cache_dir: Path | None, output: Path 
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(dump_json(document), nl=False)
+
+
+def _parse_size(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        width, height = (int(part) for part in value.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not WIDTHxHEIGHT, e.g. 32x32") from None
+    if not (0 < width <= 1024 and 0 < height <= 1024):
+        raise click.BadParameter(f"{value!r}: width and height must be between 1 and 1024")
+    return width, height
+
+
+@cli.command()
+@click.argument("image", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Output PNG.")
+@click.option("--size", "size_text", metavar="WxH", help="Final size; default: one pixel per detected cell.")
+@click.option("--palette", metavar="NAME|FILE|auto:N", help="Built-in palette name, a .hex/.gpl/.pal/.png file, or auto:N.")
+@click.option("--cell", type=click.FloatRange(min=1, min_open=True), help="Declared cell size in pixels (skips detection of the size).")
+@click.option("--background", type=click.Choice(["transparent", "keep"]), default="keep", show_default=True)
+@click.option("--reduce", type=click.Choice(["kcentroid", "median", "mode"]), default="kcentroid", show_default=True)
+@click.option("--dither", type=click.Choice(["none", "bayer2", "bayer4", "bayer8", "floyd-steinberg"]), default="none", show_default=True)
+@click.option("--outline", metavar="#RRGGBB", help="Draw a 1-px outline in this colour around opaque shapes.")
+@click.option("--on-grid-failure", type=click.Choice(["error", "use_declared"]), default="use_declared", show_default=True)
+@click.option("--wrap", is_flag=True, help="Treat the image as a seamless tile (a torus).")
+@click.option("--json", "as_json", is_flag=True, help="Print the detection report as one JSON object.")
+@_friendly
+def pixelize(image: Path, output: Path, size_text: str | None, palette: str | None, cell: float | None, background: str,
+             reduce: str, dither: str, outline: str | None, on_grid_failure: str, wrap: bool, as_json: bool) -> None:
+    """Turn one render into true pixel art (grid snap, palette lock, clean alpha)."""
+    import re
+    import time
+
+    import numpy as np
+
+    from pixelgen.errors import InputError
+    from pixelgen.fsutil import write_bytes_atomic
+    from pixelgen.pixelart import builtin_palette, builtin_palette_names, learn_palette, load_palette_file
+    from pixelgen.pixelart import pixelize as run_pixelize
+    from pixelgen.png import decode_png, encode_png
+
+    started = time.perf_counter()
+    try:
+        pixels = decode_png(image.read_bytes())
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad files
+        raise InputError(f"{image}: cannot read it as an image ({exc})") from None
+    outline_rgb = None
+    if outline:
+        if not re.fullmatch(r"#?[0-9A-Fa-f]{6}", outline):
+            raise InputError(f"--outline {outline!r} is not a #RRGGBB colour")
+        hex_digits = outline.lstrip("#")
+        outline_rgb = tuple(int(hex_digits[i : i + 2], 16) for i in (0, 2, 4))
+    options = dict(size=_parse_size(size_text), cell=cell, on_grid_failure=on_grid_failure, reduce=reduce, dither=dither,
+                   background=background, outline=outline_rgb, wrap=wrap)
+    fixed = None
+    learned = None
+    if palette and palette.startswith("auto:"):
+        try:
+            learned = int(palette.split(":", 1)[1])
+        except ValueError:
+            raise InputError(f"--palette {palette!r}: write auto:N with N a number of colours, e.g. auto:16") from None
+    elif palette and Path(palette).suffix.lower() in (".hex", ".gpl", ".pal", ".png"):
+        try:
+            fixed = load_palette_file(Path(palette))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"--palette {palette}: {exc}") from None
+    elif palette:
+        if palette not in builtin_palette_names():
+            raise InputError(f"--palette {palette!r} is neither a palette file nor a built-in palette ({', '.join(builtin_palette_names())})")
+        fixed = builtin_palette(palette)
+    try:
+        if learned is not None:
+            reduced = run_pixelize(pixels, palette=None, **{**options, "outline": None}).image
+            fixed = learn_palette([reduced], n=learned, seed=0)
+        result = run_pixelize(pixels, palette=fixed, **options)
+    except ValueError as exc:
+        raise PixelgenError(f"{image}: {exc}") from None
+    write_bytes_atomic(output, encode_png(result.image))
+    report = dict(result.report)
+    report["timings"] = {**report.get("timings", {}), "cli_total_ms": round((time.perf_counter() - started) * 1e3, 3)}
+    report["input"] = str(image)
+    report["output"] = str(output)
+    if as_json:
+        click.echo(json.dumps(report, sort_keys=True, default=lambda v: v.tolist() if isinstance(v, np.ndarray) else str(v)))
+    else:
+        cell_x, cell_y = report["cell"]
+        fallback = f"; fallback: {report['fallback']}" if report.get("fallback") else ""
+        click.echo(f"{output}: {report['size'][0]}x{report['size'][1]}, cell {cell_x:g}x{cell_y:g}, "
+                   f"confidence {report['confidence']:.2f}, {report['colors']} colours{fallback}")
 
 
 def main() -> None:

@@ -52,6 +52,7 @@ class RunResult:
     posts_cached: int = 0
     posts_built: int = 0
     batch_sizes: list[int] = field(default_factory=list)
+    image_latencies: list[float] = field(default_factory=list)  # render seconds per image (batch time ÷ batch size)
 
 
 def png_parameters(post: PostJob, render: RenderJob, resolved: Resolved) -> dict[str, str]:
@@ -104,6 +105,11 @@ class Runner:
         # Created on first need: a fully cached build never imports torch.
         if self._generator is None:
             self._generator = self._make_generator()
+        return self._generator
+
+    @property
+    def started_generator(self) -> Generator | None:
+        """The generator if this run needed one (None for a fully cached build)."""
         return self._generator
 
     def run(self, plan: Plan, stale: Sequence[PostJob]) -> RunResult:
@@ -176,8 +182,10 @@ class Runner:
                         for asset_id in needed[job.key]:
                             result.failures.setdefault(asset_id, f"render failed: {exc}")
                     continue
-                result.render_seconds += time.perf_counter() - started
+                elapsed = time.perf_counter() - started
+                result.render_seconds += elapsed
                 result.batch_sizes.append(len(batch))
+                result.image_latencies.extend([elapsed / len(batch)] * len(batch))
                 for job, image in zip(batch, outputs):
                     self.store.put("render", job.key, encode_png(image), {"batch_size": len(batch)})
                     images[job.key] = (image, len(batch))

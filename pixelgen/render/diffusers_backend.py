@@ -174,6 +174,13 @@ class DiffusersGenerator:
         pipe.set_adapters([name for name, _ in wanted], adapter_weights=[weight for _, weight in wanted])
         self._active_loras[model_name] = wanted
 
+    @property
+    def memory_peak_bytes(self) -> int | None:
+        """Peak CUDA memory allocated by torch since start-up; None on CPU."""
+        if self.device != "cuda":
+            return None
+        return int(self.torch.cuda.max_memory_allocated())
+
     # -- rendering -------------------------------------------------------------
     def render(self, jobs: Sequence["RenderJob"]) -> list[np.ndarray]:
         """Render one group of jobs (same model, LoRAs, size, steps, guidance, scheduler)."""

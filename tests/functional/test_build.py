@@ -241,3 +241,16 @@ def test_status_and_cached_build_never_import_torch(project):
 def test_python_dash_m_works(project):
     result = run_subprocess(project, "validate", MANIFEST)
     assert result.code == 0 and "valid" in result.out
+
+
+def test_metrics_file_parses_with_prometheus_client(project):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    build_json(project, "--metrics-file", "build.prom")
+    build_json(project, "--metrics-file", "build.prom")
+    families = {f.name: f for f in text_string_to_metric_families((project / "build.prom").read_text())}
+    images = [s for s in families["pixelgen_images"].samples if s.name == "pixelgen_images_total"]
+    assert images[0].value == 7 and images[0].labels["manifest"] == "small"
+    count = [s for s in families["pixelgen_image_latency_seconds"].samples if s.name.endswith("_count")]
+    assert count[0].value == 7  # rendered once; the second build was a no-op
+    assert "pixelgen_build_seconds" in families
