@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from pixelgen.assess import lock_quality_summary
 from pixelgen.buildinfo import lock_model_records, utc_now
 from pixelgen.errors import EnvironmentProblem, InputError
 from pixelgen.hashing import FileDigestCache, sha256_file
@@ -41,6 +42,7 @@ class BuildOptions:
     sbom_timestamp: str | None = None
     strip_metadata: bool = False
     metrics_file: Path | None = None
+    gates: str = "error"  # "warn": report gate violations without failing the build
 
 
 @dataclass
@@ -54,6 +56,8 @@ class BuildSummary:
     removed: list[str] = field(default_factory=list)
     packed: int = 0
     seam_errors: dict[str, float | None] = field(default_factory=dict)
+    gate_violations: list[dict[str, Any]] = field(default_factory=list)
+    gates_failed: bool = False
     rendered: int = 0
     failed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -171,6 +175,7 @@ def build(
 
         # 5. Write outputs into OUT, remove those of removed assets.
         lock = ws.lock or Lock(manifest=ws.manifest.name)
+        previous_entries = dict(lock.outputs)
         for post in stale_posts:
             produced = result.produced.get(post.key)
             if produced is None:
@@ -187,6 +192,7 @@ def build(
                 seed=post.seed,
                 batch_size=int(produced.meta.get("batch_size", 1)),
                 palette=produced.meta.get("palette"),
+                quality=lock_quality_summary(produced.meta.get("metrics")),
             )
             summary.notes.extend(_notes(post.output, produced.meta))
         # 6. Pack engine-ready files (sheets, tilesets, 9-slice data) where images or settings changed.
@@ -209,9 +215,16 @@ def build(
         lock.loras = _identities_in_use(lock.loras, ws.resolved.loras, set(ws.resolved.loras) | set(lock.loras) if options.only else set(ws.resolved.loras))
         summary.lock_written = write_lock_if_changed(ws.manifest.lock_path, lock)
 
-        # 8. Provenance: an SBOM and an in-toto statement, when anything changed.
+        # 8. Quality scores, gates and the report; provenance: an SBOM and an in-toto statement.
         summary.warnings.extend(ws.resolved.warnings)
-        if summary.lock_written or result.posts_built or result.posts_cached or summary.packed or summary.removed or not _provenance_present(ws.out_dir):
+        changed = bool(summary.lock_written or result.posts_built or result.posts_cached or summary.packed or summary.removed)
+        if changed or not _records_present(ws.out_dir):
+            assessment = _assess(ws, lock, previous_entries, result, stale_posts, summary)
+        else:
+            assessment = _gates_from_recorded_scores(ws)
+        summary.gate_violations = [violation.to_dict() for violation in assessment.violations]
+        summary.gates_failed = bool(assessment.violations) and options.gates == "error"
+        if changed or not _records_present(ws.out_dir):
             if lock.outputs:
                 from pixelgen.buildinfo import build_info, default_tasks
                 from pixelgen.provenance import restricted_licenses, write_provenance_files
@@ -276,10 +289,59 @@ def _pack(ws: Workspace, asset_plan: Any, result: Any, lock: Lock, summary: Buil
     return len(packed.files)
 
 
-def _provenance_present(out_dir: Path) -> bool:
+def _records_present(out_dir: Path) -> bool:
+    from pixelgen.assess import QUALITY_FILENAME, REPORT_FILENAME
     from pixelgen.provenance import PROVENANCE_FILENAME, SBOM_FILENAME
 
-    return (out_dir / SBOM_FILENAME).is_file() and (out_dir / PROVENANCE_FILENAME).is_file()
+    return all((out_dir / name).is_file() for name in (SBOM_FILENAME, PROVENANCE_FILENAME, QUALITY_FILENAME, REPORT_FILENAME))
+
+
+def _assess(ws: Workspace, lock: Lock, previous: dict[str, LockEntry], result: Any, stale_posts: list, summary: BuildSummary) -> Any:
+    """Score every output, check the gates, write quality.json and report.html."""
+    from pixelgen.assess import assess, write_quality_and_report
+    from pixelgen.png import decode_png
+
+    images: dict[str, Any] = {}
+    metrics: dict[str, Any] = {}
+    for post in ws.plan.posts:
+        produced = result.produced.get(post.key)
+        hit = None if produced else ws.store.get("post", post.key)
+        source = produced or hit
+        if source is None:
+            continue  # failed this build
+        images[post.output] = decode_png(source.data)
+        metrics[post.output] = source.meta.get("metrics", {})
+    assessment = assess(ws, lock, previous, images, metrics)
+    changed_outputs = {post.output for post in stale_posts if post.key in result.produced}
+    previous_images = {}
+    for path in changed_outputs:
+        before = previous.get(path)
+        hit = ws.store.get("post", before.post_key) if before else None
+        if hit is not None and before.post_key != lock.outputs[path].post_key:
+            previous_images[path] = decode_png(hit.data)
+    changed_assets = {post.asset_id for post in stale_posts if post.output in changed_outputs}
+    write_quality_and_report(ws, lock, assessment, changed=changed_assets, previous_images=previous_images,
+                             summary={"built": result.posts_built, "from cache": result.posts_cached, "rendered": result.rendered,
+                                      "removed": len(summary.removed), "failed": len(result.failures)})
+    return assessment
+
+
+def _gates_from_recorded_scores(ws: Workspace) -> Any:
+    """A no-op build re-checks the gates on the recorded scores (thresholds may have changed)."""
+    import json
+
+    from pixelgen.assess import QUALITY_FILENAME, Assessment
+    from pixelgen.gates import evaluate_gates
+
+    document = json.loads((ws.out_dir / QUALITY_FILENAME).read_text("utf-8"))
+    assessment = Assessment(document=document)
+    for asset_plan in ws.plan.assets:
+        entry = document.get("assets", {}).get(asset_plan.asset.id)
+        if entry and asset_plan.asset.quality:
+            gates = evaluate_gates(asset_plan.asset.id, entry["metrics"], dict(asset_plan.asset.quality))
+            assessment.violations.extend(gates.violations)
+            assessment.skipped.extend(gates.skipped)
+    return assessment
 
 
 def _identities_in_use(previous: dict[str, Any], current: dict[str, Any], names: set[str]) -> dict[str, Any]:

@@ -175,13 +175,14 @@ def status(manifest: Path, out: Path | None, cache_dir: Path | None) -> None:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--dtype", type=click.Choice(["float16", "bfloat16"]), default=None, help="GPU precision (default float16; CPU always float32).")
 @click.option("--keep-going", is_flag=True, help="Build every asset that can be built, then report failures.")
+@click.option("--gates", type=click.Choice(["error", "warn"]), default="error", show_default=True, help="warn: report quality-gate violations without failing.")
 @click.option("--metrics-file", type=click.Path(path_type=Path, dir_okay=False), help="Add this build's figures to a Prometheus text file (node_exporter textfile collector).")
 @click.option("--strip-metadata", is_flag=True, help="Write PNGs without the parameters/pixelgen text chunks (shipping builds).")
 @click.option("--sbom-timestamp", metavar="RFC3339", help="Write this timestamp into the SBOM (default: none, for reproducible bytes).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @_friendly
 def build(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[str, ...], force: bool, check: bool,
-          batch_size: int, device: str, dtype: str | None, keep_going: bool, metrics_file: Path | None, strip_metadata: bool, sbom_timestamp: str | None, as_json: bool) -> None:
+          batch_size: int, device: str, dtype: str | None, keep_going: bool, gates: str, metrics_file: Path | None, strip_metadata: bool, sbom_timestamp: str | None, as_json: bool) -> None:
     """Build the assets of MANIFEST (only what changed)."""
     from dataclasses import asdict
 
@@ -190,7 +191,7 @@ def build(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[
     options = _options(
         out=out, cache_dir=cache_dir, only=frozenset(only) or None, force=force, check=check,
         batch_size=batch_size, device=device, dtype=dtype, keep_going=keep_going, progress=not as_json,
-        sbom_timestamp=sbom_timestamp, strip_metadata=strip_metadata, metrics_file=metrics_file,
+        sbom_timestamp=sbom_timestamp, strip_metadata=strip_metadata, metrics_file=metrics_file, gates=gates,
     )
     summary = run_build(manifest, options)
     if as_json:
@@ -207,7 +208,7 @@ def build(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[
         return
     if not as_json:
         _print_summary(summary)
-    if summary.failed:
+    if summary.failed or summary.gates_failed:
         sys.exit(1)
 
 
@@ -233,6 +234,12 @@ def _print_summary(summary: Any) -> None:
     )
     for asset_id, message in sorted(summary.failed.items()):
         click.echo(f"  failed: {asset_id}: {message}", err=True)
+    if summary.gate_violations:
+        from pixelgen.gates import GateViolation, format_violations
+
+        word = "failed" if summary.gates_failed else "warning (--gates warn)"
+        click.echo(f"quality gates {word}: {len(summary.gate_violations)} violation(s)", err=True)
+        click.echo(format_violations([GateViolation(**v) for v in summary.gate_violations]), err=True)
 
 
 @cli.command()

@@ -31,6 +31,7 @@ class LockEntry:
     seed: int
     batch_size: int
     palette: list[str] | None = None
+    quality: dict[str, Any] | None = None
 
 
 @dataclass

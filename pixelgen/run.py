@@ -79,6 +79,19 @@ def png_parameters(post: PostJob, render: RenderJob, resolved: Resolved) -> dict
     return {"parameters": parameters, "pixelgen": own}
 
 
+def image_scores(image: np.ndarray, job: PostJob, palette: list[str] | None, report: dict[str, Any]) -> dict[str, Any]:
+    """Pixel-art scores of one final image; computed once and cached with the post-processed asset."""
+    from pixelgen.quality import pixel_metrics, seam_metrics
+
+    colours = None if palette is None else np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in palette], dtype=np.uint8)
+    outline = job.pixelart.get("outline")
+    outline_rgb = None if outline is None else tuple(int(outline[i : i + 2], 16) for i in (1, 3, 5))
+    scores = pixel_metrics(image, palette=colours, grid_confidence=report.get("confidence"), outline_color=outline_rgb)
+    if job.wrap:
+        scores.update(seam_metrics(image))
+    return scores
+
+
 class Runner:
     def __init__(
         self,
@@ -202,7 +215,12 @@ class Runner:
             render_job = plan.renders[job.render_key]
             text = None if job.strip_metadata else png_parameters(job, render_job, self.resolved)
             data = encode_png(outcome.image, text=text)
-            meta = {"report": outcome.report, "palette": outcome.palette, "batch_size": renders[job.render_key][1]}
+            meta = {
+                "report": outcome.report,
+                "palette": outcome.palette,
+                "batch_size": renders[job.render_key][1],
+                "metrics": image_scores(outcome.image, job, outcome.palette, outcome.report),
+            }
             digest = self.store.put("post", job.key, data, meta)
             result.produced[job.key] = Produced(data, digest, meta)
             result.posts_built += 1

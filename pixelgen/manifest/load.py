@@ -435,6 +435,7 @@ class _Expander:
                         negative=self._template(negative_default, variables, pointer + "/negative"),
                         seed=variant["seed"],
                         size=asset_size,
+                        reference=self._reference(merged.get("reference"), pointer + "/reference"),
                     )
                 )
         else:
@@ -467,6 +468,7 @@ class _Expander:
                         seed=item.get("seed", seed),
                         size=size,
                         border=border,
+                        reference=self._reference(item.get("reference"), item_pointer + "/reference"),
                     )
                 )
         terrain = None
@@ -558,6 +560,14 @@ class _Expander:
                 clips.append(ClipSpec(name=clip_name, frames=tuple(frame_names), duration_ms=clip.get("duration_ms", 100),
                                       direction=clip.get("direction", "forward")))
         return images, clips
+
+    def _reference(self, relative: str | None, pointer: str) -> str | None:
+        if relative is None:
+            return None
+        path = self._local(relative)
+        if not path.is_file():
+            self.checker.add(pointer, f"reference image {relative!r} does not exist (looked for {path})", "fix the path (relative to the manifest)")
+        return str(path)
 
     def _prompt(self, merged: dict[str, Any], template: str, variables: dict[str, Any], pointer: str) -> str:
         body = self._template(template, variables, pointer)

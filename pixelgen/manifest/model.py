@@ -88,6 +88,7 @@ class ImageSpec:
     seed: int
     size: tuple[int, int]
     border: tuple[int, int, int, int] | None = None
+    reference: str | None = None  # absolute path of an image to compare with
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ def problems(tmp_path: Path, text: str) -> list[str]:
 def test_example_manifests_load():
     demo = load_manifest(REPO / "manifests" / "demo.yaml")
     assert {a.kind for a in demo.assets} == {"sprite", "tileset", "ui"}
-    assert 8 <= sum(len(a.images) for a in demo.assets) <= 16
+    assert 8 <= sum(len(a.images) for a in demo.assets) <= 24
     platformer = load_manifest(REPO / "manifests" / "platformer.yaml")
     assert platformer.models["sdxl"].kind == "hub"
     assert platformer.assets[0].render.width == 1024
@@ -175,3 +175,27 @@ def test_border_must_leave_a_centre(tmp_path):
 def test_kind_specific_keys(tmp_path):
     found = problems(tmp_path, BASE.replace("prompt: a hero", "prompt: a hero\n    tiles: [{name: t}]"))
     assert any("/assets/0/tiles" in p for p in found)
+
+
+def test_schema_lists_exactly_the_known_gates():
+    from pixelgen.gates import GATE_METRICS
+
+    assert manifest_schema()["$defs"]["quality"]["propertyNames"]["enum"] == sorted(GATE_METRICS)
+
+
+def test_animation_frames_expand_per_facing(tmp_path):
+    text = BASE.replace(
+        "prompt: a hero",
+        "prompt: a hero {pose}\n    directions: 4\n    animations:\n      - {name: walk, frames: 2, poses: [left, right], direction: pingpong}",
+    )
+    asset = load_manifest(write(tmp_path, text)).assets[0]
+    assert [clip.name for clip in asset.clips] == ["walk-n", "walk-e", "walk-s", "walk-w"]
+    assert asset.clips[1].frames == ("walk-e-0", "walk-e-1")
+    frame = asset.images[3]
+    assert frame.name == "walk-e-1" and frame.prompt == "a hero right, facing east"
+    assert {image.seed for image in asset.images} == {0}
+
+
+def test_terrain_types_must_be_tiles(tmp_path):
+    text = BASE + "  - id: ground\n    kind: tileset\n    prompt: x\n    terrain: {types: [grass, lava]}\n    tiles: [{name: grass}, {name: dirt}]\n"
+    assert any("terrain 'lava' is not a tile" in p for p in problems(tmp_path, text))
