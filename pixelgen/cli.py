@@ -327,6 +327,41 @@ def sbom(manifest: Path, out: Path | None, cache_dir: Path | None, output: Path 
         click.echo(dump_json(document), nl=False)
 
 
+@cli.command()
+@manifest_argument
+@out_option
+@cache_option
+@click.option("--against", default="HEAD", show_default=True, help="A git ref of the lock file, or a path to another lock file.")
+@click.option("--json", "as_json", is_flag=True)
+@_friendly
+def diff(manifest: Path, out: Path | None, cache_dir: Path | None, against: str, as_json: bool) -> None:
+    """Per changed asset: metric deltas and side-by-side images against another version of the lock."""
+    from dataclasses import asdict
+
+    from pixelgen.build import open_workspace
+    from pixelgen.diff import diff_outputs, read_other_lock
+
+    ws = open_workspace(manifest, _options(out=out, cache_dir=cache_dir))
+    changes = diff_outputs(ws, read_other_lock(ws.manifest.lock_path, against))
+    if as_json:
+        _print_json([asdict(change) for change in changes])
+        return
+    if not changes:
+        click.echo(f"{ws.manifest.name}: no output differs from {against}")
+        return
+    click.echo(f"{ws.manifest.name}: {len(changes)} output(s) differ from {against}")
+    for change in changes:
+        m = change.metrics
+        detail = ""
+        if "ssim" in m:
+            colours = m.get("colors_used") or ["?", "?"]
+            detail = f"SSIM {m['ssim']}, PSNR {m['psnr']}, colours {colours[0]} → {colours[1]}, {m.get('changed_pixels')} px changed"
+        elif m.get("note"):
+            detail = m["note"]
+        image = f"  [{ws.out_dir / change.image}]" if change.image else ""
+        click.echo(f"  {change.status:<8} {change.path:<32} {detail}{image}")
+
+
 def _parse_size(value: str | None) -> tuple[int, int] | None:
     if value is None:
         return None

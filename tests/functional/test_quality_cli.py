@@ -83,3 +83,24 @@ def test_report_renders_in_headless_chromium(project, tmp_path):
 
     pixels = decode_png(shot.read_bytes())
     assert pixels.shape[0] == 900 and len({tuple(p) for p in pixels[::17, ::17, :3].reshape(-1, 3)}) > 10
+
+
+def test_diff_against_an_older_lock(project):
+    build_json(project)
+    old_lock = project / "old.lock.json"
+    old_lock.write_bytes((project / "manifests" / "small.lock.json").read_bytes())
+    path = project / MANIFEST
+    path.write_text(path.read_text().replace('"#ff004d"', '"#29adff"'))
+    build_json(project)
+    result = run_cli(project, "diff", MANIFEST, "--against", str(old_lock), "--json")
+    assert result.code == 0, result.err
+    changes = {c["path"]: c for c in json.loads(result.out)}
+    assert set(changes) == {"ground/grass.png", "ground/dirt.png"}
+    grass = changes["ground/grass.png"]
+    assert grass["status"] == "changed" and grass["metrics"]["changed_pixels"] > 0 and grass["metrics"]["ssim"] < 1
+    from pixelgen.png import decode_png
+
+    side = decode_png((project / "assets_out" / "small" / grass["image"]).read_bytes())
+    assert side.shape == (16 * 4, (16 * 3 + 2) * 4, 4)
+    not_a_ref = run_cli(project, "diff", MANIFEST, "--against", "no-such-ref")
+    assert not_a_ref.code == 2 and "--against" in not_a_ref.err

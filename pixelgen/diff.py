@@ -1,0 +1,108 @@
+"""``pixelgen diff``: what changed in each asset since another version of the lock.
+
+The other version is a git ref of the lock file (default ``HEAD``: what is
+committed) or a path to a lock file. For every output whose bytes differ, the
+previous image comes from the cache (by its old job key), metric deltas are
+computed, and a side-by-side image (previous | current | changed pixels) is
+written under ``OUT/<name>/diff/``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pixelgen.errors import InputError
+from pixelgen.lock import LOCK_SCHEMA, Lock, LockEntry
+
+DIFF_SCALE = 4
+
+
+@dataclass(frozen=True)
+class OutputDiff:
+    path: str
+    status: str  # "changed" | "new" | "removed"
+    metrics: dict[str, Any]
+    image: str | None  # side-by-side PNG, relative to OUT/<name>/
+
+
+def read_other_lock(lock_path: Path, against: str) -> Lock:
+    """The lock at ``against``: a lock file path, or a git ref of ``lock_path``."""
+    candidate = Path(against)
+    if candidate.is_file():
+        text = candidate.read_text("utf-8")
+    else:
+        folder = lock_path.resolve().parent
+        try:
+            top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, text=True, check=True).stdout.strip()
+            relative = lock_path.resolve().relative_to(Path(top).resolve()).as_posix()
+            text = subprocess.run(["git", "show", f"{against}:{relative}"], cwd=top, capture_output=True, text=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError, ValueError):
+            raise InputError(
+                f"cannot read {lock_path.name} at {against!r}: not a lock file path, and not a git ref where the lock is committed; "
+                "pass --against PATH/TO/old.lock.json or a commit that has the lock"
+            ) from None
+    data = json.loads(text)
+    if data.get("schema") != LOCK_SCHEMA:
+        raise InputError(f"the lock at {against!r} has schema {data.get('schema')!r}; this pixelgen reads {LOCK_SCHEMA}")
+    return Lock(manifest=data.get("manifest", ""), outputs={p: LockEntry(**e) for p, e in data.get("outputs", {}).items()})
+
+
+def side_by_side(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """previous | current | mask of changed pixels (red), each upscaled without smoothing."""
+    height = max(previous.shape[0], current.shape[0])
+    width = max(previous.shape[1], current.shape[1])
+
+    def fit(image: np.ndarray) -> np.ndarray:
+        canvas = np.zeros((height, width, 4), dtype=np.uint8)
+        canvas[: image.shape[0], : image.shape[1]] = image if image.shape[2] == 4 else np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
+        return canvas
+
+    before, after = fit(previous), fit(current)
+    changed = np.any(before != after, axis=2)
+    mask = np.zeros_like(before)
+    mask[..., 3] = 255
+    mask[changed] = (255, 0, 64, 255)
+    gap = np.zeros((height, 1, 4), dtype=np.uint8)
+    row = np.concatenate([before, gap, after, gap, mask], axis=1)
+    return np.repeat(np.repeat(row, DIFF_SCALE, axis=0), DIFF_SCALE, axis=1)
+
+
+def diff_outputs(ws: Any, other: Lock) -> list[OutputDiff]:
+    from pixelgen.fsutil import write_bytes_atomic
+    from pixelgen.png import decode_png, encode_png
+    from pixelgen.quality import pixel_metrics, reference_metrics
+
+    if ws.lock is None:
+        raise InputError(f"{ws.manifest.lock_path}: no lock file; build the manifest first")
+    results = []
+    for path in sorted(set(ws.lock.outputs) | set(other.outputs)):
+        now, before = ws.lock.outputs.get(path), other.outputs.get(path)
+        if now is not None and before is not None and now.sha256 == before.sha256:
+            continue
+        if now is None:
+            results.append(OutputDiff(path, "removed", {}, None))
+            continue
+        current_file = ws.out_dir / path
+        current = decode_png(current_file.read_bytes()) if current_file.is_file() else None
+        if before is None or current is None:
+            results.append(OutputDiff(path, "new", {}, None))
+            continue
+        hit = ws.store.get("post", before.post_key)
+        if hit is None:
+            results.append(OutputDiff(path, "changed", {"note": "previous version not in the cache: no image diff"}, None))
+            continue
+        previous = decode_png(hit.data)
+        metrics = dict(reference_metrics(current, previous))
+        old_scores, new_scores = pixel_metrics(previous, palette=None), pixel_metrics(current, palette=None)
+        metrics["colors_used"] = [old_scores["colors_used"], new_scores["colors_used"]]
+        metrics["changed_pixels"] = int(np.any(previous != current, axis=2).sum()) if previous.shape == current.shape else None
+        image_path = f"diff/{path}"
+        write_bytes_atomic(ws.out_dir / image_path, encode_png(side_by_side(previous, current)))
+        results.append(OutputDiff(path, "changed", metrics, image_path))
+    return results
