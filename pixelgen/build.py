@@ -43,6 +43,7 @@ class BuildOptions:
     strip_metadata: bool = False
     metrics_file: Path | None = None
     gates: str = "error"  # "warn": report gate violations without failing the build
+    deploy: Path | None = None  # overrides the manifest's deploy.dir
 
 
 @dataclass
@@ -58,6 +59,10 @@ class BuildSummary:
     seam_errors: dict[str, float | None] = field(default_factory=dict)
     gate_violations: list[dict[str, Any]] = field(default_factory=list)
     gates_failed: bool = False
+    deployed: list[str] = field(default_factory=list)
+    deploy_dir: str | None = None
+    deploy_ms: float | None = None
+    render_to_deploy_ms: float | None = None  # from the last render/post-process finishing to the deploy finishing
     rendered: int = 0
     failed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -172,6 +177,7 @@ def build(
                 progress=progress,
             )
             result = runner.run(ws.plan, stale_posts)
+        rendered_at = time.perf_counter()
 
         # 5. Write outputs into OUT, remove those of removed assets.
         lock = ws.lock or Lock(manifest=ws.manifest.name)
@@ -234,7 +240,22 @@ def build(
                 summary.provenance_written = True
                 summary.warnings.extend(restricted_licenses(info))
 
-    # 9. Metrics for Prometheus' textfile collector, when asked for.
+        # 9. Deploy changed files into the game's asset folder.
+        deploy_dir = options.deploy or ws.manifest.deploy_dir
+        if deploy_dir is not None:
+            from pixelgen.deploy import deploy_files
+
+            deploy_started = time.perf_counter()
+            files = {path: ws.out_dir / path for path in [*lock.outputs, *lock.packs]}
+            deployed = deploy_files(files, Path(deploy_dir))
+            summary.deploy_ms = (time.perf_counter() - deploy_started) * 1e3
+            summary.render_to_deploy_ms = (time.perf_counter() - rendered_at) * 1e3
+            summary.deployed = list(deployed.copied)
+            summary.deploy_dir = str(deploy_dir)
+            if deployed.staging_fallback:
+                summary.notes.append(f"deploy: {deployed.staging_fallback}")
+
+    # 10. Metrics for Prometheus' textfile collector, when asked for.
     if options.metrics_file:
         from pixelgen.metrics import write_build_metrics
 
@@ -251,7 +272,7 @@ def build(
             gpu_memory_peak_bytes=getattr(runner.started_generator, "memory_peak_bytes", None),
         )
 
-    # 10. Summary.
+    # 11. Summary.
     summary.built = result.posts_built
     summary.cached = result.posts_cached
     summary.rendered = result.rendered

@@ -175,6 +175,7 @@ def status(manifest: Path, out: Path | None, cache_dir: Path | None) -> None:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--dtype", type=click.Choice(["float16", "bfloat16"]), default=None, help="GPU precision (default float16; CPU always float32).")
 @click.option("--keep-going", is_flag=True, help="Build every asset that can be built, then report failures.")
+@click.option("--deploy", type=click.Path(path_type=Path, file_okay=False), help="Copy changed outputs atomically into this game asset folder.")
 @click.option("--gates", type=click.Choice(["error", "warn"]), default="error", show_default=True, help="warn: report quality-gate violations without failing.")
 @click.option("--metrics-file", type=click.Path(path_type=Path, dir_okay=False), help="Add this build's figures to a Prometheus text file (node_exporter textfile collector).")
 @click.option("--strip-metadata", is_flag=True, help="Write PNGs without the parameters/pixelgen text chunks (shipping builds).")
@@ -182,7 +183,7 @@ def status(manifest: Path, out: Path | None, cache_dir: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @_friendly
 def build(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[str, ...], force: bool, check: bool,
-          batch_size: int, device: str, dtype: str | None, keep_going: bool, gates: str, metrics_file: Path | None, strip_metadata: bool, sbom_timestamp: str | None, as_json: bool) -> None:
+          batch_size: int, device: str, dtype: str | None, keep_going: bool, deploy: Path | None, gates: str, metrics_file: Path | None, strip_metadata: bool, sbom_timestamp: str | None, as_json: bool) -> None:
     """Build the assets of MANIFEST (only what changed)."""
     from dataclasses import asdict
 
@@ -191,7 +192,7 @@ def build(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[
     options = _options(
         out=out, cache_dir=cache_dir, only=frozenset(only) or None, force=force, check=check,
         batch_size=batch_size, device=device, dtype=dtype, keep_going=keep_going, progress=not as_json,
-        sbom_timestamp=sbom_timestamp, strip_metadata=strip_metadata, metrics_file=metrics_file, gates=gates,
+        sbom_timestamp=sbom_timestamp, strip_metadata=strip_metadata, metrics_file=metrics_file, gates=gates, deploy=deploy,
     )
     summary = run_build(manifest, options)
     if as_json:
@@ -226,6 +227,8 @@ def _print_summary(summary: Any) -> None:
     for path, ratio in sorted(summary.seam_errors.items()):
         shown = "n/a" if ratio is None else f"{ratio:.2f}"
         click.echo(f"seam: {path}: wrap-around seam error {shown} (seam ÷ interior neighbour difference; ≤ 1 tiles cleanly)", err=True)
+    if summary.deploy_dir:
+        click.echo(f"deploy: {len(summary.deployed)} file(s) replaced in {summary.deploy_dir} in {summary.deploy_ms:.1f} ms", err=True)
     rate = f", {summary.images_per_second:.2f} img/s" if summary.images_per_second else ""
     click.echo(
         f"{summary.manifest}: {summary.built} built, {summary.cached} from cache, {summary.up_to_date} up to date, "
@@ -360,6 +363,25 @@ def diff(manifest: Path, out: Path | None, cache_dir: Path | None, against: str,
             detail = m["note"]
         image = f"  [{ws.out_dir / change.image}]" if change.image else ""
         click.echo(f"  {change.status:<8} {change.path:<32} {detail}{image}")
+
+
+@cli.command()
+@manifest_argument
+@out_option
+@cache_option
+@click.option("--deploy", type=click.Path(path_type=Path, file_okay=False), help="Game asset folder to deploy into after each build.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--interval", type=click.FloatRange(0.01, 10), default=0.2, show_default=True, help="Seconds between checks.")
+@click.option("--max-builds", type=click.IntRange(1), help="Stop after this many builds (for scripts and tests).")
+@_friendly
+def watch(manifest: Path, out: Path | None, cache_dir: Path | None, deploy: Path | None, device: str, batch_size: int,
+          interval: float, max_builds: int | None) -> None:
+    """Rebuild and deploy whenever the manifest or a file it names changes."""
+    from pixelgen.watch import watch as run_watch
+
+    options = _options(out=out, cache_dir=cache_dir, deploy=deploy, device=device, batch_size=batch_size, progress=False, gates="warn")
+    run_watch(manifest, options, echo=lambda line: click.echo(line, err=False), interval=interval, max_builds=max_builds)
 
 
 def _parse_size(value: str | None) -> tuple[int, int] | None:

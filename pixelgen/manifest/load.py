@@ -282,6 +282,7 @@ class _Expander:
             palettes=palettes,
             assets=tuple(assets),
             description=data.get("description", ""),
+            deploy_dir=self._local(data["deploy"]["dir"]) if "deploy" in data else None,
         )
 
     # -- names and references -------------------------------------------------

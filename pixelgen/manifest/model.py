@@ -148,6 +148,7 @@ class Manifest:
     assets: tuple[Asset, ...]
     version: int = MANIFEST_VERSION
     description: str = ""
+    deploy_dir: Path | None = None
     raw_sha256: str = field(default="", compare=False)
 
     @property

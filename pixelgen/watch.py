@@ -1,0 +1,72 @@
+"""``pixelgen watch``: rebuild (and deploy) whenever the manifest or a file it names changes.
+
+Polls modification times every ``interval`` seconds rather than using OS
+file events: a manifest names a handful of files, polling them costs
+microseconds, and it behaves the same on every filesystem (network mounts
+and container bind mounts included, where inotify events often go missing).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from pixelgen.errors import PixelgenError
+
+
+def watched_files(manifest_path: Path) -> list[Path]:
+    """The manifest and the local files it names (palettes, LoRAs, checkpoints, references)."""
+    from pixelgen.manifest import load_manifest
+
+    files = [manifest_path]
+    try:
+        manifest = load_manifest(manifest_path)
+    except PixelgenError:
+        return files  # a broken manifest: wait for the next edit of the manifest itself
+    files += [Path(p.path) for p in manifest.palettes.values() if p.kind == "file" and p.path]
+    files += [Path(l.source) for l in manifest.loras.values() if l.kind == "file"]
+    files += [Path(m.source) for m in manifest.models.values() if m.kind == "single_file"]
+    files += [Path(i.reference) for a in manifest.assets for i in a.images if i.reference]
+    return sorted(set(files))
+
+
+def _snapshot(files: list[Path]) -> dict[Path, int | None]:
+    state: dict[Path, int | None] = {}
+    for path in files:
+        try:
+            state[path] = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            state[path] = None
+    return state
+
+
+def watch(manifest_path: Path, options: Any, *, echo: Callable[[str], None], interval: float = 0.2, max_builds: int | None = None) -> int:
+    """Build now, then on every change; returns the number of builds run."""
+    from pixelgen.build import build
+
+    builds = 0
+    changed_at: float | None = None
+    while True:
+        files = watched_files(manifest_path)
+        state = _snapshot(files)
+        try:
+            summary = build(manifest_path, options)
+            builds += 1
+            line = f"build {builds}: {summary.built} built, {summary.cached} from cache, {summary.rendered} rendered in {summary.seconds:.2f} s"
+            if summary.deploy_dir is not None:
+                line += (f"; {len(summary.deployed)} file(s) deployed {summary.render_to_deploy_ms:.0f} ms after rendering finished")
+            if changed_at is not None:
+                line += f"; change → deployed {time.perf_counter() - changed_at:.2f} s"
+            echo(line)
+            if summary.gate_violations:
+                echo(f"build {builds}: {len(summary.gate_violations)} quality gate violation(s); see report.html")
+        except PixelgenError as exc:
+            builds += 1
+            echo(f"build {builds} failed: {exc.message}")
+        if max_builds is not None and builds >= max_builds:
+            return builds
+        echo(f"watching {len(files)} file(s) for changes (Ctrl-C to stop)")
+        while _snapshot(files) == state:
+            time.sleep(interval)
+        changed_at = time.perf_counter()
