@@ -221,7 +221,23 @@ def build(
         lock.loras = _identities_in_use(lock.loras, ws.resolved.loras, set(ws.resolved.loras) | set(lock.loras) if options.only else set(ws.resolved.loras))
         summary.lock_written = write_lock_if_changed(ws.manifest.lock_path, lock)
 
-        # 8. Quality scores, gates and the report; provenance: an SBOM and an in-toto statement.
+        # 8. Deploy changed files into the game's asset folder, first, so a game's hot
+        # reload sees them as soon as possible (the quality and provenance records follow).
+        deploy_dir = options.deploy or ws.manifest.deploy_dir
+        if deploy_dir is not None:
+            from pixelgen.deploy import deploy_files
+
+            deploy_started = time.perf_counter()
+            files = {path: ws.out_dir / path for path in [*lock.outputs, *lock.packs]}
+            deployed = deploy_files(files, Path(deploy_dir))
+            summary.deploy_ms = (time.perf_counter() - deploy_started) * 1e3
+            summary.render_to_deploy_ms = (time.perf_counter() - rendered_at) * 1e3
+            summary.deployed = list(deployed.copied)
+            summary.deploy_dir = str(deploy_dir)
+            if deployed.staging_fallback:
+                summary.notes.append(f"deploy: {deployed.staging_fallback}")
+
+        # 9. Quality scores, gates and the report; provenance: an SBOM and an in-toto statement.
         summary.warnings.extend(ws.resolved.warnings)
         changed = bool(summary.lock_written or result.posts_built or result.posts_cached or summary.packed or summary.removed)
         if changed or not _records_present(ws.out_dir):
@@ -239,21 +255,6 @@ def build(
                 write_provenance_files(ws.out_dir, info, sbom_timestamp=options.sbom_timestamp)
                 summary.provenance_written = True
                 summary.warnings.extend(restricted_licenses(info))
-
-        # 9. Deploy changed files into the game's asset folder.
-        deploy_dir = options.deploy or ws.manifest.deploy_dir
-        if deploy_dir is not None:
-            from pixelgen.deploy import deploy_files
-
-            deploy_started = time.perf_counter()
-            files = {path: ws.out_dir / path for path in [*lock.outputs, *lock.packs]}
-            deployed = deploy_files(files, Path(deploy_dir))
-            summary.deploy_ms = (time.perf_counter() - deploy_started) * 1e3
-            summary.render_to_deploy_ms = (time.perf_counter() - rendered_at) * 1e3
-            summary.deployed = list(deployed.copied)
-            summary.deploy_dir = str(deploy_dir)
-            if deployed.staging_fallback:
-                summary.notes.append(f"deploy: {deployed.staging_fallback}")
 
     # 10. Metrics for Prometheus' textfile collector, when asked for.
     if options.metrics_file:

@@ -57,7 +57,7 @@ def watch(manifest_path: Path, options: Any, *, echo: Callable[[str], None], int
             if summary.deploy_dir is not None:
                 line += (f"; {len(summary.deployed)} file(s) deployed {summary.render_to_deploy_ms:.0f} ms after rendering finished")
             if changed_at is not None:
-                line += f"; change → deployed {time.perf_counter() - changed_at:.2f} s"
+                line += f"; change → build done {time.perf_counter() - changed_at:.2f} s"
             echo(line)
             if summary.gate_violations:
                 echo(f"build {builds}: {len(summary.gate_violations)} quality gate violation(s); see report.html")

@@ -57,4 +57,4 @@ def test_watch_rebuilds_and_redeploys_on_edit(project):
     out, err = process.communicate(timeout=180)
     assert process.returncode == 0, err
     assert target.read_bytes() != first
-    assert "build 2:" in out and "change → deployed" in out and "after rendering finished" in out
+    assert "build 2:" in out and "change → build done" in out and "after rendering finished" in out
