@@ -1,0 +1,60 @@
+"""pack_outputs promises the file names pack_asset produces: status relies on it."""
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pixelgen.manifest import load_manifest
+from pixelgen.pack import pack_asset, pack_outputs
+
+MANIFEST = """\
+version: 1
+name: p
+models: {tiny: {builtin: tiny-sdxl}}
+defaults: {size: [8, 8], render: {width: 64, height: 64}}
+assets:
+  - id: hero
+    kind: sprite
+    prompt: "hero {pose}"
+    directions: 4
+    animations: [{name: idle, frames: 2, direction: reverse}]
+  - id: still
+    kind: sprite
+    prompt: still
+  - id: ground
+    kind: tileset
+    prompt: "{name}"
+    seamless: true
+    terrain: {types: [grass, dirt]}
+    tiles: [{name: grass}, {name: dirt}, {name: rock}]
+  - id: hud
+    kind: ui
+    prompt: "{name}"
+    elements: [{name: button, size: [8, 6], border: [2, 2, 2, 2]}, {name: icon}]
+"""
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pack") / "p.yaml"
+    path.write_text(textwrap.dedent(MANIFEST))
+    return load_manifest(path)
+
+
+@pytest.mark.parametrize("asset_id", ["hero", "still", "ground", "hud"])
+def test_pack_outputs_match_pack_asset(manifest, asset_id):
+    asset = manifest.asset(asset_id)
+    rng = np.random.default_rng(0)
+    images = {}
+    for image in asset.images:
+        pixels = rng.integers(0, 4, (image.size[1], image.size[0], 4), dtype=np.uint8) * 60
+        pixels[..., 3] = 255
+        images[image.name] = pixels
+    packed = pack_asset(asset, images, manifest_name="p")
+    assert sorted(packed.files) == sorted(pack_outputs(asset))
+    if asset_id == "ground":
+        assert set(packed.report["seam"]) == {"grass", "dirt", "rock"}
+    # Pure and deterministic: the same images give the same bytes.
+    assert pack_asset(asset, images, manifest_name="p").files == packed.files
