@@ -20,7 +20,7 @@ from pixelgen.resolve import Resolved
 # Bump when pixelgen's own handling changes bytes: the float→uint8 conversion of
 # renders (RENDER) or the PNG encoding and metadata of assets (POST).
 RENDER_VERSION = 1
-POST_VERSION = 1
+POST_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from pixelgen.pixelart import learn_palette, pixelize
+from pixelgen.pixelart import learn_palette, nine_slice_fit, pixelize
 from pixelgen.plan import PostJob
 
 
@@ -75,5 +75,14 @@ def postprocess_asset(renders: Sequence[np.ndarray], jobs: Sequence[PostJob]) ->
     results = []
     for render, job, palette in zip(renders, jobs, palettes):
         outcome = pixelize(render, **_options(job), palette=palette)
-        results.append(PostResult(image=outcome.image, report=dict(outcome.report), palette=None if palette is None else _array_to_hex(palette)))
+        image, report = outcome.image, dict(outcome.report)
+        if job.border and tuple(report.get("cells") or job.size) != tuple(job.size):
+            # The detected grid does not match the element's size: fitting by
+            # crop or resample would cut into the 9-slice corners. Keep the
+            # cell-level image and stretch only its centre band instead.
+            cells = pixelize(render, **{**_options(job), "size": None}, palette=palette)
+            image = nine_slice_fit(cells.image, size=job.size, border=job.border)
+            report = {**dict(cells.report), "size": list(job.size),
+                      "notes": [*cells.report.get("notes", []), f"9-slice fit from {report['cells']} cells: corners kept, centre resized"]}
+        results.append(PostResult(image=image, report=report, palette=None if palette is None else _array_to_hex(palette)))
     return results

@@ -395,6 +395,8 @@ class _Expander:
         merged: dict[str, Any] = {**defaults, **raw}
         for key in _MERGED_MAPPINGS:
             merged[key] = {**defaults.get(key, {}), **raw.get(key, {})}
+        if "size" not in merged and raw["kind"] == "ui" and all("size" in e for e in raw.get("elements", [])):
+            merged["size"] = raw["elements"][0]["size"]  # every element has its own size
         if "size" not in merged:
             self.checker.add(pointer, f"asset {raw['id']!r} has no `size`", "add `size: [w, h]` to the asset or to `defaults`")
             return []

@@ -39,7 +39,7 @@ from .pixelize import (
     pixelize,
     validate_options,
 )
-from .reduce import ANCHORS, REDUCE_METHODS, fit_to_size, reduce_cells
+from .reduce import ANCHORS, REDUCE_METHODS, fit_to_size, nine_slice_fit, reduce_cells
 
 __all__ = [
     "ANCHORS",
@@ -60,6 +60,7 @@ __all__ = [
     "detect_grid",
     "edge_profiles",
     "fit_to_size",
+    "nine_slice_fit",
     "label_components",
     "learn_palette",
     "load_palette_file",

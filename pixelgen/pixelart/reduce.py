@@ -308,3 +308,29 @@ def fit_to_size(
         + "; ".join(notes)
     )
     return np.ascontiguousarray(work), note
+
+
+def nine_slice_fit(image: np.ndarray, *, size: tuple[int, int], border: tuple[int, int, int, int]) -> np.ndarray:
+    """Resize a 9-slice UI element to ``size`` (w, h) without touching its corners and edges' depth.
+
+    ``border`` is (left, top, right, bottom) in output pixels. The border bands
+    are copied as they are; only the centre band is stretched or shrunk, by
+    repeating or dropping whole rows/columns (nearest neighbour), which is
+    exactly what a 9-slice renderer does in the engine.
+    """
+    _check_image(image)
+    left, top, right, bottom = (int(v) for v in border)
+    target_w, target_h = int(size[0]), int(size[1])
+    height, width = image.shape[:2]
+    if left + right >= min(width, target_w) or top + bottom >= min(height, target_h):
+        raise ValueError(f"border {border} leaves no centre in a {width}x{height} image resized to {target_w}x{target_h}")
+
+    def axis_index(length: int, target: int, start: int, end: int) -> np.ndarray:
+        centre = length - start - end
+        wanted = target - start - end
+        middle = start + (np.arange(wanted) * centre) // wanted
+        return np.concatenate([np.arange(start), middle, np.arange(length - end, length)])
+
+    rows = axis_index(height, target_h, top, bottom)
+    columns = axis_index(width, target_w, left, right)
+    return np.ascontiguousarray(image[rows][:, columns])

@@ -117,3 +117,24 @@ def test_fit_trims_flat_rgb_background_first():
 def test_fit_validation():
     with pytest.raises(ValueError, match="bottom-center"):
         fit_to_size(np.zeros((2, 2, 3), np.uint8), size=(3, 3), anchor="middle")
+
+
+def test_nine_slice_fit_keeps_corners_and_stretches_the_centre():
+    from pixelgen.pixelart import nine_slice_fit
+
+    rng = np.random.default_rng(3)
+    panel = rng.integers(0, 255, (10, 12, 4), dtype=np.uint8)
+    border = (2, 3, 2, 1)  # left, top, right, bottom
+    for size in ((20, 16), (7, 6)):
+        fitted = nine_slice_fit(panel, size=size, border=border)
+        assert fitted.shape == (size[1], size[0], 4)
+        w, h = size
+        # The four corners are copied pixel for pixel.
+        assert np.array_equal(fitted[:3, :2], panel[:3, :2])
+        assert np.array_equal(fitted[:3, w - 2 :], panel[:3, -2:])
+        assert np.array_equal(fitted[h - 1 :, :2], panel[-1:, :2])
+        assert np.array_equal(fitted[h - 1 :, w - 2 :], panel[-1:, -2:])
+        # Every pixel comes from the input: no new colours.
+        assert {tuple(p) for p in fitted.reshape(-1, 4)} <= {tuple(p) for p in panel.reshape(-1, 4)}
+    with pytest.raises(ValueError):
+        nine_slice_fit(panel, size=(4, 4), border=(2, 2, 2, 2))
