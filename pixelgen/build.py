@@ -150,10 +150,11 @@ def build(
         return summary
 
     # 3. One build of this manifest at a time.
-    with _build_lock(manifest_path, options.lock_wait_seconds):
-        # The lock may have changed while we waited.
-        ws.lock = read_lock(ws.manifest.lock_path)
-        states = compute_status(ws.plan, ws.lock, ws.out_dir, selection=options.only)
+    with _build_lock(manifest_path, options.lock_wait_seconds) as held:
+        if held.waited:
+            # Another build finished while we waited: compare again with what it wrote.
+            ws.lock = read_lock(ws.manifest.lock_path)
+            states = compute_status(ws.plan, ws.lock, ws.out_dir, selection=options.only)
         stale_posts = [o.post for s in states for o in s.outputs if o.post is not None and (o.stale or options.force)]
         removed_paths = [o.path for s in states if s.removed for o in s.outputs]
         summary.up_to_date = sum(1 for s in states for o in s.outputs if o.post is not None and not o.stale)
@@ -182,6 +183,7 @@ def build(
         # 5. Write outputs into OUT, remove those of removed assets.
         lock = ws.lock or Lock(manifest=ws.manifest.name)
         previous_entries = dict(lock.outputs)
+        previous_identities = (dict(lock.models), dict(lock.loras))
         for post in stale_posts:
             produced = result.produced.get(post.key)
             if produced is None:
@@ -219,7 +221,10 @@ def build(
         lock.models = {name: record for name, record in lock.models.items() if name in used_models and name not in ws.resolved.models}
         lock.models.update(lock_model_records(ws, used_models, digests))
         lock.loras = _identities_in_use(lock.loras, ws.resolved.loras, set(ws.resolved.loras) | set(lock.loras) if options.only else set(ws.resolved.loras))
-        summary.lock_written = write_lock_if_changed(ws.manifest.lock_path, lock)
+        entries_changed = bool(stale_posts or stale_packs or removed_paths)
+        if ws.lock is None or entries_changed or (lock.models, lock.loras) != previous_identities:
+            # Serialising a big lock costs more than the rest of a no-op build: only when something changed.
+            summary.lock_written = write_lock_if_changed(ws.manifest.lock_path, lock)
 
         # 8. Deploy changed files into the game's asset folder, first, so a game's hot
         # reload sees them as soon as possible (the quality and provenance records follow).
@@ -411,11 +416,13 @@ class _build_lock:
     def __enter__(self) -> "_build_lock":
         from filelock import Timeout
 
+        self.waited = False
         try:
             self.lock.acquire(timeout=0)
             return self
         except Timeout:
             log.warning("another build of this manifest is running; waiting for it to finish (lock %s)", self.path)
+            self.waited = True
         try:
             self.lock.acquire(timeout=self.wait_seconds)
         except Timeout:
