@@ -305,7 +305,7 @@ def _pack(ws: Workspace, asset_plan: Any, result: Any, lock: Lock, summary: Buil
         images[post.image] = decode_png(data)
     packed = pack_asset(asset_plan.asset, images, manifest_name=ws.manifest.name)
     for name, seams in packed.report.get("seam", {}).items():
-        summary.seam_errors[f"{asset_plan.asset.id}/{name}"] = seams.get("ratio")
+        summary.seam_errors[f"{asset_plan.asset.id}/{name}"] = seams.get("seam_error")
     for name, data in packed.files.items():
         path = f"{asset_plan.asset.id}/{name}"
         digest = sha256_bytes(data)

@@ -106,7 +106,8 @@ def _pack_animations(asset: Asset, images: Mapping[str, np.ndarray]) -> PackResu
 def _pack_tileset(asset: Asset, images: Mapping[str, np.ndarray]) -> PackResult:
     from pixelgen.formats.autotile import corner_wang_tiles, corner_wangset
     from pixelgen.formats.tiled import tiled_map_tmx, tileset_atlas, tileset_tsj, tileset_tsx
-    from pixelgen.formats.tiling import seam_error, tiled_preview
+    from pixelgen.formats.tiling import tiled_preview
+    from pixelgen.quality import seam_metrics
 
     names = [image.name for image in asset.images]
     tiles = [images[name] for name in names]
@@ -149,7 +150,7 @@ def _pack_tileset(asset: Asset, images: Mapping[str, np.ndarray]) -> PackResult:
         seams = {}
         for name in names:
             result.files[f"{name}.tiled3x3.png"] = encode_png(tiled_preview(images[name], repeat=3))
-            seams[name] = {k: (None if not np.isfinite(v) else round(float(v), 6)) for k, v in seam_error(images[name]).items()}
+            seams[name] = seam_metrics(images[name])
         result.report["seam"] = seams
     return result
 

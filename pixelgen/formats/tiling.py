@@ -1,19 +1,8 @@
-"""How seamless a repeating tile is, and a repeated preview to look at.
+"""A repeated preview of a seamless tile, to look at it tiling.
 
-``seam_error`` compares the colour jump across the wrap edges (where the tile
-meets its own copy) with the typical jump between neighbouring pixels inside
-the tile:
-
-* ``seam`` — mean absolute RGB difference (0..255 per channel) between the
-  last and first column, and between the last and first row, pooled over all
-  pixel pairs of both wrap edges;
-* ``interior`` — mean absolute RGB difference between horizontally and
-  vertically adjacent pixels inside the tile, pooled over both axes;
-* ``ratio`` — ``seam / interior``. A seamless tile is ≈ 1 or below: its wrap
-  edges look like any other pair of neighbours. If ``interior`` is 0 (a flat
-  tile) the ratio is 0 when ``seam`` is 0 too, else ``inf``.
-
-Alpha is ignored; RGB and RGBA uint8 tiles are accepted.
+How seamless a tile is (the wrap-around seam error) is measured in one place,
+:func:`pixelgen.quality.seam_metrics`, which the build reports and the
+``max_seam_error`` gate reads.
 """
 
 from __future__ import annotations
@@ -31,20 +20,6 @@ def _check_tile(tile: object) -> np.ndarray:
     if tile.shape[0] < 2 or tile.shape[1] < 2:
         raise ValueError(f"tile must be at least 2×2 to have neighbours, got {tile.shape[1]}×{tile.shape[0]}")
     return tile
-
-
-def seam_error(tile: np.ndarray) -> dict[str, float]:
-    """``{"seam", "interior", "ratio"}`` for a tile meant to repeat in both directions."""
-    rgb = _check_tile(tile)[..., :3].astype(np.int16)
-    seam_pairs = np.concatenate([np.abs(rgb[:, -1] - rgb[:, 0]).ravel(), np.abs(rgb[-1, :] - rgb[0, :]).ravel()])
-    interior_pairs = np.concatenate([np.abs(np.diff(rgb, axis=1)).ravel(), np.abs(np.diff(rgb, axis=0)).ravel()])
-    seam = float(seam_pairs.mean())
-    interior = float(interior_pairs.mean())
-    if interior == 0.0:
-        ratio = 0.0 if seam == 0.0 else float("inf")
-    else:
-        ratio = seam / interior
-    return {"seam": seam, "interior": interior, "ratio": ratio}
 
 
 def tiled_preview(tile: np.ndarray, *, repeat: int = 3) -> np.ndarray:

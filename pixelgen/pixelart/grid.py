@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import check_image
+
 __all__ = ["GridResult", "declared_grid", "detect_grid", "edge_profiles"]
 
 
@@ -65,18 +67,7 @@ class GridResult:
 
 
 def _check_image(image: np.ndarray) -> None:
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"image must be a numpy array, got {type(image).__name__}")
-    if image.dtype != np.uint8:
-        raise TypeError(f"image must have dtype uint8, got {image.dtype}")
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(
-            f"image must have shape (H, W, 3) or (H, W, 4), got {image.shape}"
-        )
-    if image.shape[0] < 2 or image.shape[1] < 2:
-        raise ValueError(
-            f"image must be at least 2x2 pixels, got {image.shape[1]}x{image.shape[0]}"
-        )
+    check_image(image, min_side=2)
 
 
 def edge_profiles(

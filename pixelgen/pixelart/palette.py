@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._checks import check_image
+
 from .color import oklab_to_srgb, srgb_to_oklab
 
 __all__ = [
@@ -44,15 +46,7 @@ def _check_palette(palette: np.ndarray) -> None:
         )
 
 
-def _check_image(image: np.ndarray) -> None:
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"image must be a numpy array, got {type(image).__name__}")
-    if image.dtype != np.uint8:
-        raise TypeError(f"image must have dtype uint8, got {image.dtype}")
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(
-            f"image must have shape (H, W, 3) or (H, W, 4), got {image.shape}"
-        )
+_check_image = check_image
 
 
 # --------------------------------------------------------------------------- parsers

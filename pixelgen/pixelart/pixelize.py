@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_image
+
 from .alpha import (
     add_outline,
     binarize_alpha,
@@ -186,14 +188,7 @@ def pixelize(
     ``"use_declared"`` cuts the render evenly into ``size`` cells (needs
     ``size`` or ``cell``).
     """
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"image must be a numpy array, got {type(image).__name__}")
-    if image.dtype != np.uint8:
-        raise TypeError(f"image must have dtype uint8, got {image.dtype}")
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(
-            f"image must have shape (H, W, 3) or (H, W, 4), got {image.shape}"
-        )
+    check_image(image)
     validate_options(
         size=size,
         palette=palette,

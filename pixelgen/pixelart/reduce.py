@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import check_image
+
 from .grid import GridResult
 
 __all__ = ["ANCHORS", "REDUCE_METHODS", "fit_to_size", "reduce_cells"]
@@ -31,15 +33,7 @@ _FLAT_SPREAD_MIN = 12
 _FLAT_SPREAD_MAX = 48
 
 
-def _check_image(image: np.ndarray) -> None:
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"image must be a numpy array, got {type(image).__name__}")
-    if image.dtype != np.uint8:
-        raise TypeError(f"image must have dtype uint8, got {image.dtype}")
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(
-            f"image must have shape (H, W, 3) or (H, W, 4), got {image.shape}"
-        )
+_check_image = check_image
 
 
 def _sample_positions(cuts: np.ndarray, border: float) -> np.ndarray:
