@@ -184,25 +184,8 @@ def build(
         lock = ws.lock or Lock(manifest=ws.manifest.name)
         previous_entries = dict(lock.outputs)
         previous_identities = (dict(lock.models), dict(lock.loras))
-        for post in stale_posts:
-            produced = result.produced.get(post.key)
-            if produced is None:
-                continue
-            write_output(ws.out_dir, post.output, produced.data, produced.digest)
-            lock.outputs[post.output] = LockEntry(
-                asset=post.asset_id,
-                image=post.image,
-                render_key=post.render_key,
-                post_key=post.key,
-                sha256=produced.digest,
-                inputs=post.inputs,
-                model=post.model,
-                seed=post.seed,
-                batch_size=int(produced.meta.get("batch_size", 1)),
-                palette=produced.meta.get("palette"),
-                quality=lock_quality_summary(produced.meta.get("metrics")),
-            )
-            summary.notes.extend(_notes(post.output, produced.meta))
+        _write_outputs(ws, lock, stale_posts, result, summary)
+
         # 6. Pack engine-ready files (sheets, tilesets, 9-slice data) where images or settings changed.
         stale_packs = {s.asset_id for s in states for o in s.outputs if o.pack_key and (o.stale or options.force)}
         for asset_plan in ws.plan.assets:
@@ -213,53 +196,30 @@ def build(
             lock.outputs.pop(path, None)
             lock.packs.pop(path, None)
 
-        # 7. Write the lock, only if an entry changed.
+        # 7. Write the lock, only if an entry changed: serialising a big lock
+        # costs more than the rest of a no-op build.
         digests = FileDigestCache(ws.cache_dir / "file-digests.json")
-        lock.manifest = ws.manifest.name
-        used_models = {e.model for e in lock.outputs.values()}
-        # Keep records of models this run did not resolve (outside --only), refresh the rest.
-        lock.models = {name: record for name, record in lock.models.items() if name in used_models and name not in ws.resolved.models}
-        lock.models.update(lock_model_records(ws, used_models, digests))
-        lock.loras = _identities_in_use(lock.loras, ws.resolved.loras, set(ws.resolved.loras) | set(lock.loras) if options.only else set(ws.resolved.loras))
-        entries_changed = bool(stale_posts or stale_packs or removed_paths)
-        if ws.lock is None or entries_changed or (lock.models, lock.loras) != previous_identities:
-            # Serialising a big lock costs more than the rest of a no-op build: only when something changed.
+        _refresh_identities(ws, lock, options, digests)
+        if ws.lock is None or stale_posts or stale_packs or removed_paths or (lock.models, lock.loras) != previous_identities:
             summary.lock_written = write_lock_if_changed(ws.manifest.lock_path, lock)
 
-        # 8. Deploy changed files into the game's asset folder, first, so a game's hot
-        # reload sees them as soon as possible (the quality and provenance records follow).
+        # 8. Deploy changed files into the game's asset folder, first, so a game's
+        # hot reload sees them as soon as possible (the records below follow).
         deploy_dir = options.deploy or ws.manifest.deploy_dir
         if deploy_dir is not None:
-            from pixelgen.deploy import deploy_files
+            _deploy(ws, lock, Path(deploy_dir), summary, rendered_at)
 
-            deploy_started = time.perf_counter()
-            files = {path: ws.out_dir / path for path in [*lock.outputs, *lock.packs]}
-            deployed = deploy_files(files, Path(deploy_dir))
-            summary.deploy_ms = (time.perf_counter() - deploy_started) * 1e3
-            summary.render_to_deploy_ms = (time.perf_counter() - rendered_at) * 1e3
-            summary.deployed = list(deployed.copied)
-            summary.deploy_dir = str(deploy_dir)
-            if deployed.staging_fallback:
-                summary.notes.append(f"deploy: {deployed.staging_fallback}")
-
-        # 9. Quality scores, gates and the report; provenance: an SBOM and an in-toto statement.
+        # 9. Quality scores, gates and report; provenance: SBOM and in-toto statement.
         summary.warnings.extend(ws.resolved.warnings)
         changed = bool(summary.lock_written or result.posts_built or result.posts_cached or summary.packed or summary.removed)
         if changed or not _records_present(ws.out_dir):
             assessment = _assess(ws, lock, previous_entries, result, stale_posts, summary)
+            if lock.outputs:
+                _write_provenance(ws, lock, options, started_at, digests, summary)
         else:
             assessment = _gates_from_recorded_scores(ws)
         summary.gate_violations = [violation.to_dict() for violation in assessment.violations]
         summary.gates_failed = bool(assessment.violations) and options.gates == "error"
-        if changed or not _records_present(ws.out_dir):
-            if lock.outputs:
-                from pixelgen.buildinfo import build_info, default_tasks
-                from pixelgen.provenance import restricted_licenses, write_provenance_files
-
-                info = build_info(ws, lock, started_at=started_at, selection=options.only, tasks=default_tasks(lock), digests=digests)
-                write_provenance_files(ws.out_dir, info, sbom_timestamp=options.sbom_timestamp)
-                summary.provenance_written = True
-                summary.warnings.extend(restricted_licenses(info))
 
     # 10. Metrics for Prometheus' textfile collector, when asked for.
     if options.metrics_file:
@@ -287,6 +247,61 @@ def build(
     if result.rendered and result.render_seconds > 0:
         summary.images_per_second = result.rendered / result.render_seconds
     return summary
+
+
+def _write_outputs(ws: Workspace, lock: Lock, stale_posts: list, result: Any, summary: BuildSummary) -> None:
+    for post in stale_posts:
+        produced = result.produced.get(post.key)
+        if produced is None:
+            continue  # failed: its previous output and lock entry stay
+        write_output(ws.out_dir, post.output, produced.data, produced.digest)
+        lock.outputs[post.output] = LockEntry(
+            asset=post.asset_id,
+            image=post.image,
+            render_key=post.render_key,
+            post_key=post.key,
+            sha256=produced.digest,
+            inputs=post.inputs,
+            model=post.model,
+            seed=post.seed,
+            batch_size=int(produced.meta.get("batch_size", 1)),
+            palette=produced.meta.get("palette"),
+            quality=lock_quality_summary(produced.meta.get("metrics")),
+        )
+        summary.notes.extend(_notes(post.output, produced.meta))
+
+
+def _refresh_identities(ws: Workspace, lock: Lock, options: BuildOptions, digests: FileDigestCache) -> None:
+    """Model and LoRA records of the lock: current where this run resolved them, kept otherwise (--only)."""
+    lock.manifest = ws.manifest.name
+    used_models = {entry.model for entry in lock.outputs.values()}
+    lock.models = {name: record for name, record in lock.models.items() if name in used_models and name not in ws.resolved.models}
+    lock.models.update(lock_model_records(ws, used_models, digests))
+    names = set(ws.resolved.loras) | set(lock.loras) if options.only else set(ws.resolved.loras)
+    lock.loras = _identities_in_use(lock.loras, ws.resolved.loras, names)
+
+
+def _deploy(ws: Workspace, lock: Lock, deploy_dir: Path, summary: BuildSummary, rendered_at: float) -> None:
+    from pixelgen.deploy import deploy_files
+
+    started = time.perf_counter()
+    deployed = deploy_files({path: ws.out_dir / path for path in [*lock.outputs, *lock.packs]}, deploy_dir)
+    summary.deploy_ms = (time.perf_counter() - started) * 1e3
+    summary.render_to_deploy_ms = (time.perf_counter() - rendered_at) * 1e3
+    summary.deployed = list(deployed.copied)
+    summary.deploy_dir = str(deploy_dir)
+    if deployed.staging_fallback:
+        summary.notes.append(f"deploy: {deployed.staging_fallback}")
+
+
+def _write_provenance(ws: Workspace, lock: Lock, options: BuildOptions, started_at: str, digests: FileDigestCache, summary: BuildSummary) -> None:
+    from pixelgen.buildinfo import build_info, default_tasks
+    from pixelgen.provenance import restricted_licenses, write_provenance_files
+
+    info = build_info(ws, lock, started_at=started_at, selection=options.only, tasks=default_tasks(lock), digests=digests)
+    write_provenance_files(ws.out_dir, info, sbom_timestamp=options.sbom_timestamp)
+    summary.provenance_written = True
+    summary.warnings.extend(restricted_licenses(info))
 
 
 def _pack(ws: Workspace, asset_plan: Any, result: Any, lock: Lock, summary: BuildSummary) -> int:
