@@ -186,9 +186,12 @@ if build_rc:
     problems.append(f"pixelgen build exited {build_rc}")
 if build["failed"]:
     problems.append(f"{len(build['failed'])} image(s) failed: {build['failed']}")
-pngs = sorted((smoke / "out" / "smoke").rglob("*.png"))
+# The generated images are the lock's outputs; packed files (sheets, tile previews) come beside them.
+locks = sorted(smoke.rglob("smoke.lock.json"))
+outputs = json.loads(locks[0].read_text())["outputs"] if locks else {}
+pngs = [path for path in outputs if (smoke / "out" / "smoke" / path).is_file()]
 if len(pngs) != expected:
-    problems.append(f"{len(pngs)} PNGs written, expected {expected}")
+    problems.append(f"{len(pngs)} images written and locked, expected {expected}")
 if build["built"] + build["cached"] + build["up_to_date"] != expected:
     problems.append(f"summary accounts for {build['built'] + build['cached'] + build['up_to_date']} images, expected {expected}")
 if rebuild_rc or rebuild["rendered"] or rebuild["built"] or rebuild["up_to_date"] != expected:
