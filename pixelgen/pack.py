@@ -104,7 +104,7 @@ def _pack_animations(asset: Asset, images: Mapping[str, np.ndarray]) -> PackResu
 
 
 def _pack_tileset(asset: Asset, images: Mapping[str, np.ndarray]) -> PackResult:
-    from pixelgen.formats.autotile import corner_wang_tiles, corner_wangset
+    from pixelgen.formats.autotile import corner_wang_tiles, corner_wangset, wang_tile_label
     from pixelgen.formats.tiled import tiled_map_tmx, tileset_atlas, tileset_tsj, tileset_tsx
     from pixelgen.formats.tiling import tiled_preview
     from pixelgen.quality import seam_metrics
@@ -119,18 +119,9 @@ def _pack_tileset(asset: Asset, images: Mapping[str, np.ndarray]) -> PackResult:
         wang = corner_wang_tiles(terrains, mode=asset.terrain.mode)
         first = len(tiles)
         tiles += [tile.image for tile in wang]
-        tile_names += [f"{asset.terrain.name}-{'-'.join(str(c) for c in tile.corners)}" for tile in wang]
+        tile_names += [f"{asset.terrain.name}-{wang_tile_label(tile)}" for tile in wang]
         wangsets.append(corner_wangset(asset.terrain.name, wang, terrain_names=list(asset.terrain.types), first_tile_id=first))
-        # A little island of the second terrain in the base, painted with the transitions.
-        corner_index = {tile.corners: first + i for i, tile in enumerate(wang)}
-        base_corners = [[0] * 7 for _ in range(6)]
-        for y in range(2, 5):
-            for x in range(2, 6):
-                base_corners[y][x] = 1
-        sample_grid = [
-            [corner_index.get((base_corners[y][x + 1], base_corners[y + 1][x + 1], base_corners[y + 1][x], base_corners[y][x]), 0) for x in range(6)]
-            for y in range(5)
-        ]
+        sample_grid = _terrain_sample(wang, first)
     else:
         sample_grid = [[(x + y) % len(tiles) for x in range(6)] for y in range(4)]
     atlas, columns = tileset_atlas(tiles)
@@ -153,6 +144,31 @@ def _pack_tileset(asset: Asset, images: Mapping[str, np.ndarray]) -> PackResult:
             seams[name] = seam_metrics(images[name])
         result.report["seam"] = seams
     return result
+
+
+def _terrain_sample(wang: list, first: int) -> list[list[int]]:
+    """A 6×5 map: an island of the second terrain in the base, painted with the transition tiles.
+
+    Terrain is given per tile corner (vertex); an edge is the second terrain when
+    both its corners are, and a blob set's corner only when both its edges are.
+    """
+    by_wangid = {tuple(tile.wangid): first + index for index, tile in enumerate(wang)}
+    vertex = [[1 if 2 <= y <= 4 and 2 <= x <= 5 else 0 for x in range(7)] for y in range(6)]
+    blob = any(tile.edges is not None for tile in wang)
+    grid = []
+    for y in range(5):
+        row = []
+        for x in range(6):
+            tl, tr, br, bl = vertex[y][x], vertex[y][x + 1], vertex[y + 1][x + 1], vertex[y + 1][x]
+            if blob:
+                top, right, bottom, left = tl & tr, tr & br, br & bl, bl & tl
+                tr, br, bl, tl = top & right, right & bottom, bottom & left, left & top
+                wangid = (top + 1, tr + 1, right + 1, br + 1, bottom + 1, bl + 1, left + 1, tl + 1)
+            else:
+                wangid = (0, tr + 1, 0, br + 1, 0, bl + 1, 0, tl + 1)
+            row.append(by_wangid.get(wangid, first))
+        grid.append(row)
+    return grid
 
 
 def _pack_ui(asset: Asset, images: Mapping[str, np.ndarray], manifest_name: str) -> PackResult:

@@ -483,6 +483,8 @@ class _Expander:
                     self.checker.add(f"{pointer}/terrain/types/{index}", f"terrain {terrain_type!r} is not a tile of this tileset", f"use one of: {', '.join(tile_names)}")
             if len(set(raw_terrain["types"])) != len(raw_terrain["types"]):
                 self.checker.add(f"{pointer}/terrain/types", "a terrain type is listed twice", "list each tile once")
+            if raw_terrain.get("mode") == "blob47" and len(raw_terrain["types"]) != 2:
+                self.checker.add(f"{pointer}/terrain/types", "the blob47 set is made between exactly two terrains", "list two tiles, or use mode: corner16")
             if asset_size[0] != asset_size[1]:
                 self.checker.add(pointer + "/size", "terrain transition tiles must be square", "use a square `size`")
             terrain = TerrainSpec(types=tuple(raw_terrain["types"]), mode=raw_terrain.get("mode", "corner16"), name=raw_terrain.get("name", "terrain"))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pixelgen.formats.autotile import corner_wang_tiles, corner_wangset
+from pixelgen.formats.autotile import corner_wang_tiles, corner_wangset, wang_tile_label
 from pixelgen.formats.tiled import WangColor, WangSet, tileset_atlas, tileset_tsj, tileset_tsx, tiled_map_tmx
 
 TILE = 8
@@ -139,3 +139,34 @@ def test_tsj_always_lists_wangsets_and_spacing():
     )
     assert document["wangsets"] == [] and document["margin"] == 0 and document["spacing"] == 0
     assert document["type"] == "tileset" and document["version"] == "1.10"
+
+
+@pytest.mark.parametrize("suffix", ["tsx", "tsj"])
+def test_pytiled_parser_reads_blob47_mixed_wangset(tmp_path, suffix):
+    pytiled_parser = pytest.importorskip("pytiled_parser", reason="install the formats-test extra")
+    tiles = corner_wang_tiles(
+        [_terrain((40, 160, 60), (30, 120, 50), 1), _terrain((150, 110, 60), (120, 90, 40), 2)], mode="blob47"
+    )
+    atlas, columns = tileset_atlas([t.image for t in tiles], columns=8)
+    Image.fromarray(atlas, mode="RGBA").save(tmp_path / "path.png")
+    options = dict(
+        name="path",
+        image_path="path.png",
+        image_size=(atlas.shape[1], atlas.shape[0]),
+        tile_size=(TILE, TILE),
+        tilecount=len(tiles),
+        columns=columns,
+        wangsets=[corner_wangset("path", tiles, terrain_names=["grass", "dirt"])],
+        tile_names=[f"path-{wang_tile_label(t)}" for t in tiles],
+    )
+    (tmp_path / "path.tsx").write_text(tileset_tsx(**options), encoding="utf-8")
+    (tmp_path / "path.tsj").write_text(json.dumps(tileset_tsj(**options)), encoding="utf-8")
+    tileset = pytiled_parser.parse_tileset(tmp_path / f"path.{suffix}")
+    assert (tileset.tile_count, tileset.columns) == (47, 8)
+    assert tileset.tiles[46].properties == {"name": "path-b255"}
+    (wangset,) = tileset.wang_sets
+    assert wangset.wang_type == "mixed"
+    read_back = {tile_id: tuple(wt.wang_id) for tile_id, wt in wangset.wang_tiles.items()}
+    assert read_back == {index: tile.wangid for index, tile in enumerate(tiles)}
+    # Tile 1 (blob mask 1) has only its top edge on dirt, in Tiled's wangid order.
+    assert read_back[1] == (2, 1, 1, 1, 1, 1, 1, 1)
