@@ -211,7 +211,8 @@ def _asset_card(asset: ReportAsset, failures: Sequence[GateViolation]) -> str:
 
     if asset.animation_previews:
         parts.append('<div class="animations" data-preview="animation"><h4>Animation</h4><div class="views">')
-        parts.extend(_image_figure(path, path) for path in asset.animation_previews)
+        # The GIF previews are already enlarged 4× when packed.
+        parts.extend(_image_figure(path, path, zoom="x1") for path in asset.animation_previews)
         parts.append("</div></div>")
 
     if asset.changed and asset.previous_files:
