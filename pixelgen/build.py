@@ -165,7 +165,7 @@ def build(
         from pixelgen.progress import BuildProgress
         from pixelgen.run import Runner
 
-        generator_factory = make_generator or _diffusers_generator(options)
+        generator_factory = make_generator or diffusers_generator_factory(options)
         with BuildProgress(enabled=options.progress) as progress:
             progress.add_total(len(stale_posts))
             runner = Runner(
@@ -401,7 +401,7 @@ def _notes(output: str, meta: dict[str, Any]) -> list[str]:
     return notes
 
 
-def _diffusers_generator(options: BuildOptions) -> Callable[[Workspace], Any]:
+def diffusers_generator_factory(options: BuildOptions) -> Callable[[Workspace], Any]:
     def factory(ws: Workspace) -> Any:
         from pixelgen.render.diffusers_backend import DiffusersGenerator
 

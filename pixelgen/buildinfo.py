@@ -17,7 +17,7 @@ from pixelgen.hashing import FileDigestCache, content_key
 from pixelgen.lock import Lock
 from pixelgen.manifest.model import ModelSpec
 from pixelgen.pixelart import PIXELIZE_ALGORITHM_VERSION
-from pixelgen.resolve import _hf_cache_dir
+from pixelgen.resolve import hf_cache_dir
 
 if TYPE_CHECKING:
     from pixelgen.build import Workspace
@@ -35,7 +35,7 @@ def model_directory(spec: ModelSpec, identity: dict[str, Any], cache_dir: Path) 
 
         folder = tiny_model_dir(cache_dir)
     elif spec.kind == "hub":
-        folder = _hf_cache_dir() / f"models--{spec.source.replace('/', '--')}" / "snapshots" / str(identity.get("revision"))
+        folder = hf_cache_dir() / f"models--{spec.source.replace('/', '--')}" / "snapshots" / str(identity.get("revision"))
     elif spec.kind == "diffusers_dir":
         folder = Path(spec.source)
     else:

@@ -32,7 +32,7 @@ class Resolved:
     warnings: tuple[str, ...] = ()
 
 
-def _hf_cache_dir() -> Path:
+def hf_cache_dir() -> Path:
     if os.environ.get("HF_HUB_CACHE"):
         return Path(os.environ["HF_HUB_CACHE"])
     home = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))
@@ -44,7 +44,7 @@ def cached_hub_commit(repo: str, revision: str | None) -> str | None:
     ref = revision or "main"
     if len(ref) == 40 and all(c in "0123456789abcdef" for c in ref):
         return ref
-    refs = _hf_cache_dir() / f"models--{repo.replace('/', '--')}" / "refs" / ref
+    refs = hf_cache_dir() / f"models--{repo.replace('/', '--')}" / "refs" / ref
     try:
         return refs.read_text("utf-8").strip() or None
     except OSError:

@@ -34,7 +34,7 @@ class Mismatch:
 def verify(manifest_path: Path, options: Any, *, render_sample: int = 0, sample_seed: int = 0,
            make_generator: Callable[[Any], Any] | None = None) -> tuple[list[Mismatch], list[str]]:
     """Return (mismatches, notes). No mismatches means everything checked out."""
-    from pixelgen.build import _diffusers_generator, open_workspace
+    from pixelgen.build import diffusers_generator_factory, open_workspace
     from pixelgen.buildinfo import model_files
     from pixelgen.provenance import PROVENANCE_FILENAME, read_provenance_subjects
 
@@ -84,7 +84,7 @@ def verify(manifest_path: Path, options: Any, *, render_sample: int = 0, sample_
 
     # 4. Re-render a sample from scratch.
     if render_sample > 0:
-        mismatches += _render_sample(ws, render_sample, sample_seed, make_generator or _diffusers_generator(options), notes)
+        mismatches += _render_sample(ws, render_sample, sample_seed, make_generator or diffusers_generator_factory(options), notes)
     return mismatches, notes
 
 
