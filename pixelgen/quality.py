@@ -15,13 +15,12 @@ Terms used throughout:
   images that differ only in alpha compare as different.
 
 scikit-image (SSIM/PSNR) is imported inside the functions that need it;
-LPIPS and CLIP (torch) only inside :func:`optional_metrics`, and only when
-their weights are already on disk.
+LPIPS and CLIP (torch, in :mod:`pixelgen.render.learned_metrics`) only from
+:func:`optional_metrics`, and only when their weights are already on disk.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
@@ -49,9 +48,6 @@ _SSIM_WINDOW = 7
 _SSIM_MIN_SIDE = 3
 
 _DIGITS = 6
-
-# Smallest side fed to LPIPS (AlexNet needs roughly this much to keep every layer non-empty).
-_LPIPS_MIN_SIDE = 64
 
 # Model used for the CLIP text-image distance: a Hugging Face id resolved
 # from the local cache only, or a local directory.
@@ -394,95 +390,6 @@ def reference_metrics(image: np.ndarray, reference: np.ndarray) -> dict[str, Any
 # --------------------------------------------------------------------------- optional learned metrics
 
 
-def _torch_hub_checkpoint(prefix: str) -> Path | None:
-    """A torchvision backbone checkpoint already in the torch hub cache, if any."""
-    import torch.hub
-
-    folder = Path(torch.hub.get_dir()) / "checkpoints"
-    if not folder.is_dir():
-        return None
-    found = sorted(folder.glob(prefix + "*.pth"))
-    return found[0] if found else None
-
-
-@functools.lru_cache(maxsize=1)
-def _lpips_model() -> Any:
-    # Cached: a folder comparison calls this per image; loading is the slow part.
-    import lpips  # type: ignore[import-not-found]
-
-    model = lpips.LPIPS(net="alex", verbose=False)
-    model.eval()
-    return model
-
-
-@functools.lru_cache(maxsize=2)
-def _clip_model(source: str) -> tuple[Any, Any]:
-    """(model, processor) from local files only; raises OSError/ValueError when absent."""
-    from transformers import CLIPModel, CLIPProcessor
-
-    model = CLIPModel.from_pretrained(source, local_files_only=True)
-    processor = CLIPProcessor.from_pretrained(source, local_files_only=True)
-    model.eval()
-    return model, processor
-
-
-def _lpips_distance(image: np.ndarray, reference: np.ndarray) -> tuple[float | None, str | None]:
-    try:
-        import lpips  # type: ignore[import-not-found]  # noqa: F401  (availability check)
-        import torch
-    except ImportError as exc:
-        return None, f"not computed: package lpips not importable ({exc})"
-    if image.shape[:2] != reference.shape[:2]:
-        return None, "not computed: image and reference sizes differ"
-    # lpips ships its own linear layers but fetches the AlexNet backbone from
-    # torchvision's download cache; without the file it would download.
-    if _torch_hub_checkpoint("alexnet-owt-") is None:
-        return None, "not computed: AlexNet weights for LPIPS are not in the local torch hub cache"
-    model = _lpips_model()
-    # AlexNet's strided convolutions and pools shrink a 16×16 sprite to
-    # nothing; nearest-neighbour upscaling keeps pixel art exact.
-    scale = max(1, math.ceil(_LPIPS_MIN_SIDE / min(image.shape[:2])))
-
-    def to_tensor(rgb: np.ndarray) -> Any:
-        rgb = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
-        # LPIPS expects NCHW floats in [-1, 1].
-        return torch.from_numpy(rgb.astype(np.float32) / 127.5 - 1.0).permute(2, 0, 1)[None]
-
-    with torch.no_grad():
-        value = float(model(to_tensor(composite_rgb(image)), to_tensor(composite_rgb(reference))).item())
-    return _round(value), None
-
-
-def _clip_distance(image: np.ndarray, prompt: str) -> tuple[float | None, str | None]:
-    source = os.environ.get(CLIP_MODEL_ENV) or DEFAULT_CLIP_MODEL
-    try:
-        import torch
-        import transformers  # noqa: F401  (import check only; the loader imports the classes)
-    except ImportError as exc:
-        return None, f"not computed: transformers CLIP not importable ({exc})"
-    try:
-        model, processor = _clip_model(source)
-    except (OSError, ValueError) as exc:
-        if Path(source).is_dir():
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            return None, f"not computed: cannot load CLIP from {source!r} ({detail})"
-        return None, (
-            f"not computed: CLIP weights {source!r} are not in the local Hugging Face cache "
-            f"(set {CLIP_MODEL_ENV} to a local CLIP model directory)"
-        )
-    from PIL import Image
-
-    inputs = processor(
-        text=[prompt], images=Image.fromarray(composite_rgb(image)), return_tensors="pt", padding=True
-    )
-    with torch.inference_mode():
-        out = model(**inputs)
-    text = torch.nn.functional.normalize(out.text_embeds, dim=-1)
-    img = torch.nn.functional.normalize(out.image_embeds, dim=-1)
-    # Cosine distance: 0 = same direction, 2 = opposite.
-    return _round(1.0 - float((text * img).sum().item())), None
-
-
 def optional_metrics(image: np.ndarray, *, prompt: str | None, reference: np.ndarray | None) -> dict[str, Any]:
     """LPIPS (vs ``reference``) and CLIP text-image cosine distance (vs ``prompt``).
 
@@ -498,11 +405,18 @@ def optional_metrics(image: np.ndarray, *, prompt: str | None, reference: np.nda
     if reference is None:
         result["lpips"], result["lpips_reason"] = None, "not computed: no reference image"
     else:
-        result["lpips"], result["lpips_reason"] = _lpips_distance(rgba, _check_image(reference, "reference"))
+        from pixelgen.render.learned_metrics import lpips_distance
+
+        result["lpips"], result["lpips_reason"] = lpips_distance(
+            composite_rgb(rgba), composite_rgb(_check_image(reference, "reference"))
+        )
     if prompt is None or not prompt.strip():
         result["clip_distance"], result["clip_distance_reason"] = None, "not computed: no prompt"
     else:
-        result["clip_distance"], result["clip_distance_reason"] = _clip_distance(rgba, prompt)
+        from pixelgen.render.learned_metrics import clip_distance
+
+        source = os.environ.get(CLIP_MODEL_ENV) or DEFAULT_CLIP_MODEL
+        result["clip_distance"], result["clip_distance_reason"] = clip_distance(composite_rgb(rgba), prompt, source=source)
     return result
 
 
