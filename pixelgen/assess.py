@@ -119,7 +119,7 @@ def learned_metrics(image: Any, prompt: str, reference: Any) -> dict[str, Any]:
     """LPIPS and CLIP distance, only where the user installed them and has the weights.
 
     Checked without importing anything heavy: by default a build must not
-    import torch just to say a metric is unavailable.
+    load torch just to say a metric is unavailable.
     """
     import importlib.util
     import os
