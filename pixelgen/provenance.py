@@ -339,6 +339,25 @@ def _output_ref(output: OutputInfo) -> str:
     return f"output/{output.path}"
 
 
+def _asset_ref(asset_id: str) -> str:
+    return f"asset/{asset_id}"
+
+
+def _group_outputs(outputs: Sequence[OutputInfo]) -> dict[str, list[OutputInfo]]:
+    groups: dict[str, list[OutputInfo]] = {}
+    for output in sorted(outputs, key=lambda o: o.path):
+        groups.setdefault(output.asset_id, []).append(output)
+    return dict(sorted(groups.items()))
+
+
+def _all_components(components: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for component in components:
+        found.append(component)
+        found.extend(_all_components(component.get("components", [])))
+    return found
+
+
 def _task_ref(task: TaskInfo) -> str:
     return f"task/{task.name}"
 
@@ -472,7 +491,7 @@ def _formulation(info: BuildInfo) -> list[dict[str, Any]]:
         + [{"resource": {"ref": _model_ref(m)}} for m in sorted(info.models, key=_model_ref)]
         + [{"resource": {"ref": _lora_ref(lora)}} for lora in sorted(info.loras, key=_lora_ref)]
     )
-    outputs = [{"type": "artifact", "resource": {"ref": _output_ref(o)}} for o in sorted(info.outputs, key=_output_ref)]
+    outputs = [{"type": "artifact", "resource": {"ref": _asset_ref(asset_id)}} for asset_id in _group_outputs(info.outputs)]
     tasks = []
     dependencies = []
     previous: str | None = None
@@ -575,11 +594,22 @@ def build_sbom(info: BuildInfo, *, timestamp: str | None = None) -> dict[str, An
         bom.components.add(_lora_component(lora))
     for data in info.data:
         bom.components.add(_data_component(data))
-    for output in info.outputs:
-        component = _output_component(output)
-        bom.components.add(component)
-        if output.model in model_components:
-            bom.register_dependency(component, [model_components[output.model]])
+    # Output files are nested under one component per asset. CycloneDX arrays
+    # must hold unique items, and the strict validator checks that pairwise:
+    # one flat array of every output made a 10,000-image SBOM take minutes.
+    for asset_id, outputs in _group_outputs(info.outputs).items():
+        group = Component(
+            type=ComponentType.FILE,
+            name=f"{asset_id}/",
+            bom_ref=_asset_ref(asset_id),
+            properties=_properties([("pixelgen:asset-id", asset_id)]),
+        )
+        for output in outputs:
+            group.components.add(_output_component(output))
+        bom.components.add(group)
+        models = [model_components[o.model] for o in outputs if o.model in model_components]
+        if models:
+            bom.register_dependency(group, list({m.bom_ref.value: m for m in models}.values()))
 
     doc: dict[str, Any] = json.loads(JsonV1Dot6(bom).output_as_string())
 
@@ -590,7 +620,7 @@ def build_sbom(info: BuildInfo, *, timestamp: str | None = None) -> dict[str, An
     if timestamp is not None:
         doc["metadata"]["timestamp"] = timestamp
 
-    by_ref = {component["bom-ref"]: component for component in doc.get("components", [])}
+    by_ref = {component["bom-ref"]: component for component in _all_components(doc.get("components", []))}
     for model in info.models:
         by_ref[_model_ref(model)]["modelCard"] = _model_card(model)
     for lora in info.loras:

@@ -31,7 +31,8 @@ def test_build_writes_valid_sbom_and_provenance(project):
     assert sbom["specVersion"] == "1.6" and "timestamp" not in sbom["metadata"]
     types = {c["type"] for c in sbom["components"]}
     assert {"machine-learning-model", "data", "file", "library"} <= types
-    files = {c["name"]: c for c in sbom["components"] if c["type"] == "file"}
+    # Output files are nested under one component per asset.
+    files = {c["name"]: c for group in sbom["components"] if group["bom-ref"].startswith("asset/") for c in group["components"]}
     lock = json.loads((project / "manifests" / "small.lock.json").read_text())
     for path, entry in lock["outputs"].items():
         assert files[path]["hashes"][0]["content"] == entry["sha256"]

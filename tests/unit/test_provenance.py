@@ -128,7 +128,16 @@ def build_info(tmp_path: Path) -> BuildInfo:
 
 
 def _components(doc: dict) -> dict[str, dict]:
-    return {c["bom-ref"]: c for c in doc["components"]}
+    """Every component by bom-ref, nested ones included (outputs sit under their asset)."""
+    found: dict[str, dict] = {}
+
+    def walk(components: list) -> None:
+        for component in components:
+            found[component["bom-ref"]] = component
+            walk(component.get("components", []))
+
+    walk(doc["components"])
+    return found
 
 
 def _sha(component: dict) -> str:
@@ -221,7 +230,7 @@ def test_sbom_formulation_describes_the_build_tasks_in_order(build_info: BuildIn
     assert workflow["taskDependencies"][1] == {"ref": "task/post-process", "dependsOn": ["task/render"]}
     input_refs = {i["resource"]["ref"] for i in workflow["inputs"]}
     assert {"model/sdxl", "model/retro", "lora/pixel-art", "data/palette/pico8", "data/manifest/demo"} <= input_refs
-    assert {o["resource"]["ref"] for o in workflow["outputs"]} == {f"output/{o.path}" for o in build_info.outputs}
+    assert {o["resource"]["ref"] for o in workflow["outputs"]} == {f"asset/{o.asset_id}" for o in build_info.outputs}
 
 
 def test_sbom_is_byte_identical_when_built_twice_in_any_input_order(build_info: BuildInfo) -> None:
