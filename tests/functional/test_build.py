@@ -254,3 +254,12 @@ def test_metrics_file_parses_with_prometheus_client(project):
     count = [s for s in families["pixelgen_image_latency_seconds"].samples if s.name.endswith("_count")]
     assert count[0].value == 7  # rendered once; the second build was a no-op
     assert "pixelgen_build_seconds" in families
+
+
+def test_keep_going_builds_the_rest_and_reports_the_failure(project):
+    # On the tiny model's noise the grid is never detected, so `error` fails this asset.
+    edit(project, "  - id: hud\n    kind: ui\n", "  - id: hud\n    kind: ui\n    pixelart: {on_grid_failure: error}\n")
+    result = run_cli(project, "build", MANIFEST, "--keep-going")
+    assert result.code == 1 and "failed: hud" in result.err and "could not detect the pixel grid" in result.err
+    assert "hud/button.png" not in outputs(project) and len(outputs(project)) == 6
+    assert run_cli(project, "build", MANIFEST, "--check").code == 1
