@@ -8,6 +8,10 @@
 - UI kits: a sheet PNG, an Aseprite json-hash with 9-slice ``slices`` and
   PixiJS ``borders``, a Godot 4 StyleBoxTexture ``.tres`` per bordered element
   and Unity ``spriteBorder`` values.
+
+Packed files are not cached: when stale they are recomputed from the cached
+final images, which takes milliseconds; their sha256 is in the lock like any
+output's.
 """
 
 from __future__ import annotations
