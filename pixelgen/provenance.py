@@ -653,7 +653,10 @@ def validate_sbom(doc: Mapping[str, Any]) -> None:
     from cyclonedx.validation.json import JsonStrictValidator
 
     validator = JsonStrictValidator(SchemaVersion.V1_6)
-    errors = validator.validate_str(json.dumps(doc), all_errors=True)
+    # Sorted keys: exactly the document as it is written to disk. (The schema's
+    # uniqueItems checks still compare every pair of items in an array, which
+    # is why outputs are nested per asset.)
+    errors = validator.validate_str(json.dumps(doc, sort_keys=True), all_errors=True)
     if errors:
         messages = [str(getattr(error, "data", error)).splitlines()[0] for error in errors]
         raise ValueError(
