@@ -90,8 +90,12 @@ def build_info(ws: "Workspace", lock: Lock, *, started_at: str, selection: froze
     for name, identity in sorted(ws.resolved.loras.items()):
         spec = manifest.loras[name]
         digest = identity.get("sha256")
+        if not digest and spec.kind == "hub":
+            # An unpinned hub LoRA: hash the file the Hugging Face cache holds for the resolved commit.
+            cached = hf_cache_dir() / f"models--{spec.source.replace('/', '--')}" / "snapshots" / str(identity.get("revision")) / str(spec.weight_name)
+            digest = digests.file(cached) if cached.is_file() else None
         if not digest:
-            continue  # an unpinned hub LoRA: recorded in the lock with its revision only
+            continue  # not on this machine: the lock still records its repo and revision
         loras.append(LoraInfo(name=name, source=spec.source, weight_name=spec.weight_name, sha256=digest, license=spec.license))
     data = [DataInfo(name=manifest.name, kind="manifest", path=manifest.path.name, sha256=manifest.raw_sha256)]
     for name, palette in sorted(manifest.palettes.items()):
