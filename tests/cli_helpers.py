@@ -32,8 +32,8 @@ def run_cli(project: Path, *args: str) -> Result:
     return Result(result.exit_code, result.stdout, result.stderr)
 
 
-def run_subprocess(project: Path, *args: str, timeout: float = 300) -> Result:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+def run_subprocess(project: Path, *args: str, timeout: float = 300, env: dict[str, str] | None = None) -> Result:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
     completed = subprocess.run(
         [sys.executable, "-m", "pixelgen", *args], cwd=project, capture_output=True, text=True, timeout=timeout, env=env
     )
