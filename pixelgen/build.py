@@ -275,8 +275,9 @@ def _refresh_identities(ws: Workspace, lock: Lock, options: BuildOptions, digest
     """Model and LoRA records of the lock: current where this run resolved them, kept otherwise (--only)."""
     lock.manifest = ws.manifest.name
     used_models = {entry.model for entry in lock.outputs.values()}
-    lock.models = {name: record for name, record in lock.models.items() if name in used_models and name not in ws.resolved.models}
-    lock.models.update(lock_model_records(ws, used_models, digests))
+    previous = lock.models
+    lock.models = {name: record for name, record in previous.items() if name in used_models and name not in ws.resolved.models}
+    lock.models.update(lock_model_records(ws, used_models, digests, previous))
     names = set(ws.resolved.loras) | set(lock.loras) if options.only else set(ws.resolved.loras)
     lock.loras = _identities_in_use(lock.loras, ws.resolved.loras, names)
 

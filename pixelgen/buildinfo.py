@@ -54,13 +54,25 @@ def model_files(spec: ModelSpec, identity: dict[str, Any], cache_dir: Path, dige
     return digests.tree(folder)[1]
 
 
-def lock_model_records(ws: "Workspace", names: set[str], digests: FileDigestCache) -> dict[str, Any]:
+def lock_model_records(ws: "Workspace", names: set[str], digests: FileDigestCache, previous: dict[str, Any]) -> dict[str, Any]:
+    """The lock's record of each model: its identity and the digest of its files.
+
+    When the files are not on this machine (a cached build on a CI runner
+    without the weights), the digest recorded earlier for the same identity
+    is kept rather than erased.
+    """
     records = {}
     for name in sorted(names):
         if name not in ws.resolved.models:
             continue
-        files = model_files(ws.manifest.models[name], ws.resolved.models[name], ws.cache_dir, digests)
-        records[name] = {"identity": ws.resolved.models[name], "files_sha256": content_key(files) if files else None}
+        identity = ws.resolved.models[name]
+        files = model_files(ws.manifest.models[name], identity, ws.cache_dir, digests)
+        if files:
+            files_sha256 = content_key(files)
+        else:
+            before = previous.get(name) or {}
+            files_sha256 = before.get("files_sha256") if before.get("identity") == identity else None
+        records[name] = {"identity": identity, "files_sha256": files_sha256}
     return records
 
 

@@ -263,3 +263,15 @@ def test_keep_going_builds_the_rest_and_reports_the_failure(project):
     assert result.code == 1 and "failed: hud" in result.err and "could not detect the pixel grid" in result.err
     assert "hud/button.png" not in outputs(project) and len(outputs(project)) == 6
     assert run_cli(project, "build", MANIFEST, "--check").code == 1
+
+
+def test_cached_build_without_the_model_files_keeps_the_lock(project):
+    build_json(project)
+    lock_path = project / "manifests" / "small.lock.json"
+    before = lock_path.read_bytes()
+    # A CI runner with the cache of outputs but not the model: nothing to render, lock unchanged.
+    shutil.rmtree(project / "manifests" / ".pixelgen" / "cache" / "models")
+    shutil.rmtree(project / "assets_out")
+    summary = build_json(project)
+    assert summary["rendered"] == 0 and summary["cached"] == 7
+    assert lock_path.read_bytes() == before
