@@ -55,7 +55,7 @@ def pack_outputs(asset: Asset) -> list[str]:
             return []
         return [f"{asset.id}.sheet.png", f"{asset.id}.json", *(f"{clip.name}.gif" for clip in asset.clips)]
     if asset.kind == "tileset":
-        names = [f"{asset.id}.atlas.png", f"{asset.id}.tsx", f"{asset.id}.tsj", f"{asset.id}.sample.tmx"]
+        names = [f"{asset.id}.atlas.png", f"{asset.id}.tsx", f"{asset.id}.tsj", f"{asset.id}.sample.tmx", f"{asset.id}.tileset.tres"]
         if asset.seamless:
             names += [f"{image.name}.tiled3x3.png" for image in asset.images]
         return names
@@ -67,7 +67,7 @@ def pack_asset(asset: Asset, images: Mapping[str, np.ndarray], *, manifest_name:
     if asset.kind == "sprite":
         return _pack_animations(asset, images) if asset.clips else PackResult()
     if asset.kind == "tileset":
-        return _pack_tileset(asset, images)
+        return _pack_tileset(asset, images, manifest_name)
     return _pack_ui(asset, images, manifest_name)
 
 
@@ -107,8 +107,9 @@ def _pack_animations(asset: Asset, images: Mapping[str, np.ndarray]) -> PackResu
     return result
 
 
-def _pack_tileset(asset: Asset, images: Mapping[str, np.ndarray]) -> PackResult:
+def _pack_tileset(asset: Asset, images: Mapping[str, np.ndarray], manifest_name: str) -> PackResult:
     from pixelgen.formats.autotile import corner_wang_tiles, corner_wangset, wang_tile_label
+    from pixelgen.formats.godot import godot_tileset_tres
     from pixelgen.formats.tiled import tiled_map_tmx, tileset_atlas, tileset_tsj, tileset_tsx
     from pixelgen.formats.tiling import tiled_preview
     from pixelgen.quality import seam_metrics
@@ -140,6 +141,10 @@ def _pack_tileset(asset: Asset, images: Mapping[str, np.ndarray]) -> PackResult:
         f"{asset.id}.tsx": tileset_tsx(**common).encode("utf-8"),
         f"{asset.id}.tsj": _json_bytes(tileset_tsj(**common)),
         f"{asset.id}.sample.tmx": tiled_map_tmx(tileset_source=f"{asset.id}.tsx", tile_size=(width, height), grid=sample_grid).encode("utf-8"),
+        f"{asset.id}.tileset.tres": godot_tileset_tres(
+            texture_path=f"res://{manifest_name}/{asset.id}/{atlas_name}", tile_size=(width, height), tilecount=len(tiles),
+            columns=columns, wangset=wangsets[0] if wangsets else None,
+        ).encode("utf-8"),
     })
     if asset.seamless:
         seams = {}

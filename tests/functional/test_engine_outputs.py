@@ -127,3 +127,27 @@ def test_ui_kit_nine_slice_metadata(built):
         resource = godot_parser.parse((built / "hud" / "button.tres").read_text())
     properties = resource.find_section("resource")
     assert properties["texture_margin_left"] == 3.0 and properties["texture_margin_top"] == 2.0
+
+
+def test_godot_tileset_resource(built):
+    godot_parser = pytest.importorskip("godot_parser")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        resource = godot_parser.parse((built / "ground" / "ground.tileset.tres").read_text())
+    main = resource.find_section("resource")
+    assert main["terrain_set_0/mode"] == 1  # match corners, from Tiled's corner Wang set
+    assert [main["terrain_set_0/terrain_0/name"], main["terrain_set_0/terrain_1/name"]] == ["grass", "dirt"]
+    atlas = resource.find_sub_resource(type="TileSetAtlasSource")
+    tsx = (built / "ground" / "ground.tsx").read_text()
+    tile_count = int(tsx.split('tilecount="')[1].split('"')[0])
+    columns = int(tsx.split('columns="')[1].split('"')[0])
+    for tile_id in range(tile_count):
+        assert atlas[f"{tile_id % columns}:{tile_id // columns}/0"] == 0
+    # The all-dirt transition tile (the last of the corner set): every corner is terrain 1 (dirt).
+    last = tile_count - 1
+    coords = f"{last % columns}:{last // columns}/0"
+    for corner in ("top_right_corner", "bottom_right_corner", "bottom_left_corner", "top_left_corner"):
+        assert atlas[f"{coords}/terrains_peering_bit/{corner}"] == 1
+    assert f"{coords}/terrains_peering_bit/top_side" not in atlas.properties
