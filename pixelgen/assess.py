@@ -141,8 +141,7 @@ def learned_metrics(image: Any, prompt: str, reference: Any) -> dict[str, Any]:
 
 
 def _shares_declared(finals: list[Any], lock: "Lock", asset_plan: Any) -> bool:
-    import numpy as np
-
+    from pixelgen.pixelart import palette_from_hex
     from pixelgen.quality import set_shares_palette
 
     palettes = {tuple(lock.outputs[p.output].palette or ()) for p in asset_plan.posts if p.output in lock.outputs}
@@ -151,8 +150,7 @@ def _shares_declared(finals: list[Any], lock: "Lock", asset_plan: Any) -> bool:
     colours = next(iter(palettes))
     if not colours:
         return set_shares_palette(finals)
-    array = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in colours], dtype=np.uint8)
-    return set_shares_palette(finals, palette=array)
+    return set_shares_palette(finals, palette=palette_from_hex(colours))
 
 
 def write_quality_and_report(ws: "Workspace", lock: "Lock", assessment: Assessment, *, changed: set[str], previous_images: Mapping[str, Any], summary: Mapping[str, Any]) -> None:

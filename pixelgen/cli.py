@@ -420,7 +420,7 @@ def pixelize(image: Path, output: Path, size_text: str | None, palette: str | No
 
     from pixelgen.errors import InputError
     from pixelgen.fsutil import write_bytes_atomic
-    from pixelgen.pixelart import builtin_palette, builtin_palette_names, learn_palette, load_palette_file
+    from pixelgen.pixelart import builtin_palette, builtin_palette_names, hex_to_rgb, learn_palette, load_palette_file
     from pixelgen.pixelart import pixelize as run_pixelize
     from pixelgen.png import decode_png, encode_png
 
@@ -433,8 +433,7 @@ def pixelize(image: Path, output: Path, size_text: str | None, palette: str | No
     if outline:
         if not re.fullmatch(r"#?[0-9A-Fa-f]{6}", outline):
             raise InputError(f"--outline {outline!r} is not a #RRGGBB colour")
-        hex_digits = outline.lstrip("#")
-        outline_rgb = tuple(int(hex_digits[i : i + 2], 16) for i in (0, 2, 4))
+        outline_rgb = hex_to_rgb(outline)
     options = dict(size=_parse_size(size_text), cell=cell, on_grid_failure=on_grid_failure, reduce=reduce, dither=dither,
                    background=background, outline=outline_rgb, wrap=wrap)
     fixed = None

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from pixelgen.pixelart import learn_palette, nine_slice_fit, pixelize
+from pixelgen.pixelart import hex_to_rgb, learn_palette, nine_slice_fit, palette_from_hex, palette_to_hex, pixelize
 from pixelgen.plan import PostJob
 
 
@@ -20,20 +20,6 @@ class PostResult:
     image: np.ndarray  # uint8 RGBA
     report: dict[str, Any]
     palette: list[str] | None  # the colours the image was snapped to
-
-
-def _hex_to_array(colors: Sequence[str]) -> np.ndarray:
-    return np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in colors], dtype=np.uint8)
-
-
-def _array_to_hex(palette: np.ndarray) -> list[str]:
-    return ["#%02x%02x%02x" % tuple(int(v) for v in row) for row in palette]
-
-
-def _rgb(color: str | None) -> tuple[int, int, int] | None:
-    if color is None:
-        return None
-    return (int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16))
 
 
 def _options(job: PostJob) -> dict[str, Any]:
@@ -48,7 +34,7 @@ def _options(job: PostJob) -> dict[str, Any]:
         background=job.background,
         background_tolerance=settings["background_tolerance"],
         min_speck=settings["min_speck"],
-        outline=_rgb(settings["outline"]),
+        outline=None if settings["outline"] is None else hex_to_rgb(settings["outline"]),
         anchor=settings["anchor"],
         wrap=job.wrap,
     )
@@ -60,7 +46,7 @@ def postprocess_asset(renders: Sequence[np.ndarray], jobs: Sequence[PostJob]) ->
     if palette_spec is None:
         palettes: list[np.ndarray | None] = [None] * len(jobs)
     elif "colors" in palette_spec:
-        fixed = _hex_to_array(palette_spec["colors"])
+        fixed = palette_from_hex(palette_spec["colors"])
         palettes = [fixed] * len(jobs)
     else:
         # Learn from the reduced images (one pixel per cell), not the raw
@@ -84,5 +70,5 @@ def postprocess_asset(renders: Sequence[np.ndarray], jobs: Sequence[PostJob]) ->
             image = nine_slice_fit(cells.image, size=job.size, border=job.border)
             report = {**dict(cells.report), "size": list(job.size),
                       "notes": [*cells.report.get("notes", []), f"9-slice fit from {report['cells']} cells: corners kept, centre resized"]}
-        results.append(PostResult(image=image, report=report, palette=None if palette is None else _array_to_hex(palette)))
+        results.append(PostResult(image=image, report=report, palette=None if palette is None else palette_to_hex(palette)))
     return results

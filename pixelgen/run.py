@@ -83,9 +83,11 @@ def image_scores(image: np.ndarray, job: PostJob, palette: list[str] | None, rep
     """Pixel-art scores of one final image; computed once and cached with the post-processed asset."""
     from pixelgen.quality import pixel_metrics, seam_metrics
 
-    colours = None if palette is None else np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in palette], dtype=np.uint8)
+    from pixelgen.pixelart import hex_to_rgb, palette_from_hex
+
+    colours = None if palette is None else palette_from_hex(palette)
     outline = job.pixelart.get("outline")
-    outline_rgb = None if outline is None else tuple(int(outline[i : i + 2], 16) for i in (1, 3, 5))
+    outline_rgb = None if outline is None else hex_to_rgb(outline)
     scores = pixel_metrics(image, palette=colours, grid_confidence=report.get("confidence"), outline_color=outline_rgb)
     if job.wrap:
         scores.update(seam_metrics(image))

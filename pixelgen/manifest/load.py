@@ -378,7 +378,7 @@ class _Expander:
                 known = ", ".join(palettes.builtin_palette_names())
                 self.checker.add(pointer + "/builtin", f"unknown built-in palette {spec['builtin']!r}", f"use one of: {known}")
                 return PaletteSpec(name=name, kind="builtin", shared=shared)
-            return PaletteSpec(name=name, kind="builtin", colors=_hex_colors(array), path=spec["builtin"], shared=shared)
+            return PaletteSpec(name=name, kind="builtin", colors=tuple(palettes.palette_to_hex(array)), path=spec["builtin"], shared=shared)
         path = self._local(spec["path"])
         try:
             array = palettes.load_palette_file(path)
@@ -388,7 +388,7 @@ class _Expander:
         except ValueError as exc:
             self.checker.add(pointer + "/path", f"palette file {spec['path']!r} does not parse: {exc}", "use a .hex, .gpl, .pal or .png palette file")
             return PaletteSpec(name=name, kind="file", path=str(path), shared=shared)
-        return PaletteSpec(name=name, kind="file", colors=_hex_colors(array), path=str(path), shared=shared)
+        return PaletteSpec(name=name, kind="file", colors=tuple(palettes.palette_to_hex(array)), path=str(path), shared=shared)
 
     # -- assets ----------------------------------------------------------------
     def _asset(self, raw: dict[str, Any], defaults: dict[str, Any], pointer: str, models: dict[str, ModelSpec]) -> list[Asset]:
@@ -594,7 +594,3 @@ class _Expander:
 def _slug(value: Any) -> str:
     text = str(value).lower() if isinstance(value, bool) else str(value)
     return re.sub(r"[^A-Za-z0-9._]+", "-", text).strip("-") or "x"
-
-
-def _hex_colors(array: Any) -> tuple[str, ...]:
-    return tuple("#%02x%02x%02x" % tuple(int(c) for c in row) for row in array)

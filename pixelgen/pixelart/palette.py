@@ -18,6 +18,9 @@ from .color import oklab_to_srgb, srgb_to_oklab
 
 __all__ = [
     "DITHER_METHODS",
+    "hex_to_rgb",
+    "palette_from_hex",
+    "palette_to_hex",
     "builtin_palette",
     "builtin_palette_names",
     "learn_palette",
@@ -226,6 +229,24 @@ def _builtin(name: str) -> np.ndarray:
 def builtin_palette_names() -> list[str]:
     """Names of the bundled palettes, sorted."""
     return sorted(p.stem for p in _PALETTE_DIR.glob("*.hex"))
+
+
+def hex_to_rgb(color: str) -> tuple[int, int, int]:
+    """``"#rrggbb"`` (or ``"rrggbb"``) → an (r, g, b) tuple."""
+    digits = color.lstrip("#")
+    if len(digits) != 6:
+        raise ValueError(f"{color!r} is not a #rrggbb colour")
+    return (int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16))
+
+
+def palette_from_hex(colors: Sequence[str]) -> np.ndarray:
+    """``["#rrggbb", ...]`` → an (N, 3) uint8 palette."""
+    return np.array([hex_to_rgb(color) for color in colors], dtype=np.uint8).reshape(-1, 3)
+
+
+def palette_to_hex(palette: np.ndarray) -> list[str]:
+    """An (N, 3) uint8 palette → ``["#rrggbb", ...]`` (lowercase), the form manifests and locks use."""
+    return ["#%02x%02x%02x" % tuple(int(v) for v in row) for row in palette]
 
 
 def builtin_palette(name: str) -> np.ndarray:

@@ -175,3 +175,15 @@ def test_learn_palette_fewer_unique_and_alpha():
         learn_palette(image, n=4)
     with pytest.raises(ValueError):
         learn_palette([image], n=0)
+
+
+def test_hex_round_trip():
+    from pixelgen.pixelart import hex_to_rgb, palette_from_hex, palette_to_hex
+
+    colours = ["#1a1c2c", "#FF004D", "29adff"]
+    palette = palette_from_hex(colours)
+    assert palette.dtype == np.uint8 and palette.shape == (3, 3)
+    assert palette_to_hex(palette) == ["#1a1c2c", "#ff004d", "#29adff"]
+    assert hex_to_rgb("#ff004d") == (255, 0, 77)
+    with pytest.raises(ValueError):
+        hex_to_rgb("#fff")
