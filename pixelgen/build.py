@@ -72,10 +72,6 @@ class BuildSummary:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not self.failed and not (self.stale and self.built == 0 and self.cached == 0 and not self.removed)
-
 
 @dataclass
 class Workspace:

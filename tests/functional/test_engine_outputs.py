@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli_helpers import build_json
 from pixelgen.png import decode_png
 
 pytestmark = pytest.mark.slow

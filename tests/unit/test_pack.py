@@ -1,7 +1,6 @@
 """pack_outputs promises the file names pack_asset produces: status relies on it."""
 
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
