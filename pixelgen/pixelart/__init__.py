@@ -7,7 +7,9 @@ this package loads numpy only (scipy and Pillow are imported where needed).
 from __future__ import annotations
 
 from .alpha import (
+    BackgroundDecision,
     add_outline,
+    find_background,
     binarize_alpha,
     label_components,
     remove_background,
@@ -17,9 +19,11 @@ from .alpha import (
 )
 from .color import oklab_distance, oklab_to_srgb, srgb_to_oklab
 from .dither import bayer_matrix
-from .grid import GridResult, declared_grid, detect_grid, edge_profiles
+from .grid import GridResult, declared_grid, detect_grid, detect_grid_joint, edge_profiles, grid_for_cell
 from .palette import (
+    CLEAN_MERGE_DISTANCE,
     DITHER_METHODS,
+    clean_palette,
     builtin_palette,
     builtin_palette_names,
     hex_to_rgb,
@@ -35,6 +39,8 @@ from .palette import (
 )
 from .pixelize import (
     BACKGROUND_MODES,
+    COLOR_MODES,
+    LOW_CONFIDENCE,
     GRID_FAILURE_MODES,
     PIXELIZE_ALGORITHM_VERSION,
     GridDetectionError,
@@ -46,6 +52,14 @@ from .reduce import ANCHORS, REDUCE_METHODS, fit_to_size, nine_slice_fit, reduce
 
 __all__ = [
     "ANCHORS",
+    "BackgroundDecision",
+    "CLEAN_MERGE_DISTANCE",
+    "COLOR_MODES",
+    "LOW_CONFIDENCE",
+    "clean_palette",
+    "detect_grid_joint",
+    "find_background",
+    "grid_for_cell",
     "BACKGROUND_MODES",
     "DITHER_METHODS",
     "GRID_FAILURE_MODES",

@@ -7,6 +7,8 @@ and ``to_rgba`` require RGBA. ``wrap=True`` treats the image as a torus
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .color import srgb_to_oklab
@@ -14,7 +16,9 @@ from .reduce import ANCHORS, _anchor_split
 
 __all__ = [
     "add_outline",
+    "BackgroundDecision",
     "binarize_alpha",
+    "find_background",
     "label_components",
     "remove_background",
     "remove_specks",
@@ -132,51 +136,92 @@ def _fit_background(
     return coef[0] + gx[None, :, None] * coef[1] + gy[:, None, None] * coef[2]
 
 
-def remove_background(
-    image: np.ndarray, *, tolerance: float, wrap: bool = False
-) -> np.ndarray:
-    """Make the background transparent by flood fill from the border.
+# A backdrop is "uniform" when at least this share of the border (cells or
+# pixels) is transparent or within tolerance of one faint gradient. Sprites
+# on a generated backdrop reach ~0.9-1.0 even when they touch an edge;
+# scenes and full-bleed tiles stay well below.
+_UNIFORM_BORDER_SHARE = 0.75
+# An image whose border is at least this share transparent already has its
+# background removed: nothing more is taken away.
+_CLEAR_BORDER_SHARE = 0.5
 
-    Pixels within ``tolerance`` (OKLab distance) of the background colour
-    (fitted as a faint gradient over the border pixels) and connected to the
-    border through such pixels (4-connectivity, so a diagonal gap in a 1-px
-    outline does not leak) become transparent; already transparent pixels
-    (alpha < 128) count as background too. Returns RGBA.
+
+@dataclass(frozen=True)
+class BackgroundDecision:
+    """What :func:`find_background` decided, with the mask of background pixels.
+
+    ``kind``: "removed" (a uniform backdrop connected to the border),
+    "already-transparent" (the border is mostly transparent: nothing more to
+    remove), "scene" (the border is not one uniform colour: kept), "tile"
+    (a seamless tile has no border: kept).
+    """
+
+    kind: str
+    mask: np.ndarray
+    uniform_share: float
+
+    @property
+    def note(self) -> str | None:
+        share = f"{self.uniform_share:.0%}"
+        if self.kind == "scene":
+            return f"background kept: the border is not one uniform colour ({share} uniform), so this looks like a scene"
+        if self.kind == "tile":
+            return "background kept: a seamless tile has no border to find a background on"
+        return None
+
+
+def find_background(
+    image: np.ndarray, *, tolerance: float, wrap: bool = False
+) -> BackgroundDecision:
+    """Find a near-uniform backdrop connected to the border, or decide there is none.
+
+    The border's colour is fitted as a faint gradient (a plane per OKLab
+    channel through the border pixels). Only when most of the border is
+    transparent or within ``tolerance`` of that gradient is the image a
+    sprite on a backdrop; then the backdrop is every pixel within tolerance
+    connected to the border through such pixels (4-connectivity, so a
+    diagonal gap in a 1-px outline does not leak and enclosed regions are
+    never reached). Otherwise the image is a scene and nothing is removed.
+    The decision depends only on the pixels, so a second run on the result
+    finds the same (now transparent) background.
     """
     _check_image(image, rgba_only=False)
     if not isinstance(tolerance, (int, float)) or tolerance < 0:
         raise ValueError(f"tolerance must be a non-negative number, got {tolerance!r}")
-    rgba = to_rgba(image)
+    rgba = image if image.shape[2] == 4 else to_rgba(image)
     height, width = rgba.shape[:2]
-    # Cells are at least 2 px (4 px in practice), so a half-resolution mask
-    # finds the same background at a quarter of the cost on large renders.
-    step = 2 if min(height, width) >= 256 else 1
-    small = rgba[::step, ::step]
-    sh, sw = small.shape[:2]
-    border = np.zeros((sh, sw), dtype=bool)
+    nothing = np.zeros((height, width), dtype=bool)
+    if wrap:
+        return BackgroundDecision("tile", nothing, 0.0)
+    border = np.zeros((height, width), dtype=bool)
     border[0, :] = border[-1, :] = border[:, 0] = border[:, -1] = True
-    clear = small[..., 3] < 128
+    clear = rgba[..., 3] < 128
+    border_count = int(border.sum())
+    clear_share = float((border & clear).sum()) / border_count
+    if clear_share >= _CLEAR_BORDER_SHARE:
+        return BackgroundDecision("already-transparent", nothing, clear_share)
     solid_border = border & ~clear
-    if solid_border.any():
-        lab = srgb_to_oklab(np.ascontiguousarray(small[..., :3]))
-        reference = _fit_background(lab, solid_border, float(tolerance))
-        lab -= reference
-        near = np.einsum("hwc,hwc->hw", lab, lab) <= float(tolerance) ** 2
-        candidate = near | clear
-    else:
-        candidate = clear
-    labels, count = label_components(candidate, connectivity=4, wrap=wrap)
-    if count == 0:
-        return rgba
+    lab = srgb_to_oklab(np.ascontiguousarray(rgba[..., :3]))
+    lab -= _fit_background(lab, solid_border, float(tolerance))
+    near = np.einsum("hwc,hwc->hw", lab, lab) <= float(tolerance) ** 2
+    candidate = near | clear
+    share = float((border & candidate).sum()) / border_count
+    if share < _UNIFORM_BORDER_SHARE:
+        return BackgroundDecision("scene", nothing, share)
+    labels, count = label_components(candidate, connectivity=4, wrap=False)
     is_background = np.zeros(count + 1, dtype=bool)
     is_background[labels[border]] = True
     is_background[0] = False
-    background = is_background[labels]
-    if step > 1:
-        background = np.repeat(np.repeat(background, step, axis=0), step, axis=1)[
-            :height, :width
-        ]
-    rgba[background] = 0
+    return BackgroundDecision("removed", is_background[labels], share)
+
+
+def remove_background(
+    image: np.ndarray, *, tolerance: float, wrap: bool = False
+) -> np.ndarray:
+    """RGBA copy of ``image`` with the backdrop :func:`find_background` finds made transparent."""
+    decision = find_background(image, tolerance=tolerance, wrap=wrap)
+    rgba = to_rgba(image)
+    rgba[decision.mask] = 0
     return rgba
 
 
@@ -240,11 +285,17 @@ def _check_colour(color: tuple) -> tuple[int, int, int]:
 def add_outline(
     image: np.ndarray, *, color: tuple[int, int, int], wrap: bool = False
 ) -> np.ndarray:
-    """Paint a 1-px outline of ``color`` on transparent pixels 4-adjacent to opaque ones."""
+    """Paint a 1-px outline of ``color`` around opaque shapes.
+
+    The outline goes on transparent pixels 4-adjacent to an opaque pixel of
+    another colour. Edges already drawn in ``color`` get no second ring, so
+    outlining an outlined sprite changes nothing (idempotent).
+    """
     _check_image(image, rgba_only=True)
     rgb = _check_colour(color)
     opaque = image[..., 3] > 0
-    ring = _neighbour_any(opaque, wrap) & ~opaque
+    own = opaque & np.all(image[..., :3] == np.array(rgb, dtype=np.uint8), axis=2)
+    ring = _neighbour_any(opaque & ~own, wrap) & ~opaque
     out = image.copy()
     out[ring] = (*rgb, 255)
     return out

@@ -23,6 +23,8 @@ __all__ = [
     "palette_to_hex",
     "builtin_palette",
     "builtin_palette_names",
+    "clean_palette",
+    "CLEAN_MERGE_DISTANCE",
     "learn_palette",
     "load_palette_file",
     "nearest_indices",
@@ -326,6 +328,66 @@ def learn_palette(images: Sequence[np.ndarray], *, n: int, seed: int = 0) -> np.
     )
     _, first = np.unique(keys_out, return_index=True)
     return _sorted_palette(result[np.sort(first)])
+
+
+# Colours closer than this in OKLab are one colour of the art seen through
+# render noise, blur and JPEG; distinct colours of real pixel-art palettes
+# lie further apart. Tuned on the tune split of bench/real_renders.json.
+CLEAN_MERGE_DISTANCE = 0.05
+
+
+def clean_palette(
+    images: Sequence[np.ndarray], *, threshold: float = CLEAN_MERGE_DISTANCE
+) -> np.ndarray:
+    """The colours the art actually has, with near-identical ones merged.
+
+    Leader clustering in OKLab over the opaque colours of all ``images``:
+    colours are visited most frequent first (ties by value) and each becomes
+    a palette colour unless it lies within ``threshold`` of one chosen
+    before. The count comes from the data. Chosen colours are real colours
+    of the input and pairwise further apart than ``threshold``, so cleaning
+    an image that uses only them keeps every one (idempotent). Sorted like
+    :func:`learn_palette`.
+    """
+    if isinstance(images, np.ndarray):
+        raise TypeError("images must be a sequence of images, not one array; wrap it in a list")
+    if not isinstance(threshold, (int, float)) or not 0 <= threshold < 1:
+        raise ValueError(f"threshold must be in [0, 1), got {threshold!r}")
+    chunks = [_opaque_pixels(image) for image in images]
+    pixels = np.concatenate(chunks, axis=0) if chunks else np.zeros((0, 3), np.uint8)
+    if pixels.shape[0] == 0:
+        raise ValueError("the images have no opaque pixels to take a palette from")
+    keys = (
+        (pixels[:, 0].astype(np.uint32) << 16)
+        | (pixels[:, 1].astype(np.uint32) << 8)
+        | pixels[:, 2]
+    )
+    unique_keys, counts = np.unique(keys, return_counts=True)
+    order = np.lexsort((unique_keys, -counts))
+    unique_keys = unique_keys[order]
+    colours = np.stack(
+        [(unique_keys >> 16) & 255, (unique_keys >> 8) & 255, unique_keys & 255], axis=1
+    ).astype(np.uint8)
+    lab = srgb_to_oklab(colours).astype(np.float64)
+    limit = float(threshold) ** 2
+    leaders: list[int] = []
+    leader_lab = np.zeros((0, 3))
+    # Blocks keep this vectorised: after the frequent colours, most of the
+    # rest fall within reach of a leader already chosen.
+    step = 256
+    for start in range(0, lab.shape[0], step):
+        block = lab[start : start + step]
+        if leader_lab.shape[0]:
+            nearest = ((block[:, None, :] - leader_lab[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+            open_rows = np.flatnonzero(nearest > limit)
+        else:
+            open_rows = np.arange(block.shape[0])
+        for row in open_rows:
+            if leader_lab.shape[0] and float(((leader_lab - block[row]) ** 2).sum(axis=1).min()) <= limit:
+                continue
+            leaders.append(start + int(row))
+            leader_lab = np.vstack([leader_lab, block[row]])
+    return _sorted_palette(colours[np.array(leaders)])
 
 
 def _kmeans_pp(

@@ -11,18 +11,13 @@ import numpy as np
 
 from ._checks import check_image
 
-from .alpha import (
-    add_outline,
-    binarize_alpha,
-    remove_background,
-    remove_specks,
-    to_rgba,
-)
-from .grid import GridResult, declared_grid, detect_grid
-from .palette import DITHER_METHODS, quantize
+from .alpha import add_outline, binarize_alpha, find_background, remove_specks, to_rgba
+from .grid import GridResult, declared_grid, detect_grid, grid_for_cell
+from .palette import DITHER_METHODS, clean_palette, quantize
 from .reduce import ANCHORS, REDUCE_METHODS, fit_to_size, reduce_cells
 
 __all__ = [
+    "COLOR_MODES",
     "PIXELIZE_ALGORITHM_VERSION",
     "GridDetectionError",
     "PixelizeResult",
@@ -31,15 +26,21 @@ __all__ = [
 ]
 
 # Goes into cache keys: bump whenever pixelize's output bytes for the same
-# input and options change.
-PIXELIZE_ALGORITHM_VERSION = 1
+# input and options change. tests/unit/pixelart/test_pixelize_golden.py
+# fails with a reminder when they do.
+PIXELIZE_ALGORITHM_VERSION = 2
 
 GRID_FAILURE_MODES = ("error", "use_declared")
 BACKGROUND_MODES = ("transparent", "keep")
+# Without a palette: "auto" merges near-identical colours (the art's own
+# palette, count from the data); "keep" keeps every cell colour.
+COLOR_MODES = ("auto", "keep")
+# Below this confidence a detected grid is used with a warning.
+LOW_CONFIDENCE = 0.5
 
 
 class GridDetectionError(ValueError):
-    """The cell grid could not be detected with enough confidence."""
+    """No usable pixel grid: none is visible, or its confidence is below the caller's minimum."""
 
     def __init__(self, message: str, *, confidence: float) -> None:
         super().__init__(message)
@@ -50,8 +51,9 @@ class GridDetectionError(ValueError):
 class PixelizeResult:
     """``image`` is always RGBA uint8 (alpha is 0 or 255), one pixel per cell.
 
-    ``report`` is JSON-serialisable: cell, offset, confidence, cells (grid
-    size before fitting), size, colors, fallback, notes, timings.
+    ``report`` is JSON-serialisable: cell, offset, confidence, periodic,
+    cells (grid size before fitting), size, colors, fallback, background,
+    hypotheses, warnings, notes, timings.
     """
 
     image: np.ndarray
@@ -98,9 +100,11 @@ def validate_options(
     outline: tuple[int, int, int] | None = None,
     anchor: str = "bottom-center",
     wrap: bool = False,
+    colors: str = "auto",
 ) -> None:
     """Raise ValueError (naming the allowed values) on any bad pixelize option."""
     _check_size(size)
+    _choice("colors", colors, COLOR_MODES)
     if palette is not None:
         if (
             not isinstance(palette, np.ndarray)
@@ -121,7 +125,11 @@ def validate_options(
             f"cell must be a number >= 2 (render pixels per cell) or None, got {cell!r}"
         )
     _choice("on_grid_failure", on_grid_failure, GRID_FAILURE_MODES)
-    if not isinstance(min_confidence, (int, float)) or not 0.0 <= min_confidence <= 1.0:
+    if (
+        not isinstance(min_confidence, (int, float))
+        or isinstance(min_confidence, bool)
+        or not 0.0 <= min_confidence <= 1.0
+    ):
         raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence!r}")
     _choice("reduce", reduce, REDUCE_METHODS)
     _choice("dither", dither, DITHER_METHODS)
@@ -152,9 +160,62 @@ def validate_options(
         raise ValueError(f"wrap must be true or false, got {wrap!r}")
 
 
-def _declared_from_cell(image: np.ndarray, cell: float, wrap: bool) -> GridResult:
-    """Grid of a user-given cell size: detect only its phase and snap the cuts."""
-    return detect_grid(image, min_cell=float(cell), max_cell=float(cell), wrap=wrap)
+
+def _choose_grid(
+    image: np.ndarray,
+    *,
+    grid: GridResult | None,
+    cell: float | None,
+    target: tuple[int, int] | None,
+    on_grid_failure: str,
+    min_confidence: float,
+    wrap: bool,
+    notes: list[str],
+    warnings: list[str],
+) -> tuple[GridResult, str | None]:
+    """The grid to reduce with, and the fallback taken (None when detected or given)."""
+    height, width = image.shape[:2]
+    if grid is not None:
+        if grid.cuts_x[-1] != width or grid.cuts_y[-1] != height:
+            raise ValueError(f"the given grid spans {grid.cuts_x[-1]}x{grid.cuts_y[-1]}, not the {width}x{height} render")
+        notes.append(f"cell {grid.cell[0]:.4g}x{grid.cell[1]:.4g} shared with the other images of the set")
+    elif cell is not None:
+        if cell > min(width, height):
+            raise ValueError(f"cell {cell:g} is larger than the {width}x{height} render")
+        grid = grid_for_cell(image, (float(cell), float(cell)), wrap=wrap)
+        notes.append(f"cell {cell:g} given: detected phase and cut lines only")
+        return grid, None
+    else:
+        grid = detect_grid(image, wrap=wrap, prior_size=target)
+    if target is not None and grid.method == "detected" and grid.cells != target:
+        notes.append(f"detected {grid.cells[0]}x{grid.cells[1]} cells, declared size {target[0]}x{target[1]}")
+    if not grid.periodic:
+        problem = "no periodic pixel grid is visible (noise, a photograph or a smooth illustration)"
+    elif grid.confidence < min_confidence:
+        problem = f"grid confidence {grid.confidence:.2f} < {min_confidence:g}"
+    else:
+        if grid.confidence < LOW_CONFIDENCE:
+            warnings.append(
+                f"low grid confidence {grid.confidence:.2f}: cell {grid.cell[0]:.4g}x{grid.cell[1]:.4g} "
+                "is the best guess; check the output, or give the cell size"
+            )
+        return grid, None
+    if on_grid_failure == "use_declared" and target is not None:
+        if target[0] > width or target[1] > height:
+            raise ValueError(f"size {target[0]}x{target[1]} is larger than the {width}x{height} render")
+        return declared_grid(width, height, cells_x=target[0], cells_y=target[1]), f"use_declared: {problem}"
+    hint = "give the cell size in render pixels (--cell N, or cell: N in a manifest)"
+    if on_grid_failure == "use_declared":
+        hint += " or a size to cut the render into evenly (--size WxH, size: [w, h])"
+    raise GridDetectionError(f"{problem}; {hint}", confidence=grid.confidence)
+
+
+def _colour_count(image: np.ndarray) -> int:
+    colours = image[image[..., 3] > 0][:, :3]
+    if not colours.size:
+        return 0
+    keys = (colours[:, 0].astype(np.uint32) << 16) | (colours[:, 1].astype(np.uint32) << 8) | colours[:, 2]
+    return int(np.unique(keys).size)
 
 
 def pixelize(
@@ -162,9 +223,11 @@ def pixelize(
     *,
     size: tuple[int, int] | None,
     palette: np.ndarray | None,
+    colors: str = "auto",
     cell: float | None = None,
+    grid: GridResult | None = None,
     on_grid_failure: str = "use_declared",
-    min_confidence: float = 0.5,
+    min_confidence: float = 0.0,
     reduce: str = "kcentroid",
     dither: str = "none",
     background: str = "keep",
@@ -176,17 +239,22 @@ def pixelize(
 ) -> PixelizeResult:
     """Turn an upscaled, degraded pixel-art render into true pixel art.
 
-    Steps: optional background removal on the render; grid detection (or the
-    given ``cell``) on the render as given, since the removal's mask edges
-    carry no grid information; reduction to one pixel per cell; fit to ``size``; binary
-    alpha; speck removal; palette quantisation (skipped when ``palette`` is
-    None); outline. Same input and options give identical bytes.
+    Steps: the grid (``grid`` when a caller found one for a whole set,
+    ``cell`` when the cell size is known, else detected with ``size`` as a
+    prior); reduction to one pixel per cell; fit to ``size``; binary alpha;
+    colours (``palette`` when given, else with ``colors="auto"`` the art's
+    own colours with near-identical ones merged, or every cell colour with
+    ``"keep"``); with ``background="transparent"`` a uniform backdrop
+    connected to the border is removed at cell level (a scene is kept, with
+    a note); speck removal; outline. Same input and options give identical
+    bytes, and pixelizing a nearest-neighbour upscale of the output gives the
+    output again (without dithering).
 
-    When detection confidence is below ``min_confidence`` (and the detected
-    grid does not yield exactly ``size`` cells, which counts as confirmation):
-    ``on_grid_failure="error"`` raises :class:`GridDetectionError`;
-    ``"use_declared"`` cuts the render evenly into ``size`` cells (needs
-    ``size`` or ``cell``).
+    The best grid is always used, with a warning below confidence 0.5. An
+    error (:class:`GridDetectionError`) comes only when no periodic grid is
+    visible at all, or when the confidence is below ``min_confidence``; with
+    ``on_grid_failure="use_declared"`` and a ``size``, the render is then
+    cut evenly into ``size`` cells instead.
     """
     check_image(image)
     validate_options(
@@ -203,116 +271,74 @@ def pixelize(
         outline=outline,
         anchor=anchor,
         wrap=wrap,
+        colors=colors,
     )
     target = _check_size(size)
-    height, width = image.shape[:2]
     notes: list[str] = []
-    fallback: str | None = None
+    warnings: list[str] = []
     clock = time.perf_counter
+    timings: dict[str, float] = {}
     start = clock()
 
-    alpha_ms = 0.0
     t0 = clock()
-    if background == "transparent":
-        work = remove_background(
-            image, tolerance=float(background_tolerance), wrap=wrap
-        )
-    else:
-        work = image
-    alpha_ms += (clock() - t0) * 1000.0
+    grid, fallback = _choose_grid(
+        image, grid=grid, cell=cell, target=target, on_grid_failure=on_grid_failure,
+        min_confidence=float(min_confidence), wrap=wrap, notes=notes, warnings=warnings,
+    )
+    timings["grid_ms"] = (clock() - t0) * 1000.0
 
     t0 = clock()
-    if cell is not None:
-        if cell > min(width, height):
-            raise ValueError(f"cell {cell} is larger than the {width}x{height} render")
-        grid = _declared_from_cell(image, float(cell), wrap)
-        detected_confidence = grid.confidence
-        notes.append(f"cell {cell:g} given: detected phase and cut lines only")
-    else:
-        grid = detect_grid(image, wrap=wrap)
-        detected_confidence = grid.confidence
-        agrees = target is not None and grid.cells == target
-        if grid.confidence < min_confidence and agrees:
-            # Detection and the declared size are independent; their agreement
-            # confirms the weak detection better than even cuts would.
-            notes.append(
-                f"grid confidence {grid.confidence:.2f} < {min_confidence:g} but the detected "
-                f"{target[0]}x{target[1]} cells match the declared size: kept the detected cuts"
-            )
-        elif grid.confidence < min_confidence:
-            message = f"confidence {grid.confidence:.2f} < {min_confidence:g}"
-            if on_grid_failure == "error":
-                raise GridDetectionError(
-                    f"could not detect the pixel grid ({message}); "
-                    "set cell: N (render pixels per cell) or on_grid_failure: use_declared",
-                    confidence=grid.confidence,
-                )
-            if target is None:
-                raise GridDetectionError(
-                    f"could not detect the pixel grid ({message}) and no size is declared to fall back on; "
-                    "set cell: N (render pixels per cell) or size: [w, h]",
-                    confidence=grid.confidence,
-                )
-            if target[0] > width or target[1] > height:
-                raise ValueError(
-                    f"size {target[0]}x{target[1]} is larger than the {width}x{height} render"
-                )
-            grid = declared_grid(width, height, cells_x=target[0], cells_y=target[1])
-            fallback = f"use_declared: {message}"
-    grid_ms = (clock() - t0) * 1000.0
-
-    t0 = clock()
-    reduced = reduce_cells(work, grid, method=reduce)
+    reduced = reduce_cells(image, grid, method=reduce)
     cells = (int(reduced.shape[1]), int(reduced.shape[0]))
     reduced = to_rgba(reduced) if reduced.shape[2] == 3 else reduced
     if target is not None:
         reduced, note = fit_to_size(reduced, size=target, anchor=anchor)
         if note:
             notes.append(note)
-    reduce_ms = (clock() - t0) * 1000.0
-
-    t0 = clock()
     out = binarize_alpha(reduced)
-    if min_speck > 0:
-        out = remove_specks(out, min_size=int(min_speck), wrap=wrap)
-    alpha_ms += (clock() - t0) * 1000.0
+    timings["reduce_ms"] = (clock() - t0) * 1000.0
 
     t0 = clock()
+    palette_mode = "given" if palette is not None else colors
     if palette is not None:
         out = quantize(out, palette, dither=dither)
-    palette_ms = (clock() - t0) * 1000.0
+    elif colors == "auto" and np.any(out[..., 3] > 0):
+        out = quantize(out, clean_palette([out]))
+    timings["palette_ms"] = (clock() - t0) * 1000.0
 
     t0 = clock()
+    background_report: dict[str, Any] = {"mode": background}
+    if background == "transparent":
+        decision = find_background(out, tolerance=float(background_tolerance), wrap=wrap)
+        out[decision.mask] = 0
+        background_report.update(
+            decision=decision.kind,
+            removed_share=round(float(decision.mask.mean()), 4),
+            uniform_border_share=round(decision.uniform_share, 4),
+        )
+        if decision.note:
+            notes.append(decision.note)
+    if min_speck > 0:
+        out = remove_specks(out, min_size=int(min_speck), wrap=wrap)
     if outline is not None:
         out = add_outline(out, color=tuple(int(v) for v in outline), wrap=wrap)
-    alpha_ms += (clock() - t0) * 1000.0
+    timings["alpha_ms"] = (clock() - t0) * 1000.0
 
-    opaque = out[..., 3] > 0
-    colours = out[opaque][:, :3]
-    if colours.size:
-        keys = (
-            (colours[:, 0].astype(np.uint32) << 16)
-            | (colours[:, 1].astype(np.uint32) << 8)
-            | colours[:, 2]
-        )
-        colour_count = int(np.unique(keys).size)
-    else:
-        colour_count = 0
+    timings["total_ms"] = (clock() - start) * 1000.0
     report = {
         "cell": [round(float(grid.cell[0]), 4), round(float(grid.cell[1]), 4)],
         "offset": [int(grid.offset[0]), int(grid.offset[1])],
-        "confidence": round(float(detected_confidence), 4),
+        "confidence": round(float(grid.confidence), 4),
+        "periodic": bool(grid.periodic),
         "cells": [cells[0], cells[1]],
         "size": [int(out.shape[1]), int(out.shape[0])],
-        "colors": colour_count,
+        "colors": _colour_count(out),
+        "palette": palette_mode,
         "fallback": fallback,
+        "background": background_report,
+        "hypotheses": list(grid.hypotheses),
+        "warnings": warnings,
         "notes": notes,
-        "timings": {
-            "total_ms": round((clock() - start) * 1000.0, 3),
-            "grid_ms": round(grid_ms, 3),
-            "reduce_ms": round(reduce_ms, 3),
-            "palette_ms": round(palette_ms, 3),
-            "alpha_ms": round(alpha_ms, 3),
-        },
+        "timings": {name: round(value, 3) for name, value in timings.items()},
     }
     return PixelizeResult(image=np.ascontiguousarray(out), report=report)

@@ -1,0 +1,255 @@
+"""Benchmark pixelize and its peers on real AI renders (bench/real_renders.json).
+
+    python bench/pixelize_real.py --images bench/real/images [--split heldout] [--no-peers]
+
+Every tool gets the same files, in automatic mode (no size, no cell, no
+palette). Per tool and split it prints:
+
+* output: share of images the tool gave an output for (a refusal or crash
+  counts against it); for images without a grid, pixelgen should refuse;
+* size: share of clear-grid images (``grid`` "clear" or "soft", with an
+  eye-judged ``native`` size) whose output is within +-max(1 px, 2 %) of the
+  judged size on both axes;
+* idempotent: share of outputs ``y`` for which the tool, run on the x4
+  nearest-neighbour upscale of ``y``, gives ``y`` again (pixelgen: every mode
+  and k = 2..8, see --modes);
+* colours: median number of colours in the outputs;
+* scene removed: for pixelgen with ``--background transparent``, the median
+  share of a scene's pixels made transparent (target 0);
+* ms: median whole-call time (decode the file, run, encode a PNG), one core.
+
+The images are not in the repository: bench/real_renders.json records each
+one's repository, commit, path, licence and sha256 (bench/real_collect.py
+rebuilds the folder from fetched mirrors) and how its native size was judged.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One core for every tool, set before numpy (or a peer) starts its thread pools.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse
+import hashlib
+import io
+import json
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
+from pixelgen.pixelart.pixelize import GridDetectionError  # noqa: E402
+
+# The modes whose idempotence pixelgen promises (dithering is left out: an
+# ordered dither of colours already in the palette may pick a neighbour).
+MODES = {
+    "auto": {},
+    "palette": {"palette": "pico-8"},
+    "transparent": {"background": "transparent"},
+    "outline": {"background": "transparent", "outline": (0, 0, 0)},
+}
+
+
+def within(got: tuple[int, int], judged: tuple[int, int]) -> bool:
+    return all(abs(g - j) <= max(1, 0.02 * j) for g, j in zip(got, judged))
+
+
+def decode(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        image.load()
+        mode = "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB"
+        return np.asarray(image.convert(mode)).copy()
+
+
+def encode(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def upscale(image: np.ndarray, k: int) -> np.ndarray:
+    return np.repeat(np.repeat(image, k, axis=0), k, axis=1)
+
+
+def run_pixelgen(pixels: np.ndarray, mode: str) -> np.ndarray | None:
+    options = dict(MODES[mode])
+    palette = builtin_palette(options.pop("palette")) if "palette" in options else None
+    try:
+        return pixelize(pixels, size=None, palette=palette, **options).image
+    except GridDetectionError:
+        return None
+
+
+@dataclass
+class Tally:
+    outputs: int = 0
+    refused_no_grid: int = 0
+    images: int = 0
+    no_grid: int = 0
+    size_cases: int = 0
+    size_ok: int = 0
+    idem_cases: int = 0
+    idem_ok: int = 0
+    colours: list[int] = field(default_factory=list)
+    ms: list[float] = field(default_factory=list)
+    scene_removed: list[float] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+
+
+def pixelgen_whole_call(path: Path) -> tuple[np.ndarray | None, float, dict]:
+    """The CLI's default work for one file (auto colours, background removal), timed whole."""
+    start = time.perf_counter()
+    pixels = decode(path)
+    report: dict = {}
+    try:
+        result = pixelize(pixels, size=None, palette=None, background="transparent")
+        out, report = result.image, result.report
+        encode(out)
+    except GridDetectionError as exc:
+        out, report = None, {"error": str(exc)}
+    return out, time.perf_counter() - start, report
+
+
+def score_pixelgen(entries: list[dict], images: Path, tally: Tally, ks: list[int]) -> None:
+    for entry in entries:
+        path = images / entry["file"]
+        out, seconds, report = pixelgen_whole_call(path)
+        tally.images += 1
+        tally.ms.append(seconds * 1000)
+        no_grid = entry.get("grid") == "none"
+        tally.no_grid += no_grid
+        if out is None:
+            tally.refused_no_grid += no_grid
+            if not no_grid:
+                tally.misses.append(f"{entry['file']}: refused: {report.get('error')}")
+            continue
+        tally.outputs += 1
+        colours = out[out[..., 3] > 0][:, :3]
+        tally.colours.append(int(np.unique(colours.astype(np.uint32) @ np.array([65536, 256, 1], np.uint32)).size) if colours.size else 0)
+        if entry.get("native") and not no_grid:
+            tally.size_cases += 1
+            got = (out.shape[1], out.shape[0])
+            if within(got, tuple(entry["native"])):
+                tally.size_ok += 1
+            else:
+                tally.misses.append(
+                    f"{entry['file']}: {got[0]}x{got[1]} vs judged {entry['native'][0]}x{entry['native'][1]} "
+                    f"(cell {report['cell'][0]:.2f}, confidence {report['confidence']:.2f}; "
+                    f"next: {[h['cell'][0] for h in report.get('hypotheses', [])[1:3]]})"
+                )
+        if entry.get("background") == "scene":
+            tally.scene_removed.append(float((out[..., 3] == 0).mean()))
+        # Idempotence, every mode, every k.
+        pixels = decode(path)
+        for mode in MODES:
+            first = run_pixelgen(pixels, mode)
+            if first is None:
+                continue
+            for k in ks:
+                tally.idem_cases += 1
+                again = run_pixelgen(upscale(first, k), mode)
+                if again is not None and again.shape == first.shape and np.array_equal(again, first):
+                    tally.idem_ok += 1
+                else:
+                    tally.misses.append(f"{entry['file']}: not idempotent in mode {mode} at x{k}")
+
+
+def score_peer(name: str, adapter, entries: list[dict], images: Path, tally: Tally, scratch: Path) -> None:
+    for entry in entries:
+        result = adapter(images / entry["file"])
+        tally.images += 1
+        tally.ms.append(result.seconds * 1000)
+        no_grid = entry.get("grid") == "none"
+        tally.no_grid += no_grid
+        if result.image is None:
+            tally.refused_no_grid += no_grid
+            continue
+        out = result.image
+        tally.outputs += 1
+        colours = out[out[..., 3] > 0][:, :3]
+        tally.colours.append(int(np.unique(colours.astype(np.uint32) @ np.array([65536, 256, 1], np.uint32)).size) if colours.size else 0)
+        if entry.get("native") and not no_grid:
+            tally.size_cases += 1
+            tally.size_ok += within((out.shape[1], out.shape[0]), tuple(entry["native"]))
+        upscaled = scratch / f"{name}-{Path(entry['file']).stem}-x4.png"
+        upscaled.write_bytes(encode(upscale(out, 4)))
+        again = adapter(upscaled)
+        tally.idem_cases += 1
+        tally.idem_ok += again.image is not None and again.image.shape == out.shape and np.array_equal(again.image, out)
+
+
+def pct(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.0f} % ({part}/{whole})" if whole else "n/a"
+
+
+def row(name: str, tally: Tally) -> str:
+    grid_images = tally.images - tally.no_grid
+    outputs_on_grid = tally.outputs - (tally.no_grid - tally.refused_no_grid)
+    colours = f"{statistics.median(tally.colours):.0f}" if tally.colours else "n/a"
+    scene = f"{100 * statistics.median(tally.scene_removed):.1f} %" if tally.scene_removed else "—"
+    ms = f"{statistics.median(tally.ms):.0f}" if tally.ms else "n/a"
+    return (
+        f"| {name} | {pct(outputs_on_grid, grid_images)} | {pct(tally.refused_no_grid, tally.no_grid)} | "
+        f"{pct(tally.size_ok, tally.size_cases)} | {pct(tally.idem_ok, tally.idem_cases)} | {colours} | {scene} | {ms} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--renders", type=Path, default=ROOT / "bench" / "real_renders.json")
+    parser.add_argument("--images", type=Path, default=ROOT / "bench" / "real" / "images")
+    parser.add_argument("--split", choices=["tune", "heldout", "all"], default="all")
+    parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--ks", default="2,3,4,5,6,7,8", help="upscale factors for pixelgen's idempotence check")
+    parser.add_argument("--misses", action="store_true", help="list pixelgen's misses")
+    args = parser.parse_args()
+    entries = json.loads(args.renders.read_text())
+    missing = [e["file"] for e in entries if not (args.images / e["file"]).is_file()]
+    if missing:
+        sys.exit(f"{len(missing)} image(s) missing under {args.images} (first: {missing[0]}); run bench/real_collect.py")
+    for entry in entries:
+        digest = hashlib.sha256((args.images / entry["file"]).read_bytes()).hexdigest()
+        if digest != entry["sha256"]:
+            sys.exit(f"{entry['file']}: sha256 {digest} does not match the record")
+    splits = ["tune", "heldout"] if args.split == "all" else [args.split]
+    ks = [int(k) for k in args.ks.split(",")]
+    peers = {}
+    if not args.no_peers:
+        import peers as peer_module
+
+        peers = {name: peer_module.PEERS[name] for name in peer_module.available()}
+    scratch = ROOT / "bench" / "out" / "real"
+    scratch.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}; one thread per tool")
+    for split in splits:
+        chosen = [e for e in entries if e.get("split") == split]
+        print(f"\n### split: {split} ({len(chosen)} images, {sum(e.get('grid') == 'none' for e in chosen)} without a grid)\n")
+        print("| tool | output (grid images) | refused (no-grid images) | size within ±max(1 px, 2 %) | idempotent | median colours | scene removed | median ms |")
+        print("|---|---|---|---|---|---|---|---|")
+        tally = Tally()
+        score_pixelgen(chosen, args.images, tally, ks)
+        print(row("pixelgen", tally))
+        for name, adapter in peers.items():
+            peer_tally = Tally()
+            score_peer(name, adapter, chosen, args.images, peer_tally, scratch)
+            print(row(name, peer_tally), flush=True)
+        if args.misses and tally.misses:
+            print("\npixelgen misses:")
+            for miss in tally.misses:
+                print(f"- {miss}")
+
+
+if __name__ == "__main__":
+    main()
