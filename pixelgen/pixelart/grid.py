@@ -21,17 +21,22 @@ Detection is hypothesis generation followed by model selection:
    widths and drifting grids; slivers under half a cell at a border are
    merged into their neighbour, so partial border cells count as cells only
    when more than half of them is visible.
-4. **Selection by description length.** Each hypothesis cuts the image into
-   cells and replaces every cell by its mean (computed from one integral
-   image, so a hypothesis costs one gather per cell). Its cost is
-   ``n ln(RSS / n + floor) + LAMBDA * cells * ln n``: the fit against the
-   number of cells. Half a cell fits a little better but needs four times the
-   cells; double the cell needs a quarter but fits badly; the true cell wins.
-   A declared prior gets a small bonus, non-square cells a small penalty.
+4. **Selection by the knee of the residual.** Each hypothesis replaces
+   every cell by its mean colour (from one integral image, so a hypothesis
+   costs one gather per cell) and is compared with the same grid with k x k
+   cells merged (k = 2, 3, every phase). The true cell is where merging
+   starts to destroy information: the residual jumps far more than smooth
+   content's k^2 growth, while merging half or third cells joins equal
+   colours and merging double cells joins already mixed ones. Hypotheses
+   whose lattice (or a divisor's) has no periodic support in the edge
+   profile lose to any that has; a declared prior gets a small bonus,
+   non-square cells a small penalty; a stronger lattice breaks near ties.
 5. **Confidence** combines how clearly the chosen lattice stands above
    random edges of the same energy (periodicity) with how clearly it beats
    the best hypothesis of a different cell size (margin). Noise, photographs
-   and smooth illustrations have no periodicity and score near 0.
+   and smooth illustrations have no periodicity: ``periodic`` is false.
+   An exact nearest-neighbour upscale is recognised as such (every colour
+   change on one lattice), so 2-px cells are found there.
 
 With ``wrap=True`` the image is a seamless tile: profiles include the seam,
 only periods that divide the size a whole number of times are considered, and
@@ -417,49 +422,58 @@ def _axis_cuts(axis: _Axis, fit: _Fit) -> tuple[int, tuple[int, ...]]:
 # --------------------------------------------------------------------------- selection
 
 
-def _intensity(image: np.ndarray) -> np.ndarray:
-    """One channel that sees colour and alpha edges: luma-weighted sum, composited over grey."""
+def _colour_planes(image: np.ndarray) -> np.ndarray:
+    """RGB as int32, transparent pixels composited over mid-grey so alpha edges count."""
     rgb = image[..., :3].astype(np.int32)
-    value = rgb[..., 0] + 2 * rgb[..., 1] + rgb[..., 2]
     if image.shape[2] == 4:
-        alpha = image[..., 3].astype(np.int32)
-        value = (value * alpha + 512 * (255 - alpha)) // 255
-    return value
+        alpha = image[..., 3:4].astype(np.int32)
+        rgb = (rgb * alpha + 128 * (255 - alpha)) // 255
+    return rgb
 
 
 class _CellModel:
-    """Residual of replacing every cell by its mean, for any grid, from one integral image."""
+    """Residual of replacing every cell by its mean colour, for any grid, from one integral image."""
 
-    def __init__(self, channel: np.ndarray) -> None:
-        height, width = channel.shape
+    def __init__(self, planes: np.ndarray) -> None:
+        height, width, channels = planes.shape
         self.pixels = height * width
-        values = channel.astype(np.float64)
-        self.total_square = float(np.sum(values * values))
-        integral = np.zeros((height + 1, width + 1), dtype=np.float64)
-        np.cumsum(values, axis=0, out=integral[1:, 1:])
+        self.total_square = float(np.einsum("ijk,ijk->", planes, planes, dtype=np.int64))
+        # int32 holds the sums of up to 8.4 M pixels of 255; larger images need int64.
+        dtype = np.int32 if self.pixels * 255 < 2**31 else np.int64
+        integral = np.zeros((height + 1, width + 1, channels), dtype=dtype)
+        np.cumsum(planes, axis=0, dtype=dtype, out=integral[1:, 1:])
         np.cumsum(integral[1:, 1:], axis=1, out=integral[1:, 1:])
         self.integral = integral
 
     def residual(self, cuts_x: tuple[int, ...], cuts_y: tuple[int, ...]) -> float:
-        corners = self.integral[np.ix_(np.asarray(cuts_y), np.asarray(cuts_x))]
+        corners = self.integral[np.ix_(np.asarray(cuts_y), np.asarray(cuts_x))].astype(np.float64)
         sums = corners[1:, 1:] - corners[:-1, 1:] - corners[1:, :-1] + corners[:-1, :-1]
-        areas = np.outer(np.diff(cuts_y), np.diff(cuts_x)).astype(np.float64)
-        return max(0.0, self.total_square - float(np.sum(sums * sums / areas)))
+        inverse_areas = 1.0 / np.outer(np.diff(cuts_y), np.diff(cuts_x)).astype(np.float64)
+        explained = float(np.einsum("ijk,ijk,ij->", sums, sums, inverse_areas))
+        return max(0.0, self.total_square - explained)
 
 
-# Selection cost of a hypothesis, in nats per pixel:
-#     ln(RSS / n + RESIDUAL_FLOOR) + CELL_COST * ln(cells)
-# a description length whose model cost grows with the log of the number of
-# cells: every halving of the cell (four times the cells) must cut the
-# residual by e^(CELL_COST * ln 4), about 2x at 0.5, to be worth it. Real
-# renders measured on the tune split: half the true cell lowers the residual
-# by 1.0-1.3x (sub-cell noise and jaggies), double the cell raises it 5-25x;
-# a per-cell cost linear in the number of cells (BIC) cannot separate both
-# at every cell size, since its price of a cell shrinks with the cell.
-# The floor (intensity units squared, ~2 uint8 levels per channel) keeps the
-# exact fits of clean art from rewarding ever smaller cells.
-_RESIDUAL_FLOOR = 16.0
-_CELL_COST = 0.5
+# Selection: the true cell is where merging cells starts to destroy
+# information. Merging k x k cells of the true grid (k = 2 or 3, every
+# phase) mixes different colours and the residual jumps (5-25x on real
+# renders); merging cells of half or a third of the true cell mostly joins
+# equal colours (1.0-1.4x), and merging cells of double the true one joins
+# already mixed cells (1.5-2x). So a hypothesis costs
+#     -ln((R_merged + FLOOR) / (R + FLOOR))
+# with R the residual per pixel of replacing every cell by its mean colour
+# and R_merged the smallest residual of a 2x2 or 3x3 merge: the sharpest
+# "knee" wins. A ratio needs no price per cell, so it does not depend on
+# the cell size, the image size or how much of the image is flat, where a
+# description length with a cost per cell (BIC-style) picked half cells
+# on large cells and coarse grids on sprites with big flat backdrops.
+# The floor (summed over R, G and B, ~2 uint8 levels per channel) stands for
+# render noise: clean art's exact fits (R = 0 at the true cell and its
+# divisors) then differ by the merges alone.
+_RESIDUAL_FLOOR = 12.0
+# The expected jump of a merge in smooth content is k^2 for cells of size c
+# (residual ~ c^2); blur zones of real renders jump less, so half of it in
+# log terms is subtracted. Tuned on the tune split.
+_SMOOTH_EXPONENT = 0.5
 # A hypothesis within this relative distance of a declared prior is
 # preferred by this much ...
 _PRIOR_NEAR = 0.03
@@ -475,9 +489,17 @@ _SKEWED_PENALTY = 0.2
 # there is no periodic structure; full periodicity _Z_SPAN above it.
 _Z_NOISE = 2.4
 _Z_SPAN = 3.6
+# Hypotheses whose lattice (or a divisor's) has no periodic support lose to
+# any that has: in a soft render, cells of a few pixels approximate the blur
+# well, but nothing in the edges repeats at their period.
+_UNSUPPORTED_PENALTY = 1.0
+# Residual (sum of squares) under which a fit is exact: float rounding only.
+_EXACT_RESIDUAL = 1e-3
+# Among hypotheses with support, a stronger lattice (z) breaks near ties.
+_Z_WEIGHT = 0.1
 # Margin: how much cheaper the winner is than the best hypothesis with a
 # different cell size, for full confidence.
-_MARGIN_SURE = 0.3
+_MARGIN_SURE = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -495,6 +517,7 @@ class _Hypothesis:
     x: _AxisGrid
     y: _AxisGrid
     cost: float
+    residual: float
 
     @property
     def offset(self) -> tuple[int, int]:
@@ -507,6 +530,11 @@ class _Hypothesis:
     @property
     def cell(self) -> tuple[float, float]:
         return (self.x.fit.period, self.y.fit.period)
+
+    @property
+    def exact(self) -> bool:
+        """Every cell is one flat colour (up to float rounding), with cells of 2 px or more."""
+        return self.residual <= _EXACT_RESIDUAL and min(self.cell) >= 2
 
 
 def _dedupe(periods: list[float], rel: float = 0.008) -> list[float]:
@@ -592,20 +620,42 @@ def _axis_grids(
     return list(grids.values())
 
 
+def _knee(model: "_CellModel", cuts_x: tuple[int, ...], cuts_y: tuple[int, ...], residual: float) -> float:
+    """How sharply the residual jumps when k x k cells are merged, beyond a smooth image's jump.
+
+    The smallest over k = 2, 3 and every phase of
+    ln(R_merged / R) - _SMOOTH_EXPONENT * ln(k^2):
+    in smooth content (a render's blur, gradients) the residual of cells of
+    size c grows as c^2, so merging k x k cells multiplies it by k^2 there.
+    """
+    base = residual / model.pixels + _RESIDUAL_FLOOR
+    best = math.inf
+    for k in (2, 3):
+        for phase_x in range(k):
+            merged_x = (0, *cuts_x[1 + phase_x : -1 : k], cuts_x[-1])
+            for phase_y in range(k):
+                merged_y = (0, *cuts_y[1 + phase_y : -1 : k], cuts_y[-1])
+                merged = model.residual(merged_x, merged_y) / model.pixels + _RESIDUAL_FLOOR
+                best = min(best, math.log(merged / base) - _SMOOTH_EXPONENT * math.log(k * k))
+    return best
+
+
 def _cost(
     model: _CellModel,
-    channel: np.ndarray,
+    planes: np.ndarray,
     x: _AxisGrid,
     y: _AxisGrid,
     priors: list[tuple[float, float]],
     wrap: bool,
+    *,
+    supported: bool = True,
 ) -> _Hypothesis:
     if wrap and (x.offset or y.offset):
-        residual = _CellModel(np.roll(channel, (-y.offset, -x.offset), axis=(0, 1))).residual(x.cuts, y.cuts)
-    else:
-        residual = model.residual(x.cuts, y.cuts)
-    cells = (len(x.cuts) - 1) * (len(y.cuts) - 1)
-    cost = math.log(residual / model.pixels + _RESIDUAL_FLOOR) + _CELL_COST * math.log(cells)
+        model = _CellModel(np.roll(planes, (-y.offset, -x.offset), axis=(0, 1)))
+    residual = model.residual(x.cuts, y.cuts)
+    cost = -_knee(model, x.cuts, y.cuts, residual) - _Z_WEIGHT * min(x.fit.z, y.fit.z)
+    if not supported:
+        cost += _UNSUPPORTED_PENALTY
     cell = (x.fit.period, y.fit.period)
     if priors and _is_near(cell, priors):
         cost -= _PRIOR_BONUS
@@ -614,7 +664,7 @@ def _cost(
         cost += _SKEWED_PENALTY
     elif aspect > _PRIOR_NEAR:
         cost += _NONSQUARE_PENALTY
-    return _Hypothesis(x, y, cost)
+    return _Hypothesis(x, y, cost, residual)
 
 
 def _single_cell_grid(width: int, height: int, wrap: bool) -> GridResult:
@@ -644,7 +694,9 @@ def _result(ranked: list[_Hypothesis], wrap: bool) -> GridResult:
         }
         for h in ranked[:_REPORTED_HYPOTHESES]
     ]
-    periodicity = _periodicity(ranked)
+    # An exact fit by cells larger than a pixel is a nearest-neighbour
+    # upscale: periodic however few edges a small image has.
+    periodicity = 1.0 if best.exact else _periodicity(ranked)
     return GridResult(
         cell=best.cell,
         offset=best.offset,
@@ -665,6 +717,16 @@ def _check_range(min_cell: float, max_cell: float) -> None:
         raise ValueError(
             f"need 2 <= min_cell <= max_cell, got min_cell={min_cell}, max_cell={max_cell}"
         )
+
+
+def _support(grid: _AxisGrid, grids: list[_AxisGrid]) -> float:
+    """The z of the strongest lattice among the grid's period and its divisors on this axis."""
+    z = grid.fit.z
+    for other in grids:
+        ratio = grid.fit.period / other.fit.period
+        if round(ratio) in (2, 3) and abs(ratio - round(ratio)) <= 0.03 * round(ratio):
+            z = max(z, other.fit.z)
+    return z
 
 
 def _periodicity(ranked: list[_Hypothesis]) -> float:
@@ -711,6 +773,8 @@ def _hypotheses(
     """Every image's hypotheses, cheapest first; candidates are pooled over the images."""
     evidence = []
     candidates: list[float] = []
+    exact: list[float] = []
+    factors = []
     for image in images:
         height, width = image.shape[:2]
         px, py = edge_profiles(image, wrap=wrap)
@@ -719,25 +783,30 @@ def _hypotheses(
         lowest = max(min_cell, min(_SMALLEST_CELL, max_cell))
         candidates += axes[0].candidates(lowest, min(max_cell, width))
         candidates += axes[1].candidates(lowest, min(max_cell, height))
-        for axis in (0, 1):
-            exact = _exact_upscale_period(image, axis)
-            if exact is not None and min_cell <= exact <= max_cell:
-                candidates.append(float(exact))
+        factor = (_exact_upscale_period(image, 1), _exact_upscale_period(image, 0))
+        factors.append(factor)
+        for period in factor:
+            if period is not None:
+                # Runs of equal cells make the spacing a multiple of the factor.
+                exact += [float(d) for d in range(2, period + 1) if period % d == 0 and min_cell <= d <= max_cell]
     if min_cell == max_cell:
         candidates.append(min_cell)
-    guesses = [(period, _REFINE_NEAR) for period in _dedupe(_harmonics(candidates, min_cell, max_cell))]
+    # An exact upscale's period is known to the pixel: it is not refined.
+    guesses = [(period, 0.0) for period in sorted(set(exact))]
+    guesses += [(period, _REFINE_NEAR) for period in _dedupe(_harmonics(candidates + exact, min_cell, max_cell))]
     ranked_per_image = []
-    for image, (evidence_x, evidence_y) in zip(images, evidence):
+    for image, (evidence_x, evidence_y), factor in zip(images, evidence, factors):
         height, width = image.shape[:2]
         priors = _prior_cells(width, height, prior_cell, prior_size)
-        channel = _intensity(image)
-        model = _CellModel(channel)
+        planes = _colour_planes(image)
+        model = _CellModel(planes)
         grids_x = _axis_grids(
             evidence_x, guesses + [(p[0], _PRIOR_NEAR) for p in priors], min_cell, min(max_cell, float(width))
         )
         grids_y = _axis_grids(
             evidence_y, guesses + [(p[1], _PRIOR_NEAR) for p in priors], min_cell, min(max_cell, float(height))
         )
+        support = {id(g): _support(g, grids) for grids in (grids_x, grids_y) for g in grids}
         pairs = [
             (x, y)
             for x in grids_x
@@ -750,8 +819,14 @@ def _hypotheses(
             strongest = (max(grids_x, key=lambda g: g.fit.score), max(grids_y, key=lambda g: g.fit.score))
             if not any(x is strongest[0] and y is strongest[1] for x, y in pairs):
                 pairs.append(strongest)
-        scored = [_cost(model, channel, x, y, priors, wrap) for x, y in pairs]
-        scored.sort(key=lambda h: h.cost)
+        scored = [
+            _cost(model, planes, x, y, priors, wrap, supported=min(support[id(x)], support[id(y)]) >= _Z_NOISE)
+            for x, y in pairs
+        ]
+        # A nearest-neighbour upscale is fitted exactly by its own factor, and
+        # also by coarser partitions of its flat areas: the factor beats them,
+        # and any exact fit beats every inexact one.
+        scored.sort(key=lambda h: (not h.exact, h.cell != factor, h.cost))
         ranked_per_image.append(scored)
     return ranked_per_image
 
@@ -801,8 +876,8 @@ def grid_for_cell(
             fit = _Fit(period=period, phase=0.0, score=0.0, z=0.0)
             found = [_AxisGrid(axis, fit, *_axis_cuts(axis, fit))]
         grids.append(found[0])
-    channel = _intensity(image)
-    return _result([_cost(_CellModel(channel), channel, grids[0], grids[1], [], wrap)], wrap)
+    planes = _colour_planes(image)
+    return _result([_cost(_CellModel(planes), planes, grids[0], grids[1], [], wrap)], wrap)
 
 
 def detect_grid_joint(

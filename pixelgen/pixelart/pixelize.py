@@ -304,6 +304,8 @@ def pixelize(
         out = quantize(out, palette, dither=dither)
     elif colors == "auto" and np.any(out[..., 3] > 0):
         out = quantize(out, clean_palette([out]))
+    # Transparent pixels stay (0, 0, 0, 0) whatever colour quantising gave them.
+    out[out[..., 3] == 0] = 0
     timings["palette_ms"] = (clock() - t0) * 1000.0
 
     t0 = clock()
