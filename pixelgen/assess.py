@@ -24,11 +24,11 @@ QUALITY_FILENAME = "quality.json"
 REPORT_FILENAME = "report.html"
 # How each per-image metric becomes the asset's: the worst image decides.
 _WORST = {
-    "palette_compliance": min, "grid_confidence": min, "outline_coverage": min, "ssim_vs_previous": min,
+    "palette_compliance": min, "grid_confidence": min, "grid_consistency": min, "outline_coverage": min, "ssim_vs_previous": min,
     "ssim_vs_reference": min, "psnr_vs_previous": min, "psnr_vs_reference": min,
     "colors_used": max, "partial_alpha_share": max, "lpips": max, "clip_distance": max, "orphan_pixels": max, "seam_error": max, "seam": max, "interior": min,
 }
-_LOCK_KEYS = ("palette_compliance", "colors_used", "partial_alpha_share", "orphan_pixels", "grid_confidence", "seam_error")
+_LOCK_KEYS = ("palette_compliance", "colors_used", "partial_alpha_share", "orphan_pixels", "grid_confidence", "grid_consistency", "seam_error")
 
 
 def lock_quality_summary(metrics: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -34,6 +34,7 @@ GATE_METRICS: Mapping[str, tuple[str, Bound]] = {
     "max_partial_alpha": ("partial_alpha_share", "max"),
     "max_orphan_pixels": ("orphan_pixels", "max"),
     "min_grid_confidence": ("grid_confidence", "min"),
+    "min_grid_consistency": ("grid_consistency", "min"),
     "max_frame_jitter_px": ("bbox_jitter_px", "max"),
     "max_palette_drift": ("palette_drift", "max"),
 }

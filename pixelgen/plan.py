@@ -57,6 +57,8 @@ class PostJob:
     background: str
     wrap: bool
     border: tuple[int, int, int, int] | None
+    # Render keys of the images whose cell size is found together with this one.
+    grid_set: tuple[str, ...] | None
     # Per-input digests, recorded in the lock so staleness can say *why*.
     inputs: dict[str, str]
     prompt: str
@@ -96,8 +98,10 @@ def make_plan(manifest: Manifest, resolved: Resolved, *, only: frozenset[str] | 
         for job in asset_renders:
             renders[job.key] = job
         palette = _palette_payload(manifest, asset, asset_renders)
+        grid_set = _grid_set(asset, asset_renders)
         posts = tuple(
-            _post_job(manifest, asset, image, job, palette, resolved, strip_metadata) for image, job in zip(asset.images, asset_renders)
+            _post_job(manifest, asset, image, job, palette, grid_set, resolved, strip_metadata)
+            for image, job in zip(asset.images, asset_renders)
         )
         files = tuple(f"{asset.id}/{name}" for name in pack_outputs(asset))
         key = pack_key(asset, [post.key for post in posts], manifest.name) if files else None
@@ -164,7 +168,20 @@ def _palette_payload(manifest: Manifest, asset: Asset, renders: list[RenderJob])
     return payload
 
 
-def _post_job(manifest: Manifest, asset: Asset, image: ImageSpec, render: RenderJob, palette: dict[str, Any] | None, resolved: Resolved, strip_metadata: bool) -> PostJob:
+def _grid_set(asset: Asset, renders: list[RenderJob]) -> list[str] | None:
+    """The renders whose cell size is found jointly (every image of the asset), or None.
+
+    All frames, facings, variants, tiles or elements of one asset share one
+    cell size, so each image's post-processing depends on all the renders.
+    A declared cell needs no joint search.
+    """
+    if len(renders) < 2 or asset.pixelart.cell is not None:
+        return None
+    return sorted(job.key for job in renders)
+
+
+def _post_job(manifest: Manifest, asset: Asset, image: ImageSpec, render: RenderJob, palette: dict[str, Any] | None,
+              grid_set: list[str] | None, resolved: Resolved, strip_metadata: bool) -> PostJob:
     pixelart = asdict(asset.pixelart)
     post_inputs = {
         "size": list(image.size),
@@ -172,6 +189,7 @@ def _post_job(manifest: Manifest, asset: Asset, image: ImageSpec, render: Render
         "background": asset.background,
         "wrap": asset.seamless,
         "border": list(image.border) if image.border else None,
+        "grid_set": grid_set,
     }
     payload = {
         "job": "post",
@@ -206,6 +224,7 @@ def _post_job(manifest: Manifest, asset: Asset, image: ImageSpec, render: Render
         background=asset.background,
         wrap=asset.seamless,
         border=image.border,
+        grid_set=None if grid_set is None else tuple(grid_set),
         inputs=inputs,
         prompt=image.prompt,
         negative=image.negative,

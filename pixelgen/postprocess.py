@@ -1,7 +1,9 @@
 """Turn an asset's raw renders into final pixel-art images (pure, no I/O).
 
-All images of one asset are processed together because a shared learned
-palette (``auto: N`` with ``shared: true``) is learned from all of them.
+All images of one asset are processed together: they share one cell size,
+found jointly over the renders (an animation's frames, a character's
+facings, a tileset's tiles), and a shared learned palette (``auto: N`` with
+``shared: true``) is learned from all of them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from pixelgen.pixelart import hex_to_rgb, learn_palette, nine_slice_fit, palette_from_hex, palette_to_hex, pixelize
+from pixelgen.pixelart import (
+    GridResult,
+    detect_grid_joint,
+    hex_to_rgb,
+    learn_palette,
+    nine_slice_fit,
+    palette_from_hex,
+    palette_to_hex,
+    pixelize,
+)
 from pixelgen.plan import PostJob
 
 
@@ -27,6 +38,7 @@ def _options(job: PostJob) -> dict[str, Any]:
     return dict(
         size=job.size,
         cell=settings["cell"],
+        colors=settings.get("colors", "auto"),
         on_grid_failure=settings["on_grid_failure"],
         min_confidence=settings["min_confidence"],
         reduce=settings["reduce"],
@@ -40,8 +52,20 @@ def _options(job: PostJob) -> dict[str, Any]:
     )
 
 
+def _shared_grids(renders: Sequence[np.ndarray], jobs: Sequence[PostJob]) -> tuple[list[GridResult | None], float | None]:
+    """One cell size for every image of the set, each with its own phase; and the grid consistency."""
+    if jobs[0].grid_set is None:
+        return [None] * len(jobs), None
+    sizes = {job.size for job in jobs}
+    prior = sizes.pop() if len(sizes) == 1 else None
+    grids, consistency = detect_grid_joint(list(renders), wrap=jobs[0].wrap, prior_size=prior)
+    # A set with no visible grid is left to each image's own fallback.
+    return [grid if grid.periodic else None for grid in grids], consistency
+
+
 def postprocess_asset(renders: Sequence[np.ndarray], jobs: Sequence[PostJob]) -> list[PostResult]:
     """Post-process every image of one asset; ``renders[i]`` belongs to ``jobs[i]``."""
+    grids, consistency = _shared_grids(renders, jobs)
     palette_spec = jobs[0].palette
     if palette_spec is None:
         palettes: list[np.ndarray | None] = [None] * len(jobs)
@@ -51,7 +75,10 @@ def postprocess_asset(renders: Sequence[np.ndarray], jobs: Sequence[PostJob]) ->
     else:
         # Learn from the reduced images (one pixel per cell), not the raw
         # renders: the palette should describe what the asset will show.
-        reduced = [pixelize(render, **{**_options(job), "outline": None}, palette=None).image for render, job in zip(renders, jobs)]
+        reduced = [
+            pixelize(render, **{**_options(job), "outline": None, "colors": "keep"}, grid=grid, palette=None).image
+            for render, job, grid in zip(renders, jobs, grids)
+        ]
         count = palette_spec["auto"]
         if "shared_with" in palette_spec:
             shared = learn_palette(reduced, n=count, seed=0)
@@ -59,16 +86,18 @@ def postprocess_asset(renders: Sequence[np.ndarray], jobs: Sequence[PostJob]) ->
         else:
             palettes = [learn_palette([image], n=count, seed=0) for image in reduced]
     results = []
-    for render, job, palette in zip(renders, jobs, palettes):
-        outcome = pixelize(render, **_options(job), palette=palette)
+    for render, job, palette, grid in zip(renders, jobs, palettes, grids):
+        outcome = pixelize(render, **_options(job), grid=grid, palette=palette)
         image, report = outcome.image, dict(outcome.report)
         if job.border and tuple(report.get("cells") or job.size) != tuple(job.size):
             # The detected grid does not match the element's size: fitting by
             # crop or resample would cut into the 9-slice corners. Keep the
             # cell-level image and stretch only its centre band instead.
-            cells = pixelize(render, **{**_options(job), "size": None}, palette=palette)
+            cells = pixelize(render, **{**_options(job), "size": None}, grid=grid, palette=palette)
             image = nine_slice_fit(cells.image, size=job.size, border=job.border)
             report = {**dict(cells.report), "size": list(job.size),
                       "notes": [*cells.report.get("notes", []), f"9-slice fit from {report['cells']} cells: corners kept, centre resized"]}
+        if consistency is not None:
+            report["grid_consistency"] = round(consistency, 4)
         results.append(PostResult(image=image, report=report, palette=None if palette is None else palette_to_hex(palette)))
     return results

@@ -89,6 +89,8 @@ def image_scores(image: np.ndarray, job: PostJob, palette: list[str] | None, rep
     outline = job.pixelart.get("outline")
     outline_rgb = None if outline is None else hex_to_rgb(outline)
     scores = pixel_metrics(image, palette=colours, grid_confidence=report.get("confidence"), outline_color=outline_rgb)
+    if report.get("grid_consistency") is not None:
+        scores["grid_consistency"] = report["grid_consistency"]
     if job.wrap:
         scores.update(seam_metrics(image))
     return scores

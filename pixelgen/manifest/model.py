@@ -64,6 +64,7 @@ class PixelArtSettings:
     cell: float | None = None
     on_grid_failure: str = "use_declared"
     min_confidence: float = 0.5
+    colors: str = "auto"
     reduce: str = "kcentroid"
     dither: str = "none"
     background_tolerance: float = 0.08

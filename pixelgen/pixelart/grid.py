@@ -823,10 +823,11 @@ def _hypotheses(
             _cost(model, planes, x, y, priors, wrap, supported=min(support[id(x)], support[id(y)]) >= _Z_NOISE)
             for x, y in pairs
         ]
-        # A nearest-neighbour upscale is fitted exactly by its own factor, and
-        # also by coarser partitions of its flat areas: the factor beats them,
-        # and any exact fit beats every inexact one.
-        scored.sort(key=lambda h: (not h.exact, h.cell != factor, h.cost))
+        # A nearest-neighbour upscale's factor (the coarsest lattice holding
+        # every colour change) is its grid, even where a partial border cell
+        # merged into its neighbour makes the fit inexact; otherwise an exact
+        # fit (a coarser partition of flat areas, say) beats inexact ones.
+        scored.sort(key=lambda h: (h.cell != factor, not h.exact, h.cost))
         ranked_per_image.append(scored)
     return ranked_per_image
 
