@@ -398,79 +398,53 @@ def _parse_size(value: str | None) -> tuple[int, int] | None:
 
 @cli.command()
 @click.argument("image", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Output PNG.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Output image: .png (or lossless .webp).")
 @click.option("--size", "size_text", metavar="WxH", help="Final size; default: one pixel per detected cell.")
-@click.option("--palette", metavar="NAME|FILE|auto:N", help="Built-in palette name, a .hex/.gpl/.pal/.png file, or auto:N.")
-@click.option("--cell", type=click.FloatRange(min=1, min_open=True), help="Declared cell size in pixels (skips detection of the size).")
-@click.option("--background", type=click.Choice(["transparent", "keep"]), default="keep", show_default=True)
+@click.option("--palette", metavar="NAME|FILE|auto|auto:N|keep",
+              help="Built-in palette, a .hex/.gpl/.pal/.png file, auto:N (learn N colours); default auto: the art's own colours, "
+                   "near-identical ones merged; keep: every cell colour.")
+@click.option("--cell", type=click.FloatRange(min=2), help="Cell size in render pixels (skips detecting the size).")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Treat a grid below this confidence as a failure (see --on-grid-failure); below 0.5 it is used with a warning.")
+@click.option("--on-grid-failure", type=click.Choice(["error", "use_declared"]), default="use_declared", show_default=True,
+              help="On failure: stop, or cut the render evenly into --size.")
+@click.option("--background", type=click.Choice(["transparent", "keep"]), default="keep", show_default=True,
+              help="transparent: remove a uniform backdrop connected to the border (a scene is kept).")
+@click.option("--background-tolerance", type=click.FloatRange(0, 1), default=0.08, show_default=True, help="OKLab distance of backdrop colours.")
 @click.option("--reduce", type=click.Choice(["kcentroid", "median", "mode"]), default="kcentroid", show_default=True)
 @click.option("--dither", type=click.Choice(["none", "bayer2", "bayer4", "bayer8", "floyd-steinberg"]), default="none", show_default=True)
+@click.option("--min-speck", type=click.IntRange(0, 4096), default=0, show_default=True, help="Remove opaque islands smaller than this many pixels.")
 @click.option("--outline", metavar="#RRGGBB", help="Draw a 1-px outline in this colour around opaque shapes.")
-@click.option("--on-grid-failure", type=click.Choice(["error", "use_declared"]), default="use_declared", show_default=True)
+@click.option("--anchor", type=click.Choice(["bottom-center", "center", "top-left", "top-center", "top-right", "bottom-left",
+                                             "bottom-right", "center-left", "center-right"]),
+              default="bottom-center", show_default=True, help="Where the art sits when it is cropped or padded to --size.")
 @click.option("--wrap", is_flag=True, help="Treat the image as a seamless tile (a torus).")
-@click.option("--json", "as_json", is_flag=True, help="Print the detection report as one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report (grid hypotheses, confidence, timings) as one JSON object.")
 @_friendly
-def pixelize(image: Path, output: Path, size_text: str | None, palette: str | None, cell: float | None, background: str,
-             reduce: str, dither: str, outline: str | None, on_grid_failure: str, wrap: bool, as_json: bool) -> None:
-    """Turn one render into true pixel art (grid snap, palette lock, clean alpha)."""
-    import re
-    import time
+def pixelize(image: Path, output: Path, size_text: str | None, palette: str | None, cell: float | None, min_confidence: float,
+             on_grid_failure: str, background: str, background_tolerance: float, reduce: str, dither: str, min_speck: int,
+             outline: str | None, anchor: str, wrap: bool, as_json: bool) -> None:
+    """Turn one render into true pixel art (grid snap, clean colours, clean alpha).
 
-    import numpy as np
+    The best grid is always used, with a warning when its confidence is low;
+    the command fails only when no pixel grid is visible at all (or below
+    --min-confidence), unless --size gives a size to cut the render into.
+    """
+    from pixelgen import pixelize_command
 
-    from pixelgen.errors import InputError
-    from pixelgen.fsutil import write_bytes_atomic
-    from pixelgen.pixelart import builtin_palette, builtin_palette_names, hex_to_rgb, learn_palette, load_palette_file
-    from pixelgen.pixelart import pixelize as run_pixelize
-    from pixelgen.png import decode_png, encode_png
-
-    started = time.perf_counter()
-    try:
-        pixels = decode_png(image.read_bytes())
-    except Exception as exc:  # noqa: BLE001 - Pillow raises many types for bad files
-        raise InputError(f"{image}: cannot read it as an image ({exc})") from None
-    outline_rgb = None
-    if outline:
-        if not re.fullmatch(r"#?[0-9A-Fa-f]{6}", outline):
-            raise InputError(f"--outline {outline!r} is not a #RRGGBB colour")
-        outline_rgb = hex_to_rgb(outline)
-    options = dict(size=_parse_size(size_text), cell=cell, on_grid_failure=on_grid_failure, reduce=reduce, dither=dither,
-                   background=background, outline=outline_rgb, wrap=wrap)
-    fixed = None
-    learned = None
-    if palette and palette.startswith("auto:"):
-        try:
-            learned = int(palette.split(":", 1)[1])
-        except ValueError:
-            raise InputError(f"--palette {palette!r}: write auto:N with N a number of colours, e.g. auto:16") from None
-    elif palette and Path(palette).suffix.lower() in (".hex", ".gpl", ".pal", ".png"):
-        try:
-            fixed = load_palette_file(Path(palette))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"--palette {palette}: {exc}") from None
-    elif palette:
-        if palette not in builtin_palette_names():
-            raise InputError(f"--palette {palette!r} is neither a palette file nor a built-in palette ({', '.join(builtin_palette_names())})")
-        fixed = builtin_palette(palette)
-    try:
-        if learned is not None:
-            reduced = run_pixelize(pixels, palette=None, **{**options, "outline": None}).image
-            fixed = learn_palette([reduced], n=learned, seed=0)
-        result = run_pixelize(pixels, palette=fixed, **options)
-    except ValueError as exc:
-        raise PixelgenError(f"{image}: {exc}") from None
-    write_bytes_atomic(output, encode_png(result.image))
-    report = dict(result.report)
-    report["timings"] = {**report.get("timings", {}), "cli_total_ms": round((time.perf_counter() - started) * 1e3, 3)}
-    report["input"] = str(image)
-    report["output"] = str(output)
+    options = dict(cell=cell, min_confidence=min_confidence, on_grid_failure=on_grid_failure, background=background,
+                   background_tolerance=background_tolerance, reduce=reduce, dither=dither, min_speck=min_speck,
+                   outline=pixelize_command.parse_outline(outline), anchor=anchor, wrap=wrap)
+    report = pixelize_command.run(image, output, size=_parse_size(size_text), palette=palette, options=options)
     if as_json:
-        click.echo(json.dumps(report, sort_keys=True, default=lambda v: v.tolist() if isinstance(v, np.ndarray) else str(v)))
-    else:
-        cell_x, cell_y = report["cell"]
-        fallback = f"; fallback: {report['fallback']}" if report.get("fallback") else ""
-        click.echo(f"{output}: {report['size'][0]}x{report['size'][1]}, cell {cell_x:g}x{cell_y:g}, "
-                   f"confidence {report['confidence']:.2f}, {report['colors']} colours{fallback}")
+        click.echo(json.dumps(report, sort_keys=True))
+        return
+    for warning in report["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
+    cell_x, cell_y = report["cell"]
+    fallback = f"; fallback: {report['fallback']}" if report.get("fallback") else ""
+    click.echo(f"{output}: {report['size'][0]}x{report['size'][1]}, cell {cell_x:g}x{cell_y:g}, "
+               f"confidence {report['confidence']:.2f}, {report['colors']} colours{fallback}")
 
 
 def main() -> None:

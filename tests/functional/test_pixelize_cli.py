@@ -54,3 +54,73 @@ def test_pixelize_bad_palette_is_a_clear_error(tmp_path):
     result = run_cli(tmp_path, "pixelize", str(source), "-o", str(tmp_path / "x.png"), "--palette", "pico-9")
     assert result.code == 2 and "pico-9" in result.err and "Traceback" not in result.err
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("name", ["out.jpg", "out.jpeg", "out"])
+def test_lossy_or_unknown_output_formats_are_refused_before_work(tmp_path, name):
+    source, _ = _render(tmp_path)
+    result = run_cli(tmp_path, "pixelize", str(source), "-o", str(tmp_path / name))
+    assert result.code == 2 and "lossless" in result.err and "out.png" in result.err and "Traceback" not in result.err
+    assert not (tmp_path / name).exists()
+
+
+def test_webp_output_is_lossless(tmp_path):
+    source, truth = _render(tmp_path)
+    out = tmp_path / "out.webp"
+    assert run_cli(tmp_path, "pixelize", str(source), "-o", str(out)).code == 0
+    from PIL import Image
+
+    with Image.open(out) as image:
+        assert image.format == "WEBP"
+        assert np.array_equal(np.asarray(image.convert("RGB")), truth)
+
+
+@pytest.mark.parametrize("palette, fragment", [("auto:1", "from 2 to 256"), ("auto:x", "auto:N"), ("auto:999", "from 2 to 256"),
+                                               ("nope.hex", "no such palette file"), ("pico-9", "built-in palette")])
+def test_bad_palette_values_are_input_errors(tmp_path, palette, fragment):
+    source, _ = _render(tmp_path)
+    result = run_cli(tmp_path, "pixelize", str(source), "-o", str(tmp_path / "x.png"), "--palette", palette)
+    assert result.code == 2 and fragment in result.err and "Traceback" not in result.err
+
+
+def test_non_image_and_fifo_inputs_are_clear_errors(tmp_path):
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    result = run_cli(tmp_path, "pixelize", str(text), "-o", str(tmp_path / "x.png"))
+    assert result.code == 2 and "cannot read it as an image" in result.err and "BytesIO" not in result.err
+    fifo = tmp_path / "pipe.png"
+    import os
+
+    os.mkfifo(fifo)
+    result = run_cli(tmp_path, "pixelize", str(fifo), "-o", str(tmp_path / "x.png"))
+    assert result.code == 2 and "not a regular file" in result.err
+
+
+def test_noise_is_refused_with_the_cli_flags_as_the_fix(tmp_path):
+    noise = np.random.default_rng(3).integers(0, 256, size=(256, 256, 3), dtype=np.uint8)
+    source = tmp_path / "noise.png"
+    source.write_bytes(encode_png(noise))
+    result = run_cli(tmp_path, "pixelize", str(source), "-o", str(tmp_path / "x.png"))
+    assert result.code == 1 and "no periodic pixel grid" in result.err and "--cell N" in result.err
+    assert not (tmp_path / "x.png").exists()
+    # With a size, the render is cut evenly instead, and the report says so.
+    result = run_cli(tmp_path, "pixelize", str(source), "-o", str(tmp_path / "x.png"), "--size", "32x32", "--json")
+    assert result.code == 0 and json.loads(result.out)["fallback"].startswith("use_declared: no periodic")
+
+
+def test_report_timings_cover_the_whole_call_and_flags_reach_the_engine(tmp_path):
+    source, truth = _render(tmp_path)
+    out = tmp_path / "out.png"
+    result = run_cli(tmp_path, "pixelize", str(source), "-o", str(out), "--json", "--palette", "keep", "--background",
+                     "transparent", "--background-tolerance", "0.05", "--min-speck", "2", "--anchor", "top-left", "--size", "26x22")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    timings = report["timings"]
+    stages = ("decode_ms", "grid_ms", "reduce_ms", "palette_ms", "alpha_ms", "encode_ms", "write_ms")
+    assert all(timings[stage] >= 0 for stage in stages)
+    assert timings["total_ms"] >= sum(timings[stage] for stage in stages)
+    assert report["palette"] == "keep" and report["background"]["mode"] == "transparent"
+    # --anchor top-left pads the 24x20 cells to 26x22 on the right and bottom.
+    image = decode_png(out.read_bytes())
+    assert image.shape[:2] == (22, 26) and (image[20:, :, 3] == 0).all() and (image[:, 24:, 3] == 0).all()
+    assert len(report["hypotheses"]) >= 1 and report["hypotheses"][0]["cell"] == report["cell"]
