@@ -473,6 +473,24 @@ def pixelize(image: Path, output: Path, size_text: str | None, palette: str | No
                    f"confidence {report['confidence']:.2f}, {report['colors']} colours{fallback}")
 
 
+@cli.command("mcp")
+@click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="HTTP port (on 127.0.0.1; endpoint /mcp).")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False, exists=True), default=".", show_default=True,
+              help="Every path a client names must lie inside this folder.")
+@click.option("--out", default="assets_out", show_default=True, help="Output root, relative to --root.")
+@_friendly
+def mcp_command(transport: str, port: int, root: Path, out: str) -> None:
+    """Serve pixelgen's tools and outputs over the Model Context Protocol (stdio, or HTTP on 127.0.0.1)."""
+    import os
+
+    from pixelgen.mcp_server import run_server
+
+    # Relative paths in tools and manifests mean the same as on the command line run from --root.
+    os.chdir(root)
+    run_server(Path.cwd(), transport=transport, port=port, out=out)
+
+
 def main() -> None:
     cli(prog_name="pixelgen")
 
