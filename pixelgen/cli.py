@@ -473,6 +473,34 @@ def pixelize(image: Path, output: Path, size_text: str | None, palette: str | No
                    f"confidence {report['confidence']:.2f}, {report['colors']} colours{fallback}")
 
 
+@cli.command()
+@manifest_argument
+@click.option("--vary", "vary", multiple=True, required=True, metavar="KEY=V1,V2,…",
+              help="A setting and its values: model=…, lora.NAME.weight=…, seed=…, render.steps=…, palette=… (repeatable).")
+@click.option("--assets", "assets", multiple=True, metavar="ID", help="Only these assets (repeatable; default: all).")
+@out_option
+@cache_option
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@_friendly
+def compare(manifest: Path, vary: tuple[str, ...], assets: tuple[str, ...], out: Path | None, cache_dir: Path | None,
+            device: str, batch_size: int, as_json: bool) -> None:
+    """Render selected assets across variations into one grid PNG and an HTML page of scores (cached like builds)."""
+    from pixelgen.compare import compare as run_compare
+    from pixelgen.compare import parse_variation
+
+    variations = [parse_variation(text) for text in vary]
+    result = run_compare(manifest, variations, _options(out=out, cache_dir=cache_dir, device=device, batch_size=batch_size, progress=False),
+                         assets=[a for text in assets for a in text.split(",") if a])
+    if as_json:
+        _print_json({"grid": str(result.grid), "page": str(result.page), "columns": result.columns, "rows": result.rows,
+                     "rendered": result.rendered, "cached": result.cached, "cells": result.cells})
+        return
+    click.echo(f"{len(result.rows)} image(s) × {len(result.columns)} variation(s): {result.rendered} rendered, "
+               f"{result.cached} from cache → {result.grid}, {result.page}")
+
+
 @cli.command("mcp")
 @click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="HTTP port (on 127.0.0.1; endpoint /mcp).")

@@ -91,8 +91,11 @@ def _asset_index(document: Any, asset_id: str, path: Path) -> int:
     raise InputError(f"{path}: no asset with id {asset_id!r} (the manifest has: {known})")
 
 
-def validate_text(path: Path, text: str) -> None:
-    """Validate ``text`` as the manifest at ``path`` would be (relative files resolve beside it)."""
+def load_text(path: Path, text: str) -> Any:
+    """Load ``text`` as the manifest at ``path`` would be (relative files resolve beside it).
+
+    Raises the loader's errors, naming ``path``; returns the ``Manifest`` (with ``path``).
+    """
     from pixelgen.manifest import load_manifest
 
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".candidate.yaml")
@@ -100,7 +103,7 @@ def validate_text(path: Path, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         try:
-            load_manifest(Path(temp_name))
+            manifest = load_manifest(Path(temp_name))
         except ManifestError as exc:
             # Name the manifest being edited, not the candidate file.
             problems = [dataclasses.replace(problem, file=str(path)) for problem in exc.problems]
@@ -109,6 +112,12 @@ def validate_text(path: Path, text: str) -> None:
             raise InputError(exc.message.replace(temp_name, str(path))) from None
     finally:
         os.unlink(temp_name)
+    return dataclasses.replace(manifest, path=path)
+
+
+def validate_text(path: Path, text: str) -> None:
+    """Raise what ``pixelgen validate`` would report for ``text`` as the manifest at ``path``."""
+    load_text(path, text)
 
 
 def _write_validated(path: Path, text: str) -> None:
