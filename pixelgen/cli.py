@@ -501,6 +501,30 @@ def compare(manifest: Path, vary: tuple[str, ...], assets: tuple[str, ...], out:
                f"{result.cached} from cache → {result.grid}, {result.page}")
 
 
+@cli.command()
+@manifest_argument
+@out_option
+@cache_option
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="0 picks a free port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; the default keeps the page on this machine.")
+@click.option("--deploy", type=click.Path(path_type=Path, file_okay=False), help="Also deploy into this game asset folder after each build.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--interval", type=click.FloatRange(0.01, 10), default=0.2, show_default=True, help="Seconds between checks for edits.")
+@_friendly
+def serve(manifest: Path, out: Path | None, cache_dir: Path | None, port: int, host: str, deploy: Path | None, device: str,
+          batch_size: int, interval: float) -> None:
+    """A live page of the build (contact sheet, scores, gates, diffs), rebuilt and pushed on every edit."""
+    from pixelgen.serve import LiveServer
+
+    options = _options(out=out, cache_dir=cache_dir, deploy=deploy, device=device, batch_size=batch_size, progress=False, gates="warn")
+    try:
+        server = LiveServer(manifest, options, host=host, port=port, interval=interval)
+    except OSError as exc:
+        raise PixelgenError(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port") from None
+    server.serve(echo=lambda line: click.echo(line))
+
+
 @cli.command("mcp")
 @click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="HTTP port (on 127.0.0.1; endpoint /mcp).")

@@ -1,0 +1,104 @@
+"""``pixelgen serve`` in headless Chromium: the page follows a manifest edit over server-sent events."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chromium_cdp import CHROMIUM, Browser
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium) - live page not tested"),
+]
+pytest.importorskip("websockets")
+MANIFEST = "manifests/small.yaml"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_listening(process: subprocess.Popen, port: int) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, process.communicate()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "pixelgen serve did not start listening"
+            time.sleep(0.1)
+
+
+def _built(number: int) -> str:
+    """JS: the page shows build ``number`` finished (up to date, or with gate warnings)."""
+    return (f"document.getElementById('build').textContent === '{number}' && "
+            "['ok', 'gates'].includes(document.getElementById('status').dataset.status)")
+
+
+def test_live_page_updates_after_a_manifest_edit(project, tmp_path_factory):
+    from PIL import Image
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "pixelgen", "serve", MANIFEST, "--port", str(port), "--interval", "0.05"],
+        cwd=project, env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        _wait_listening(server, port)
+        listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True)
+        if listening.returncode == 0 and listening.stdout.strip():
+            assert all(line.split()[3].startswith("127.0.0.1:") for line in listening.stdout.splitlines())
+        with Browser(f"http://127.0.0.1:{port}/", tmp_path_factory.mktemp("profile")) as page:
+            page.wait_for(_built(1), timeout=240)
+            assert page.evaluate("document.querySelectorAll('#sheet figure').length") == 7
+            page.wait_for("[...document.querySelectorAll('#sheet img')].every(i => i.complete && i.naturalWidth === 16)", timeout=30)
+            assert page.evaluate("document.querySelector('#scores tbody').rows.length") == 5
+            assert page.evaluate("document.getElementById('diffs').textContent") == "nothing changed"
+            before = page.evaluate("document.querySelector('figure[data-path=\"ground/grass.png\"] img').src")
+
+            # An edit of the manifest: the warm palette's red becomes blue; only the ground tiles change.
+            path = project / MANIFEST
+            path.write_text(path.read_text().replace('"#ff004d"', '"#29adff"'))
+            page.wait_for(_built(2), timeout=240)
+            changed = page.evaluate("[...document.querySelectorAll('#diffs .diff')].map(d => d.dataset.path).sort()")
+            assert changed == ["ground/dirt.png", "ground/grass.png"]
+            after = page.evaluate("document.querySelector('figure[data-path=\"ground/grass.png\"] img').src")
+            assert after != before  # a new URL: the browser fetched the new image
+            page.wait_for("[...document.querySelectorAll('#diffs img, #sheet img')].every(i => i.complete && i.naturalWidth > 0)", timeout=30)
+            assert "SSIM" in page.evaluate("document.querySelector('#diffs .diff').textContent")
+            shot = tmp_path_factory.mktemp("shot") / "serve.png"
+            page.screenshot(shot)
+            pixels = np.asarray(Image.open(shot).convert("RGB"))
+            assert pixels.shape == (900, 1200, 3) and len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50
+            if os.environ.get("PIXELGEN_SCREENSHOT_DIR"):
+                shutil.copy(shot, Path(os.environ["PIXELGEN_SCREENSHOT_DIR"]) / "serve.png")
+
+            # A broken manifest: the page shows the CLI's message and keeps the last good sheet.
+            path.write_text(path.read_text().replace("steps: 2", "steps: 0"))
+            page.wait_for("document.getElementById('build').textContent === '3' && document.getElementById('status').dataset.status === 'failed'", timeout=120)
+            assert "/defaults/render/steps" in page.evaluate("document.getElementById('error').textContent")
+            assert page.evaluate("document.querySelectorAll('#sheet figure').length") == 7
+            path.write_text(path.read_text().replace("steps: 0", "steps: 2"))
+            page.wait_for(_built(4), timeout=120)
+            assert page.evaluate("document.getElementById('error').textContent") == ""
+
+    finally:
+        server.terminate()
+        try:
+            out, err = server.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            out, err = server.communicate()
+    assert "build 2: " in out and "change → page" in out, out + err
