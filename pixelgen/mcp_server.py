@@ -78,6 +78,18 @@ def create_server(root: Path, *, out: str = "assets_out") -> Any:
         return BuildOptions(out=confine(root, out_dir or out, what="out"), progress=False,
                             **{k: v for k, v in kwargs.items() if v is not None})
 
+    # Pipelines stay loaded between build calls (an agent's edit → build loop), as in `watch`.
+    generators: dict[str, Any] = {}
+
+    def generator_factory(opts: Any) -> Any:
+        from pixelgen.watch import reusable_generator_factory
+
+        key = repr((opts.device, opts.dtype))
+        if key not in generators:
+            generators.clear()
+            generators[key] = reusable_generator_factory(opts)
+        return generators[key]
+
     class PixelgenMCPServer(MCPServer):  # type: ignore[misc, valid-type]
         async def list_resources(self) -> list[Any]:
             from mcp_types import Resource
@@ -183,7 +195,7 @@ def create_server(root: Path, *, out: str = "assets_out") -> Any:
             try:
                 opts = options(only=frozenset(only) if only else None, force=force, device=device,
                                batch_size=batch_size, gates=gates, on_progress=on_progress)
-                return run_build(manifest_path(manifest), opts)
+                return run_build(manifest_path(manifest), opts, make_generator=generator_factory(opts))
             finally:
                 finished.set()
 

@@ -220,8 +220,9 @@ class LiveServer:
         from pixelgen.build import build
         from pixelgen.lock import read_lock
         from pixelgen.outputs import manifest_out_dir
-        from pixelgen.watch import watched_files
+        from pixelgen.watch import reusable_generator_factory, watched_files
 
+        generators = reusable_generator_factory(self.options)
         builds = 0
         changed_at: float | None = None
         while not self.stop.is_set():
@@ -233,7 +234,7 @@ class LiveServer:
             previous_lock = read_lock(lock_path)
             summary, error = None, None
             try:
-                summary = build(self.manifest_path, self.options)
+                summary = build(self.manifest_path, self.options, make_generator=generators)
                 self._out_dir = Path(summary.out_dir)
             except PixelgenError as exc:
                 error = exc.message

@@ -41,9 +41,32 @@ def _snapshot(files: list[Path]) -> dict[Path, int | None]:
     return state
 
 
+def reusable_generator_factory(options: Any) -> Callable[[Any], Any]:
+    """A generator factory that keeps the last generator (and its loaded pipelines) across builds.
+
+    Loading the pipeline is most of a one-asset rebuild; a watch loop reuses it as long as the
+    models and LoRAs, and their resolved content identities, are unchanged.
+    """
+    from pixelgen.build import diffusers_generator_factory
+
+    make = diffusers_generator_factory(options)
+    kept: dict[str, Any] = {}
+
+    def factory(ws: Any) -> Any:
+        key = repr((ws.manifest.models, ws.manifest.loras, ws.resolved.models, ws.resolved.loras, str(ws.cache_dir)))
+        if key not in kept:
+            kept.clear()  # one set of pipelines in memory at a time
+            kept[key] = make(ws)
+        return kept[key]
+
+    return factory
+
+
 def watch(manifest_path: Path, options: Any, *, echo: Callable[[str], None], interval: float = 0.2, max_builds: int | None = None) -> int:
     """Build now, then on every change; returns the number of builds run."""
     from pixelgen.build import build
+
+    generators = reusable_generator_factory(options)
 
     builds = 0
     changed_at: float | None = None
@@ -51,7 +74,7 @@ def watch(manifest_path: Path, options: Any, *, echo: Callable[[str], None], int
         files = watched_files(manifest_path)
         state = _snapshot(files)
         try:
-            summary = build(manifest_path, options)
+            summary = build(manifest_path, options, make_generator=generators)
             builds += 1
             line = f"build {builds}: {summary.built} built, {summary.cached} from cache, {summary.rendered} rendered in {summary.seconds:.2f} s"
             if summary.deploy_dir is not None:
