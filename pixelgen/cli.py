@@ -511,15 +511,16 @@ def compare(manifest: Path, vary: tuple[str, ...], assets: tuple[str, ...], out:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--batch-size", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--interval", type=click.FloatRange(0.01, 10), default=0.2, show_default=True, help="Seconds between checks for edits.")
+@click.option("--allow-origin", metavar="ORIGIN", help="Let pages of this origin (e.g. http://localhost:5173, a game's dev server) read /events and /state.")
 @_friendly
 def serve(manifest: Path, out: Path | None, cache_dir: Path | None, port: int, host: str, deploy: Path | None, device: str,
-          batch_size: int, interval: float) -> None:
+          batch_size: int, interval: float, allow_origin: str | None) -> None:
     """A live page of the build (contact sheet, scores, gates, diffs), rebuilt and pushed on every edit."""
     from pixelgen.serve import LiveServer
 
     options = _options(out=out, cache_dir=cache_dir, deploy=deploy, device=device, batch_size=batch_size, progress=False, gates="warn")
     try:
-        server = LiveServer(manifest, options, host=host, port=port, interval=interval)
+        server = LiveServer(manifest, options, host=host, port=port, interval=interval, allow_origin=allow_origin)
     except OSError as exc:
         raise PixelgenError(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port") from None
     server.serve(echo=lambda line: click.echo(line))

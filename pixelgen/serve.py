@@ -115,7 +115,7 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def _handler(out_dir: Callable[[], Path | None], events: Events) -> type[BaseHTTPRequestHandler]:
+def _handler(out_dir: Callable[[], Path | None], events: Events, allow_origin: str | None) -> type[BaseHTTPRequestHandler]:
     page = resources.files("pixelgen").joinpath("templates/serve.html").read_bytes()
 
     class Handler(BaseHTTPRequestHandler):
@@ -136,6 +136,12 @@ def _handler(out_dir: Callable[[], Path | None], events: Events) -> type[BaseHTT
                 self._file(path.removeprefix("/out/"))
             else:
                 self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+
+        def end_headers(self) -> None:
+            # A game's dev server on another origin may follow the build (opt-in, one origin).
+            if allow_origin:
+                self.send_header("Access-Control-Allow-Origin", allow_origin)
+            super().end_headers()
 
         def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
             self.send_response(status)
@@ -189,14 +195,15 @@ def _handler(out_dir: Callable[[], Path | None], events: Events) -> type[BaseHTT
 class LiveServer:
     """The HTTP server and the rebuild loop of ``pixelgen serve``."""
 
-    def __init__(self, manifest_path: Path, options: Any, *, host: str = "127.0.0.1", port: int = 8000, interval: float = 0.2) -> None:
+    def __init__(self, manifest_path: Path, options: Any, *, host: str = "127.0.0.1", port: int = 8000, interval: float = 0.2,
+                 allow_origin: str | None = None) -> None:
         self.manifest_path = Path(manifest_path)
         self.options = options
         self.interval = interval
         self.events = Events()
         self.stop = threading.Event()
         self._out_dir: Path | None = None
-        self.httpd = ThreadingHTTPServer((host, port), _handler(lambda: self._out_dir, self.events))
+        self.httpd = ThreadingHTTPServer((host, port), _handler(lambda: self._out_dir, self.events, allow_origin))
         self.httpd.daemon_threads = True
 
     @property

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +61,8 @@ def test_live_page_updates_after_a_manifest_edit(project, tmp_path_factory):
         listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True)
         if listening.returncode == 0 and listening.stdout.strip():
             assert all(line.split()[3].startswith("127.0.0.1:") for line in listening.stdout.splitlines())
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/state", timeout=10) as reply:
+            assert reply.headers.get("Access-Control-Allow-Origin") is None  # no other origin reads it unless allowed
         with Browser(f"http://127.0.0.1:{port}/", tmp_path_factory.mktemp("profile")) as page:
             page.wait_for(_built(1), timeout=240)
             assert page.evaluate("document.querySelectorAll('#sheet figure').length") == 7
