@@ -145,13 +145,15 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=20)
     parser.add_argument("--out", type=Path, help="Markdown file to update between the hot-reload markers.")
     args = parser.parse_args()
+    threads = f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} " if "OMP_NUM_THREADS" in os.environ else ""
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="pixelgen-hot-") as folder:
         latencies = measure(args.edits, Path(folder))
     load_after = os.getloadavg()[0]
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     text = (f"{table(latencies)}\n\nMeasured {time.strftime('%Y-%m-%d')} on {machine} (CPU, tiny model; 1-minute load average "
-            f"{load_before:.1f} before, {load_after:.1f} after), `python bench/hot_reload.py --edits {args.edits}`.")
+            f"{load_before:.1f} before, {load_after:.1f} after), "
+            f"`{threads}python bench/hot_reload.py --edits {args.edits}`.")
     print(text)
     if args.out:
         document = args.out.read_text("utf-8")
