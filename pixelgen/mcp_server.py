@@ -64,19 +64,25 @@ def create_server(root: Path, *, out: str = "assets_out") -> Any:
         return Path(relative_to_root(root, path)) if Path.cwd().resolve() == root else path
 
     def manifest_path(manifest: str) -> Path:
-        path = local(confine(root, manifest, what="manifest"))
-        # The files a manifest names (palettes, LoRAs, checkpoints, references) are read too.
-        from pixelgen.watch import watched_files
+        """The manifest, confined, after checking that the files it reads and its deploy folder are too."""
+        from pixelgen.manifest import load_manifest
+        from pixelgen.watch import files_named_by
 
-        for named in watched_files(path):
-            confine(root, named, what=f"file named by {manifest}")
+        path = local(confine(root, manifest, what="manifest"))
+        try:
+            loaded = load_manifest(path)
+        except PixelgenError:
+            return path  # the tool itself reports what is wrong with it
+        for named in files_named_by(loaded):
+            confine(root, named, what=f"a file named by {manifest}")
+        if loaded.deploy_dir is not None:
+            confine(root, loaded.deploy_dir, what=f"the deploy dir of {manifest}")
         return path
 
-    def options(out_dir: str | None = None, **kwargs: Any) -> Any:
+    def options(**kwargs: Any) -> Any:
         from pixelgen.build import BuildOptions
 
-        return BuildOptions(out=confine(root, out_dir or out, what="out"), progress=False,
-                            **{k: v for k, v in kwargs.items() if v is not None})
+        return BuildOptions(out=confine(root, out, what="out"), progress=False, **{k: v for k, v in kwargs.items() if v is not None})
 
     # Pipelines stay loaded between build calls (an agent's edit → build loop), as in `watch`.
     generators: dict[str, Any] = {}
@@ -134,22 +140,20 @@ def create_server(root: Path, *, out: str = "assets_out") -> Any:
         from pixelgen.build import open_workspace
         from pixelgen.status import compute_status
 
-        def run() -> dict[str, Any]:
-            opts = options(only=frozenset(only) if only else None)
-            ws = open_workspace(manifest_path(manifest), opts)
-            states = {s.asset_id: s for s in compute_status(ws.plan, ws.lock, ws.out_dir, selection=opts.only)}
-            return {
-                "manifest": ws.manifest.name,
-                "renders": [asdict(job) for job in ws.plan.renders.values()],
-                "assets": [
-                    {"id": a.asset.id, "kind": a.asset.kind, "up_to_date": states[a.asset.id].up_to_date,
-                     "reasons": states[a.asset.id].reasons, "posts": [asdict(post) for post in a.posts]}
-                    for a in ws.plan.assets
-                ],
-                "removed": [s.asset_id for s in states.values() if s.removed],
-            }
-
-        return json.loads(json.dumps(run(), default=str))
+        opts = options(only=frozenset(only) if only else None)
+        ws = open_workspace(manifest_path(manifest), opts)
+        states = {s.asset_id: s for s in compute_status(ws.plan, ws.lock, ws.out_dir, selection=opts.only)}
+        result = {
+            "manifest": ws.manifest.name,
+            "renders": [asdict(job) for job in ws.plan.renders.values()],
+            "assets": [
+                {"id": a.asset.id, "kind": a.asset.kind, "up_to_date": states[a.asset.id].up_to_date,
+                 "reasons": states[a.asset.id].reasons, "posts": [asdict(post) for post in a.posts]}
+                for a in ws.plan.assets
+            ],
+            "removed": [s.asset_id for s in states.values() if s.removed],
+        }
+        return json.loads(json.dumps(result, default=str))
 
     @server.tool()
     @_cli_errors
@@ -158,16 +162,13 @@ def create_server(root: Path, *, out: str = "assets_out") -> Any:
         from pixelgen.build import open_workspace
         from pixelgen.status import compute_status
 
-        def run() -> dict[str, Any]:
-            ws = open_workspace(manifest_path(manifest), options())
-            states = compute_status(ws.plan, ws.lock, ws.out_dir)
-            return {
-                "manifest": ws.manifest.name,
-                "assets": [{"id": s.asset_id, "up_to_date": s.up_to_date, "removed": s.removed, "reasons": s.reasons} for s in states],
-                "stale": sum(1 for s in states if not s.up_to_date),
-            }
-
-        return run()
+        ws = open_workspace(manifest_path(manifest), options())
+        states = compute_status(ws.plan, ws.lock, ws.out_dir)
+        return {
+            "manifest": ws.manifest.name,
+            "assets": [{"id": s.asset_id, "up_to_date": s.up_to_date, "removed": s.removed, "reasons": s.reasons} for s in states],
+            "stale": sum(1 for s in states if not s.up_to_date),
+        }
 
     @server.tool()
     @_cli_errors
@@ -226,8 +227,9 @@ def create_server(root: Path, *, out: str = "assets_out") -> Any:
         args = [str(source), "-o", str(target), "--json", "--background", background, "--reduce", reduce,
                 "--dither", dither, "--on-grid-failure", on_grid_failure]
         if palette:
-            local = root / palette
-            args += ["--palette", str(local(confine(root, palette, what="palette"))) if local.suffix and local.exists() else palette]
+            # A palette file is a path (confined); anything else is a built-in name or auto:N.
+            is_file = Path(palette).suffix.lower() in (".hex", ".gpl", ".pal", ".png")
+            args += ["--palette", str(local(confine(root, palette, what="palette"))) if is_file else palette]
         for flag, value in (("--size", size), ("--cell", cell), ("--outline", outline)):
             if value is not None:
                 args += [flag, str(value)]
@@ -249,15 +251,12 @@ def create_server(root: Path, *, out: str = "assets_out") -> Any:
         from pixelgen.build import open_workspace
         from pixelgen.diff import diff_outputs, read_other_lock
 
-        def run() -> list[dict[str, Any]]:
-            ws = open_workspace(manifest_path(manifest), options())
-            other = against
-            if (root / against).exists() or os.path.isabs(against):
-                other = str(confine(root, against, what="against"))
-            changes = diff_outputs(ws, read_other_lock(ws.manifest.lock_path, other))
-            return [{**asdict(c), "resource": file_uri(root, ws.out_dir / c.image) if c.image else None} for c in changes]
-
-        return run()
+        ws = open_workspace(manifest_path(manifest), options())
+        other = against
+        if (root / against).exists() or os.path.isabs(against) or against.endswith(".json"):
+            other = str(confine(root, against, what="against"))  # a lock file, not a git ref
+        changes = diff_outputs(ws, read_other_lock(ws.manifest.lock_path, other))
+        return [{**asdict(c), "resource": file_uri(root, ws.out_dir / c.image) if c.image else None} for c in changes]
 
     @server.tool()
     @_cli_errors
@@ -265,11 +264,8 @@ def create_server(root: Path, *, out: str = "assets_out") -> Any:
         """Re-hash outputs against the lock and provenance; optionally re-render N random assets."""
         from pixelgen.verify import verify as run_verify
 
-        def run() -> dict[str, Any]:
-            mismatches, notes = run_verify(manifest_path(manifest), options(device=device), render_sample=render_sample, sample_seed=seed)
-            return {"ok": not mismatches, "mismatches": [m.render() for m in mismatches], "notes": notes}
-
-        return run()
+        mismatches, notes = run_verify(manifest_path(manifest), options(device=device), render_sample=render_sample, sample_seed=seed)
+        return {"ok": not mismatches, "mismatches": [m.render() for m in mismatches], "notes": notes}
 
     @server.tool()
     @_cli_errors
@@ -278,15 +274,12 @@ def create_server(root: Path, *, out: str = "assets_out") -> Any:
         from pixelgen.build import open_workspace
         from pixelgen.deploy import deploy_files
 
-        def run() -> dict[str, Any]:
-            target = confine(root, dir, what="deploy dir")
-            ws = open_workspace(manifest_path(manifest), options())
-            if ws.lock is None:
-                raise PixelgenError(f"{ws.manifest.lock_path}: no lock file; build {manifest} first")
-            done = deploy_files({p: ws.out_dir / p for p in [*ws.lock.outputs, *ws.lock.packs]}, target)
-            return {"copied": list(done.copied), "unchanged": len(done.unchanged), "dir": relative_to_root(root, target)}
-
-        return run()
+        target = confine(root, dir, what="deploy dir")
+        ws = open_workspace(manifest_path(manifest), options())
+        if ws.lock is None:
+            raise PixelgenError(f"{ws.manifest.lock_path}: no lock file; build {manifest} first")
+        done = deploy_files({p: ws.out_dir / p for p in [*ws.lock.outputs, *ws.lock.packs]}, target)
+        return {"copied": list(done.copied), "unchanged": len(done.unchanged), "dir": relative_to_root(root, target)}
 
     @server.tool()
     @_cli_errors

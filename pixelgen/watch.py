@@ -19,16 +19,20 @@ def watched_files(manifest_path: Path) -> list[Path]:
     """The manifest and the local files it names (palettes, LoRAs, checkpoints, references)."""
     from pixelgen.manifest import load_manifest
 
-    files = [manifest_path]
     try:
         manifest = load_manifest(manifest_path)
     except PixelgenError:
-        return files  # a broken manifest: wait for the next edit of the manifest itself
-    files += [Path(p.path) for p in manifest.palettes.values() if p.kind == "file" and p.path]
+        return [manifest_path]  # a broken manifest: wait for the next edit of the manifest itself
+    return sorted({manifest_path, *files_named_by(manifest)})
+
+
+def files_named_by(manifest: Any) -> list[Path]:
+    """The local files a loaded manifest names (palettes, LoRAs, checkpoints, references)."""
+    files = [Path(p.path) for p in manifest.palettes.values() if p.kind == "file" and p.path]
     files += [Path(l.source) for l in manifest.loras.values() if l.kind == "file"]
     files += [Path(m.source) for m in manifest.models.values() if m.kind == "single_file"]
     files += [Path(i.reference) for a in manifest.assets for i in a.images if i.reference]
-    return sorted(set(files))
+    return files
 
 
 def _snapshot(files: list[Path]) -> dict[Path, int | None]:

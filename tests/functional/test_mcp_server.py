@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -75,6 +76,27 @@ def test_tools_build_with_progress_and_png_resource(project):
             assert "hero/seed1.png" in deployed.structured_content["copied"]
             assert (project / "game" / "art" / "hud" / "hud.sheet.png").is_file()
 
+            # The edit → rebuild → review loop: a palette edit, then the diff against the old lock.
+            (project / "old.lock.json").write_bytes((project / "manifests" / "small.lock.json").read_bytes())
+            path = project / MANIFEST
+            path.write_text(path.read_text().replace('"#ff004d"', '"#29adff"'))
+            planned = await client.call_tool("plan", {"manifest": MANIFEST})
+            stale = {a["id"]: a["reasons"] for a in planned.structured_content["assets"] if not a["up_to_date"]}
+            assert list(stale) == ["ground"] and "palette changed" in stale["ground"]
+            rebuilt = await client.call_tool("build", {"manifest": MANIFEST})
+            assert rebuilt.structured_content["built"] == 2 and rebuilt.structured_content["rendered"] == 0
+            changes = (await client.call_tool("diff", {"manifest": MANIFEST, "against": "old.lock.json"})).structured_content["result"]
+            assert sorted(c["path"] for c in changes) == ["ground/dirt.png", "ground/grass.png"]
+            side_by_side = await client.read_resource(changes[0]["resource"])
+            assert side_by_side.contents[0].mime_type == "image/png"
+
+            shutil.copy(REPO / "docs" / "images" / "pixelize-before.png", project / "render.png")
+            pixelized = await client.call_tool("pixelize", {"image": "render.png", "output": "out/hero.png", "palette": "pico-8", "background": "transparent"})
+            assert not pixelized.is_error, _text(pixelized)
+            assert pixelized.structured_content["colors"] <= 16 and (project / "out" / "hero.png").is_file()
+            unreadable = await client.call_tool("pixelize", {"image": "manifests/small.yaml", "output": "out/x.png"})
+            assert unreadable.is_error and _text(unreadable).startswith("manifests/small.yaml: cannot read it as an image")
+
     anyio.run(session)
     # One notification per finished job (renders, then post-processing), ending at total.
     assert len(progress) >= 7
@@ -98,6 +120,9 @@ def test_paths_outside_the_root_are_refused(project, tmp_path_factory):
             assert through_link.is_error and "through a symlink" in _text(through_link)
             deploy = await client.call_tool("deploy", {"manifest": MANIFEST, "dir": "link/game"})
             assert deploy.is_error and "through a symlink" in _text(deploy)
+            (project / "manifests" / "away.yaml").write_text((project / MANIFEST).read_text().replace("name: small", f"name: away\ndeploy: {{dir: {outside}/game}}"))
+            away = await client.call_tool("build", {"manifest": "manifests/away.yaml"})
+            assert away.is_error and "the deploy dir of manifests/away.yaml" in _text(away) and "is outside the server root" in _text(away)
             with pytest.raises(Exception, match="symlink"):
                 await client.read_resource("pixelgen://file/link/secret.png")
             # The CLI's message for bad input, word for word.
