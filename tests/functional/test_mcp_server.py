@@ -6,10 +6,8 @@ import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ import anyio  # noqa: E402
 from mcp import Client, StdioServerParameters  # noqa: E402
 
 from conftest import REPO  # noqa: E402
+from server_helpers import free_port, listening_addresses, stop, wait_listening  # noqa: E402
 
 pytestmark = pytest.mark.slow
 MANIFEST = "manifests/small.yaml"
@@ -197,28 +196,14 @@ def test_edit_and_add_asset_keep_comments_and_validate(project):
     assert text.split("- id: slime")[1] == original.split("- id: slime")[1]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_http_transport_on_localhost(project):
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "pixelgen", "mcp", "--transport", "http", "--port", str(port), "--root", str(project)],
         cwd=project, env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, server.communicate()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the HTTP server did not start"
-                time.sleep(0.1)
+        wait_listening(server, port)
 
         async def session() -> None:
             async with Client(f"http://127.0.0.1:{port}/mcp", read_timeout_seconds=120) as client:
@@ -228,14 +213,7 @@ def test_http_transport_on_localhost(project):
                 assert checked.structured_content["assets"] == 5
 
         anyio.run(session)
-        listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True)
-        if listening.returncode == 0 and listening.stdout.strip():
-            local_addresses = [line.split()[3] for line in listening.stdout.splitlines()]
-            assert local_addresses and all(address.startswith("127.0.0.1:") for address in local_addresses), listening.stdout
+        addresses = listening_addresses(port)
+        assert addresses is None or (addresses and all(a.startswith("127.0.0.1:") for a in addresses)), addresses
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)

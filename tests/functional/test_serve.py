@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 
 from chromium_cdp import CHROMIUM, Browser
+from server_helpers import free_port, listening_addresses, stop, wait_listening
 
 pytestmark = [
     pytest.mark.slow,
@@ -22,24 +22,6 @@ pytestmark = [
 ]
 pytest.importorskip("websockets")
 MANIFEST = "manifests/small.yaml"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_listening(process: subprocess.Popen, port: int) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, process.communicate()
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            assert time.monotonic() < deadline, "pixelgen serve did not start listening"
-            time.sleep(0.1)
 
 
 def _built(number: int) -> str:
@@ -51,16 +33,15 @@ def _built(number: int) -> str:
 def test_live_page_updates_after_a_manifest_edit(project, tmp_path_factory):
     from PIL import Image
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "pixelgen", "serve", MANIFEST, "--port", str(port), "--interval", "0.05"],
         cwd=project, env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        _wait_listening(server, port)
-        listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True)
-        if listening.returncode == 0 and listening.stdout.strip():
-            assert all(line.split()[3].startswith("127.0.0.1:") for line in listening.stdout.splitlines())
+        wait_listening(server, port)
+        addresses = listening_addresses(port)
+        assert addresses is None or (addresses and all(a.startswith("127.0.0.1:") for a in addresses)), addresses
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/state", timeout=10) as reply:
             assert reply.headers.get("Access-Control-Allow-Origin") is None  # no other origin reads it unless allowed
         with Browser(f"http://127.0.0.1:{port}/", tmp_path_factory.mktemp("profile")) as page:
@@ -98,10 +79,5 @@ def test_live_page_updates_after_a_manifest_edit(project, tmp_path_factory):
             assert page.evaluate("document.getElementById('error').textContent") == ""
 
     finally:
-        server.terminate()
-        try:
-            out, err = server.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            out, err = server.communicate()
+        out, err = stop(server)
     assert "build 2: " in out and "change → page" in out, out + err
