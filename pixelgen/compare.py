@@ -20,7 +20,6 @@ from __future__ import annotations
 import copy
 import html
 import itertools
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -120,12 +119,13 @@ def compare(manifest_path: Path, variations: Sequence[Variation], options: Any, 
             make_generator: Any = None) -> CompareResult:
     import yaml
 
-    from pixelgen.build import default_cache_dir, diffusers_generator_factory, DEFAULT_OUT
+    from pixelgen.build import DEFAULT_OUT, default_cache_dir, diffusers_generator_factory
     from pixelgen.hashing import FileDigestCache
     from pixelgen.manifest import load_manifest
     from pixelgen.manifest_edit import load_text
     from pixelgen.outputs import manifest_out_dir
     from pixelgen.plan import make_plan
+    from pixelgen.png import decode_png
     from pixelgen.resolve import resolve
     from pixelgen.run import Runner
     from pixelgen.store import Store
@@ -148,13 +148,13 @@ def compare(manifest_path: Path, variations: Sequence[Variation], options: Any, 
     factory = make_generator or diffusers_generator_factory(options)
     generator: list[Any] = []  # one generator for every column: pipelines stay loaded
 
-    class _Workspace:  # what a generator factory reads
+    class _GeneratorInputs:  # the parts of a Workspace a generator factory reads
         manifest = base
         cache_dir = store.root
 
     def shared_generator() -> Any:
         if not generator:
-            generator.append(factory(_Workspace()))
+            generator.append(factory(_GeneratorInputs()))
         return generator[0]
 
     columns: list[str] = []
@@ -172,8 +172,6 @@ def compare(manifest_path: Path, variations: Sequence[Variation], options: Any, 
             raise InputError(f"compare: {column_label(settings)}: {asset_id}: {message}")
         result_counts["rendered"] += run.rendered
         result_counts["cached"] += run.posts_cached
-        from pixelgen.png import decode_png
-
         for post in plan.posts:
             produced = run.produced[post.key]
             if post.output not in rows:
