@@ -227,14 +227,14 @@ class LiveServer:
         from pixelgen.build import build
         from pixelgen.lock import read_lock
         from pixelgen.outputs import manifest_out_dir
-        from pixelgen.watch import reusable_generator_factory, watched_files
+        from pixelgen.watch import reusable_generator_factory, snapshot, watched_files
 
         generators = reusable_generator_factory(self.options)
         builds = 0
         changed_at: float | None = None
         while not self.stop.is_set():
             files = watched_files(self.manifest_path)
-            snapshot = _snapshot(files)
+            before = snapshot(files)
             builds += 1
             self.events.publish("building", {"build": builds})
             lock_path = self.manifest_path.with_name(f"{self.manifest_path.stem}.lock.json")
@@ -260,17 +260,8 @@ class LiveServer:
             echo(line)
             if max_builds is not None and builds >= max_builds:
                 return
-            while _snapshot(files) == snapshot:
+            while snapshot(files) == before:
                 if self.stop.wait(self.interval):
                     return
             changed_at = time.perf_counter()
 
-
-def _snapshot(files: list[Path]) -> dict[Path, int | None]:
-    state: dict[Path, int | None] = {}
-    for path in files:
-        try:
-            state[path] = path.stat().st_mtime_ns
-        except FileNotFoundError:
-            state[path] = None
-    return state

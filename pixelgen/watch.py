@@ -35,7 +35,8 @@ def files_named_by(manifest: Any) -> list[Path]:
     return files
 
 
-def _snapshot(files: list[Path]) -> dict[Path, int | None]:
+def snapshot(files: list[Path]) -> dict[Path, int | None]:
+    """Modification time of each file (None: missing); two equal snapshots mean nothing changed."""
     state: dict[Path, int | None] = {}
     for path in files:
         try:
@@ -76,7 +77,7 @@ def watch(manifest_path: Path, options: Any, *, echo: Callable[[str], None], int
     changed_at: float | None = None
     while True:
         files = watched_files(manifest_path)
-        state = _snapshot(files)
+        state = snapshot(files)
         try:
             summary = build(manifest_path, options, make_generator=generators)
             builds += 1
@@ -94,6 +95,6 @@ def watch(manifest_path: Path, options: Any, *, echo: Callable[[str], None], int
         if max_builds is not None and builds >= max_builds:
             return builds
         echo(f"watching {len(files)} file(s) for changes (Ctrl-C to stop)")
-        while _snapshot(files) == state:
+        while snapshot(files) == state:
             time.sleep(interval)
         changed_at = time.perf_counter()
