@@ -213,6 +213,16 @@ def test_http_transport_on_localhost(project):
                 assert checked.structured_content["assets"] == 5
 
         anyio.run(session)
+        # DNS rebinding: a page on another host name that resolves to 127.0.0.1 is refused.
+        import http.client
+
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("POST", "/mcp", body=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+                           headers={"Host": "attacker.example", "Content-Type": "application/json",
+                                    "Accept": "application/json, text/event-stream"})
+        refused = connection.getresponse().status
+        connection.close()
+        assert refused in (400, 403, 421), refused
         addresses = listening_addresses(port)
         assert addresses is None or (addresses and all(a.startswith("127.0.0.1:") for a in addresses)), addresses
     finally:
