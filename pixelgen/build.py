@@ -44,6 +44,9 @@ class BuildOptions:
     metrics_file: Path | None = None
     gates: str = "error"  # "warn": report gate violations without failing the build
     deploy: Path | None = None  # overrides the manifest's deploy.dir
+    # (done, total) jobs after each finished job; raising from it stops the build before
+    # anything is written to OUT or the lock (finished renders stay cached).
+    on_progress: Callable[[int, int], None] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -162,7 +165,7 @@ def build(
         from pixelgen.run import Runner
 
         generator_factory = make_generator or diffusers_generator_factory(options)
-        with BuildProgress(enabled=options.progress) as progress:
+        with BuildProgress(enabled=options.progress, on_advance=options.on_progress) as progress:
             progress.add_total(len(stale_posts))
             runner = Runner(
                 ws.store,

@@ -447,6 +447,77 @@ def pixelize(image: Path, output: Path, size_text: str | None, palette: str | No
                f"confidence {report['confidence']:.2f}, {report['colors']} colours{fallback}")
 
 
+@cli.command()
+@manifest_argument
+@click.option("--vary", "vary", multiple=True, required=True, metavar="KEY=V1,V2,…",
+              help="A setting and its values: model=…, lora.NAME.weight=…, seed=…, render.steps=…, palette=… (repeatable).")
+@click.option("--assets", "assets", multiple=True, metavar="ID", help="Only these assets (repeatable; default: all).")
+@out_option
+@cache_option
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@_friendly
+def compare(manifest: Path, vary: tuple[str, ...], assets: tuple[str, ...], out: Path | None, cache_dir: Path | None,
+            device: str, batch_size: int, as_json: bool) -> None:
+    """Render selected assets across variations into one grid PNG and an HTML page of scores (cached like builds)."""
+    from pixelgen.compare import compare as run_compare
+    from pixelgen.compare import parse_variation
+
+    variations = [parse_variation(text) for text in vary]
+    result = run_compare(manifest, variations, _options(out=out, cache_dir=cache_dir, device=device, batch_size=batch_size, progress=False),
+                         assets=[a for text in assets for a in text.split(",") if a])
+    if as_json:
+        _print_json({"grid": str(result.grid), "page": str(result.page), "columns": result.columns, "rows": result.rows,
+                     "rendered": result.rendered, "cached": result.cached, "cells": result.cells})
+        return
+    click.echo(f"{len(result.rows)} image(s) × {len(result.columns)} variation(s): {result.rendered} rendered, "
+               f"{result.cached} from cache → {result.grid}, {result.page}")
+
+
+@cli.command()
+@manifest_argument
+@out_option
+@cache_option
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="0 picks a free port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; the default keeps the page on this machine.")
+@click.option("--deploy", type=click.Path(path_type=Path, file_okay=False), help="Also deploy into this game asset folder after each build.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--interval", type=click.FloatRange(0.01, 10), default=0.2, show_default=True, help="Seconds between checks for edits.")
+@click.option("--allow-origin", metavar="ORIGIN", help="Let pages of this origin (e.g. http://localhost:5173, a game's dev server) read /events and /state.")
+@_friendly
+def serve(manifest: Path, out: Path | None, cache_dir: Path | None, port: int, host: str, deploy: Path | None, device: str,
+          batch_size: int, interval: float, allow_origin: str | None) -> None:
+    """A live page of the build (contact sheet, scores, gates, diffs), rebuilt and pushed on every edit."""
+    from pixelgen.serve import LiveServer
+
+    options = _options(out=out, cache_dir=cache_dir, deploy=deploy, device=device, batch_size=batch_size, progress=False, gates="warn")
+    try:
+        server = LiveServer(manifest, options, host=host, port=port, interval=interval, allow_origin=allow_origin)
+    except OSError as exc:
+        raise PixelgenError(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port") from None
+    server.serve(echo=lambda line: click.echo(line))
+
+
+@cli.command("mcp")
+@click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True, help="HTTP port (on 127.0.0.1; endpoint /mcp).")
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False, exists=True), default=".", show_default=True,
+              help="Every path a client names must lie inside this folder.")
+@click.option("--out", default="assets_out", show_default=True, help="Output root, relative to --root.")
+@_friendly
+def mcp_command(transport: str, port: int, root: Path, out: str) -> None:
+    """Serve pixelgen's tools and outputs over the Model Context Protocol (stdio, or HTTP on 127.0.0.1)."""
+    import os
+
+    from pixelgen.mcp_server import run_server
+
+    # Relative paths in tools and manifests mean the same as on the command line run from --root.
+    os.chdir(root)
+    run_server(Path.cwd(), transport=transport, port=port, out=out)
+
+
 def main() -> None:
     cli(prog_name="pixelgen")
 

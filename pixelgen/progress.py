@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Callable, TextIO
 
 
 class BuildProgress:
-    def __init__(self, *, stream: TextIO | None = None, enabled: bool = True) -> None:
+    def __init__(self, *, stream: TextIO | None = None, enabled: bool = True,
+                 on_advance: Callable[[int, int], None] | None = None) -> None:
         self.stream = stream or sys.stderr
         self.enabled = enabled
+        # Called with (done, total) after every change; it may raise to stop the build
+        # between jobs (the MCP server cancels that way).
+        self.on_advance = on_advance
         self.total = 0
         self.done = 0
         self.images = 0
@@ -46,11 +50,15 @@ class BuildProgress:
         self.total += count
         if self._rich is not None and self._task is not None:
             self._rich.update(self._task, total=self.total)
+        if self.on_advance is not None:
+            self.on_advance(self.done, self.total)
 
     def advance(self, count: int, *, images: int = 0) -> None:
         if not count:
             return
         self.done += count
+        if self.on_advance is not None:
+            self.on_advance(self.done, self.total)
         self.images += images
         elapsed = time.perf_counter() - self.started
         rate = f"{self.images / elapsed:.2f} img/s" if self.images and elapsed > 0 else ""

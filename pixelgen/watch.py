@@ -19,19 +19,24 @@ def watched_files(manifest_path: Path) -> list[Path]:
     """The manifest and the local files it names (palettes, LoRAs, checkpoints, references)."""
     from pixelgen.manifest import load_manifest
 
-    files = [manifest_path]
     try:
         manifest = load_manifest(manifest_path)
     except PixelgenError:
-        return files  # a broken manifest: wait for the next edit of the manifest itself
-    files += [Path(p.path) for p in manifest.palettes.values() if p.kind == "file" and p.path]
+        return [manifest_path]  # a broken manifest: wait for the next edit of the manifest itself
+    return sorted({manifest_path, *files_named_by(manifest)})
+
+
+def files_named_by(manifest: Any) -> list[Path]:
+    """The local files a loaded manifest names (palettes, LoRAs, checkpoints, references)."""
+    files = [Path(p.path) for p in manifest.palettes.values() if p.kind == "file" and p.path]
     files += [Path(l.source) for l in manifest.loras.values() if l.kind == "file"]
     files += [Path(m.source) for m in manifest.models.values() if m.kind == "single_file"]
     files += [Path(i.reference) for a in manifest.assets for i in a.images if i.reference]
-    return sorted(set(files))
+    return files
 
 
-def _snapshot(files: list[Path]) -> dict[Path, int | None]:
+def snapshot(files: list[Path]) -> dict[Path, int | None]:
+    """Modification time of each file (None: missing); two equal snapshots mean nothing changed."""
     state: dict[Path, int | None] = {}
     for path in files:
         try:
@@ -41,17 +46,40 @@ def _snapshot(files: list[Path]) -> dict[Path, int | None]:
     return state
 
 
+def reusable_generator_factory(options: Any) -> Callable[[Any], Any]:
+    """A generator factory that keeps the last generator (and its loaded pipelines) across builds.
+
+    Loading the pipeline is most of a one-asset rebuild; a watch loop reuses it as long as the
+    models and LoRAs, and their resolved content identities, are unchanged.
+    """
+    from pixelgen.build import diffusers_generator_factory
+
+    make = diffusers_generator_factory(options)
+    kept: dict[str, Any] = {}
+
+    def factory(ws: Any) -> Any:
+        key = repr((ws.manifest.models, ws.manifest.loras, ws.resolved.models, ws.resolved.loras, str(ws.cache_dir)))
+        if key not in kept:
+            kept.clear()  # one set of pipelines in memory at a time
+            kept[key] = make(ws)
+        return kept[key]
+
+    return factory
+
+
 def watch(manifest_path: Path, options: Any, *, echo: Callable[[str], None], interval: float = 0.2, max_builds: int | None = None) -> int:
     """Build now, then on every change; returns the number of builds run."""
     from pixelgen.build import build
+
+    generators = reusable_generator_factory(options)
 
     builds = 0
     changed_at: float | None = None
     while True:
         files = watched_files(manifest_path)
-        state = _snapshot(files)
+        state = snapshot(files)
         try:
-            summary = build(manifest_path, options)
+            summary = build(manifest_path, options, make_generator=generators)
             builds += 1
             line = f"build {builds}: {summary.built} built, {summary.cached} from cache, {summary.rendered} rendered in {summary.seconds:.2f} s"
             if summary.deploy_dir is not None:
@@ -67,6 +95,6 @@ def watch(manifest_path: Path, options: Any, *, echo: Callable[[str], None], int
         if max_builds is not None and builds >= max_builds:
             return builds
         echo(f"watching {len(files)} file(s) for changes (Ctrl-C to stop)")
-        while _snapshot(files) == state:
+        while snapshot(files) == state:
             time.sleep(interval)
         changed_at = time.perf_counter()
