@@ -199,18 +199,33 @@ def _upscale(
     return out
 
 
-def make_case(seed: int, index: int, *, render_size: int = 1024) -> Case:
+# Harder settings than the corpus the detector was first written with, for a
+# held-out check: "small" is 4-px cells with blur and JPEG; "hard" adds
+# stronger blur and compression, crops and non-square canvases.
+PROFILES = ("standard", "small", "hard")
+
+
+def make_case(seed: int, index: int, *, render_size: int = 1024, profile: str = "standard") -> Case:
     from PIL import Image
     from scipy.ndimage import gaussian_filter
 
-    rng = np.random.default_rng([seed, index])
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
+    rng = np.random.default_rng([seed, index] if profile == "standard" else [seed, index, PROFILES.index(profile)])
     width = render_size
     height = (
         render_size
         if rng.random() < 0.75
         else int(render_size * rng.choice([0.75, 0.625]))
     )
+    if profile == "hard":
+        # Non-square canvases either way, and a crop: any aspect 0.5-1.5.
+        width, height = render_size, int(render_size * rng.uniform(0.5, 1.0))
+        if rng.random() < 0.5:
+            width, height = height, width
     cell = float(rng.choice([rng.integers(4, 17), rng.uniform(4.0, 16.0)]))
+    if profile == "small":
+        cell = 4.0
     nx = round(width / cell)
     ny = round(height / cell)
     truth, palette, transparent = make_sprite(rng, nx, ny)
@@ -244,7 +259,7 @@ def make_case(seed: int, index: int, *, render_size: int = 1024) -> Case:
     # Near-flat background: a faint gradient over the whole render.
     gradient = np.linspace(-1.0, 1.0, width)[None, :, None] * float(rng.uniform(0, 4))
     render[..., :3] += gradient.astype(np.float32)
-    blur = float(rng.uniform(0.3, 1.0))
+    blur = float(rng.uniform(0.3, 1.0) if profile == "standard" else rng.uniform(0.6, 1.2) if profile == "hard" else rng.uniform(0.5, 0.9))
     render[..., :3] = gaussian_filter(render[..., :3], sigma=(blur, blur, 0))
     if rgba_render:
         render[..., 3] = gaussian_filter(
@@ -256,7 +271,7 @@ def make_case(seed: int, index: int, *, render_size: int = 1024) -> Case:
         np.float32
     )
     render8 = np.clip(np.rint(render), 0, 255).astype(np.uint8)
-    quality = int(rng.integers(75, 96))
+    quality = int(rng.integers(75, 96) if profile == "standard" else rng.integers(60, 86))
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(render8[..., :3])).save(
         buffer, format="JPEG", quality=quality
@@ -267,7 +282,7 @@ def make_case(seed: int, index: int, *, render_size: int = 1024) -> Case:
     else:
         final = np.ascontiguousarray(rgb)
     return Case(
-        name=f"s{seed}-{index:04d}",
+        name=f"s{seed}-{index:04d}" if profile == "standard" else f"{profile}-s{seed}-{index:04d}",
         render=final,
         truth=truth,
         palette=palette,
@@ -288,10 +303,10 @@ def make_case(seed: int, index: int, *, render_size: int = 1024) -> Case:
     )
 
 
-def generate(n: int, *, seed: int = 0, render_size: int = 1024):
-    """Yield ``n`` cases; case i depends only on (seed, i, render_size)."""
+def generate(n: int, *, seed: int = 0, render_size: int = 1024, profile: str = "standard"):
+    """Yield ``n`` cases; case i depends only on (seed, i, render_size, profile)."""
     for index in range(n):
-        yield make_case(seed, index, render_size=render_size)
+        yield make_case(seed, index, render_size=render_size, profile=profile)
 
 
 def main() -> None:

@@ -133,10 +133,14 @@ def _score(
         tally.alpha_agree.append(float((opaque_out == truth_opaque).mean()))
 
 
+# --no-prior: detect the grid without the declared size (pixelize's automatic mode).
+USE_PRIOR = True
+
+
 def run_pixelgen(case: Case, tally: Tally) -> None:
     t0 = time.perf_counter()
     result = pixelize(
-        case.render, size=case.size, palette=case.palette, background=case.background
+        case.render, size=case.size if USE_PRIOR else None, palette=case.palette, background=case.background
     )
     ms = (time.perf_counter() - t0) * 1000.0
     report = result.report
@@ -220,6 +224,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", type=int, default=1024, help="render long side in px")
     parser.add_argument("--no-peers", action="store_true", help="only run pixelgen")
+    parser.add_argument("--profile", choices=["standard", "small", "hard"], default="standard",
+                        help="corpus settings: small = 4-px cells with blur + JPEG; hard = stronger blur/JPEG, crops, non-square canvases")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument(
         "--show-failures",
@@ -227,7 +233,10 @@ def main() -> None:
         default=0,
         help="list this many failed cases per tool",
     )
+    parser.add_argument("--no-prior", action="store_true", help="pixelgen detects without the declared size")
     args = parser.parse_args()
+    global USE_PRIOR
+    USE_PRIOR = not args.no_prior
 
     tools = {"pixelgen": run_pixelgen}
     if not args.no_peers:
@@ -241,7 +250,7 @@ def main() -> None:
             else:
                 tools[name] = runner
     tallies = {name: Tally(name) for name in tools}
-    cases = list(generate(args.n, seed=args.seed, render_size=args.size))
+    cases = list(generate(args.n, seed=args.seed, render_size=args.size, profile=args.profile))
     # Warm-up (imports, caches) outside the timings.
     for name, runner in tools.items():
         runner(cases[0], Tally(name))
@@ -278,7 +287,7 @@ def main() -> None:
             }
         )
     print(
-        f"corpus: n={args.n} seed={args.seed} size={args.size}; machine: {platform.machine()} "
+        f"corpus: n={args.n} seed={args.seed} size={args.size} profile={args.profile}; machine: {platform.machine()} "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}"
     )
     header = "| tool | size recovered | declared fallback | exact RGBA | exact RGB (opaque) | palette-clean | alpha agreement | median ms | ms vs pixelgen |"

@@ -171,7 +171,7 @@ class BackgroundDecision:
 
 
 def find_background(
-    image: np.ndarray, *, tolerance: float, wrap: bool = False
+    image: np.ndarray, *, tolerance: float, wrap: bool = False, colours_of: np.ndarray | None = None
 ) -> BackgroundDecision:
     """Find a near-uniform backdrop connected to the border, or decide there is none.
 
@@ -184,35 +184,50 @@ def find_background(
     never reached). Otherwise the image is a scene and nothing is removed.
     The decision depends only on the pixels, so a second run on the result
     finds the same (now transparent) background.
+
+    ``colours_of`` (same shape) is where the backdrop's extent is traced when
+    the decision is taken on a palette-mapped copy: mapping may give the
+    backdrop the colour of sprite pixels next to it, and the flood must not
+    follow it there.
     """
     _check_image(image, rgba_only=False)
     if not isinstance(tolerance, (int, float)) or tolerance < 0:
         raise ValueError(f"tolerance must be a non-negative number, got {tolerance!r}")
-    rgba = image if image.shape[2] == 4 else to_rgba(image)
-    height, width = rgba.shape[:2]
+    height, width = image.shape[:2]
     nothing = np.zeros((height, width), dtype=bool)
     if wrap:
         return BackgroundDecision("tile", nothing, 0.0)
     border = np.zeros((height, width), dtype=bool)
     border[0, :] = border[-1, :] = border[:, 0] = border[:, -1] = True
-    clear = rgba[..., 3] < 128
-    border_count = int(border.sum())
-    clear_share = float((border & clear).sum()) / border_count
+    candidate, clear_share = _near_border_colour(image, border, float(tolerance))
     if clear_share >= _CLEAR_BORDER_SHARE:
         return BackgroundDecision("already-transparent", nothing, clear_share)
-    solid_border = border & ~clear
-    lab = srgb_to_oklab(np.ascontiguousarray(rgba[..., :3]))
-    lab -= _fit_background(lab, solid_border, float(tolerance))
-    near = np.einsum("hwc,hwc->hw", lab, lab) <= float(tolerance) ** 2
-    candidate = near | clear
-    share = float((border & candidate).sum()) / border_count
+    share = float((border & candidate).sum()) / float(border.sum())
     if share < _UNIFORM_BORDER_SHARE:
         return BackgroundDecision("scene", nothing, share)
+    if colours_of is not None:
+        if colours_of.shape[:2] != image.shape[:2]:
+            raise ValueError(f"colours_of must match the image's size, got {colours_of.shape} for {image.shape}")
+        candidate, _ = _near_border_colour(colours_of, border, float(tolerance))
     labels, count = label_components(candidate, connectivity=4, wrap=False)
     is_background = np.zeros(count + 1, dtype=bool)
     is_background[labels[border]] = True
     is_background[0] = False
     return BackgroundDecision("removed", is_background[labels], share)
+
+
+def _near_border_colour(image: np.ndarray, border: np.ndarray, tolerance: float) -> tuple[np.ndarray, float]:
+    """Pixels transparent or within ``tolerance`` of the border's fitted colour; and the border's clear share."""
+    rgba = image if image.shape[2] == 4 else to_rgba(image)
+    clear = rgba[..., 3] < 128
+    clear_share = float((border & clear).sum()) / float(border.sum())
+    solid_border = border & ~clear
+    if not solid_border.any():
+        return clear, clear_share
+    lab = srgb_to_oklab(np.ascontiguousarray(rgba[..., :3]))
+    lab -= _fit_background(lab, solid_border, tolerance)
+    near = np.einsum("hwc,hwc->hw", lab, lab) <= tolerance**2
+    return near | clear, clear_share
 
 
 def remove_background(

@@ -282,7 +282,9 @@ class _Evidence:
         """
         fit = _refine(self.damped, guess, lo=lo, hi=hi, rel=rel)
         if fit is None:
-            return None
+            # Every edge sat on the block grid, and damping took them all.
+            raw = _refine(self.raw, guess, lo=lo, hi=hi, rel=rel)
+            return None if raw is None else (self.raw, raw)
         if _jpeg_like(fit):
             raw = _refine(self.raw, guess, lo=lo, hi=hi, rel=rel)
             if raw is not None:
@@ -432,25 +434,32 @@ def _colour_planes(image: np.ndarray) -> np.ndarray:
 
 
 class _CellModel:
-    """Residual of replacing every cell by its mean colour, for any grid, from one integral image."""
+    """Residual of replacing every cell by its mean colour, for any grid, from two integral images."""
 
     def __init__(self, planes: np.ndarray) -> None:
         height, width, channels = planes.shape
         self.pixels = height * width
-        self.total_square = float(np.einsum("ijk,ijk->", planes, planes, dtype=np.int64))
         # int32 holds the sums of up to 8.4 M pixels of 255; larger images need int64.
         dtype = np.int32 if self.pixels * 255 < 2**31 else np.int64
         integral = np.zeros((height + 1, width + 1, channels), dtype=dtype)
         np.cumsum(planes, axis=0, dtype=dtype, out=integral[1:, 1:])
         np.cumsum(integral[1:, 1:], axis=1, out=integral[1:, 1:])
         self.integral = integral
+        squares = np.zeros((height + 1, width + 1), dtype=np.float64)
+        np.cumsum(np.einsum("ijk,ijk->ij", planes, planes, dtype=np.int64), axis=0, out=squares[1:, 1:])
+        np.cumsum(squares[1:, 1:], axis=1, out=squares[1:, 1:])
+        self.squares = squares
 
     def residual(self, cuts_x: tuple[int, ...], cuts_y: tuple[int, ...]) -> float:
-        corners = self.integral[np.ix_(np.asarray(cuts_y), np.asarray(cuts_x))].astype(np.float64)
+        """Sum of squared differences from the cell means over the region the cuts span."""
+        xs, ys = np.asarray(cuts_x), np.asarray(cuts_y)
+        corners = self.integral[np.ix_(ys, xs)].astype(np.float64)
         sums = corners[1:, 1:] - corners[:-1, 1:] - corners[1:, :-1] + corners[:-1, :-1]
-        inverse_areas = 1.0 / np.outer(np.diff(cuts_y), np.diff(cuts_x)).astype(np.float64)
+        inverse_areas = 1.0 / np.outer(np.diff(ys), np.diff(xs)).astype(np.float64)
         explained = float(np.einsum("ijk,ijk,ij->", sums, sums, inverse_areas))
-        return max(0.0, self.total_square - explained)
+        (x0, x1), (y0, y1) = (xs[0], xs[-1]), (ys[0], ys[-1])
+        total = self.squares[y1, x1] - self.squares[y0, x1] - self.squares[y1, x0] + self.squares[y0, x0]
+        return max(0.0, float(total) - explained)
 
 
 # Selection: the true cell is where merging cells starts to destroy
@@ -557,12 +566,12 @@ def _exact_upscale_period(image: np.ndarray, axis: int) -> int | None:
     A nearest-neighbour upscale repeats each column (row) exactly k times,
     so the positions where a column differs from the previous one are all
     congruent mod k; their gcd-like spacing is k. Renders have noise and
-    differ everywhere, giving None.
+    differ everywhere, giving None. 0 means too few changes to tell.
     """
     work = image if axis == 1 else image.transpose(1, 0, 2)
     changes = np.flatnonzero(np.any(work[:, 1:] != work[:, :-1], axis=(0, 2))) + 1
     if changes.size < 2:
-        return None
+        return 0  # too few changes to tell: the other axis decides
     period = int(np.gcd.reduce(np.diff(changes)))
     return period if period >= 2 else None
 
@@ -620,24 +629,32 @@ def _axis_grids(
     return list(grids.values())
 
 
-def _knee(model: "_CellModel", cuts_x: tuple[int, ...], cuts_y: tuple[int, ...], residual: float) -> float:
+def _knee(model: "_CellModel", cuts_x: tuple[int, ...], cuts_y: tuple[int, ...]) -> float:
     """How sharply the residual jumps when k x k cells are merged, beyond a smooth image's jump.
 
     The smallest over k = 2, 3 and every phase of
-    ln(R_merged / R) - _SMOOTH_EXPONENT * ln(k^2):
-    in smooth content (a render's blur, gradients) the residual of cells of
+    ln(R_merged / R) - _SMOOTH_EXPONENT * ln(k^2), residuals per pixel
+    plus the floor. Only inner cells count: partial border cells (a crop,
+    or slivers merged into their neighbour) would blur the comparison.
+    In smooth content (a render's blur, gradients) the residual of cells of
     size c grows as c^2, so merging k x k cells multiplies it by k^2 there.
     """
-    base = residual / model.pixels + _RESIDUAL_FLOOR
+    inner_x, inner_y = cuts_x[1:-1], cuts_y[1:-1]
+    if len(inner_x) < 3 or len(inner_y) < 3:
+        inner_x, inner_y = cuts_x, cuts_y
+    area = float((inner_x[-1] - inner_x[0]) * (inner_y[-1] - inner_y[0]))
+    base = model.residual(inner_x, inner_y) / area + _RESIDUAL_FLOOR
     best = math.inf
     for k in (2, 3):
+        if len(inner_x) <= k or len(inner_y) <= k:
+            continue
         for phase_x in range(k):
-            merged_x = (0, *cuts_x[1 + phase_x : -1 : k], cuts_x[-1])
+            merged_x = (inner_x[0], *inner_x[1 + phase_x : -1 : k], inner_x[-1])
             for phase_y in range(k):
-                merged_y = (0, *cuts_y[1 + phase_y : -1 : k], cuts_y[-1])
-                merged = model.residual(merged_x, merged_y) / model.pixels + _RESIDUAL_FLOOR
+                merged_y = (inner_y[0], *inner_y[1 + phase_y : -1 : k], inner_y[-1])
+                merged = model.residual(merged_x, merged_y) / area + _RESIDUAL_FLOOR
                 best = min(best, math.log(merged / base) - _SMOOTH_EXPONENT * math.log(k * k))
-    return best
+    return 0.0 if best == math.inf else best
 
 
 def _cost(
@@ -653,7 +670,7 @@ def _cost(
     if wrap and (x.offset or y.offset):
         model = _CellModel(np.roll(planes, (-y.offset, -x.offset), axis=(0, 1)))
     residual = model.residual(x.cuts, y.cuts)
-    cost = -_knee(model, x.cuts, y.cuts, residual) - _Z_WEIGHT * min(x.fit.z, y.fit.z)
+    cost = -_knee(model, x.cuts, y.cuts) - _Z_WEIGHT * min(x.fit.z, y.fit.z)
     if not supported:
         cost += _UNSUPPORTED_PENALTY
     cell = (x.fit.period, y.fit.period)
@@ -784,6 +801,10 @@ def _hypotheses(
         candidates += axes[0].candidates(lowest, min(max_cell, width))
         candidates += axes[1].candidates(lowest, min(max_cell, height))
         factor = (_exact_upscale_period(image, 1), _exact_upscale_period(image, 0))
+        if 0 in factor:
+            # An axis with too few changes takes the other's factor (square cells).
+            other = factor[1] if factor[0] == 0 else factor[0]
+            factor = (other, other) if other else (None, None)
         factors.append(factor)
         for period in factor:
             if period is not None:
@@ -825,9 +846,8 @@ def _hypotheses(
         ]
         # A nearest-neighbour upscale's factor (the coarsest lattice holding
         # every colour change) is its grid, even where a partial border cell
-        # merged into its neighbour makes the fit inexact; otherwise an exact
-        # fit (a coarser partition of flat areas, say) beats inexact ones.
-        scored.sort(key=lambda h: (h.cell != factor, not h.exact, h.cost))
+        # merged into its neighbour makes the fit inexact.
+        scored.sort(key=lambda h: (h.cell != factor, h.cost))
         ranked_per_image.append(scored)
     return ranked_per_image
 

@@ -300,6 +300,7 @@ def pixelize(
 
     t0 = clock()
     palette_mode = "given" if palette is not None else colors
+    cell_colours = out.copy() if background == "transparent" else None
     if palette is not None:
         out = quantize(out, palette, dither=dither)
     elif colors == "auto" and np.any(out[..., 3] > 0):
@@ -311,7 +312,10 @@ def pixelize(
     t0 = clock()
     background_report: dict[str, Any] = {"mode": background}
     if background == "transparent":
-        decision = find_background(out, tolerance=float(background_tolerance), wrap=wrap)
+        # Decided on the final colours (so a second run decides the same),
+        # traced on the cells' own colours (so a palette that maps the
+        # backdrop onto a sprite colour does not carry the flood into it).
+        decision = find_background(out, tolerance=float(background_tolerance), wrap=wrap, colours_of=cell_colours)
         out[decision.mask] = 0
         background_report.update(
             decision=decision.kind,

@@ -171,3 +171,52 @@ def test_to_rgba_and_dtype_errors():
     assert to_rgba(np.zeros((2, 2, 3), np.uint8))[..., 3].min() == 255
     with pytest.raises(TypeError):
         remove_background(np.zeros((4, 4, 3), np.float32), tolerance=0.1)
+
+
+def _sprite_on_backdrop() -> np.ndarray:
+    cells = np.full((24, 24, 3), 232, np.uint8)
+    cells[4:20, 6:18] = (30, 24, 40)  # outline
+    cells[5:19, 7:17] = (200, 70, 50)
+    cells[9:13, 10:14] = (232, 232, 232)  # an enclosed region of the backdrop's colour
+    return cells
+
+
+def test_a_sprite_backdrop_is_removed_but_not_its_enclosed_regions():
+    from pixelgen.pixelart import find_background
+
+    cells = _sprite_on_backdrop()
+    decision = find_background(cells, tolerance=0.08)
+    assert decision.kind == "removed" and decision.note is None
+    expected = np.ones((24, 24), bool)
+    expected[4:20, 6:18] = False
+    np.testing.assert_array_equal(decision.mask, expected)
+    # Run again on the result: the backdrop is already gone, nothing more goes.
+    again = find_background(remove_background(cells, tolerance=0.08), tolerance=0.08)
+    assert again.kind == "already-transparent" and not again.mask.any()
+
+
+def test_a_scene_keeps_its_background_and_says_so():
+    from pixelgen.pixelart import find_background
+
+    rng = np.random.default_rng(3)
+    # Sky on top, varied ground below, a lake: the border is not one colour.
+    scene = np.empty((30, 40, 3), np.uint8)
+    scene[:12] = (120, 180, 235)
+    scene[12:] = rng.choice(np.array([[60, 120, 50], [90, 70, 40], [70, 140, 60]], np.uint8), size=(18, 40))
+    scene[20:26, 5:30] = (110, 170, 230)
+    decision = find_background(scene, tolerance=0.08)
+    assert decision.kind == "scene" and not decision.mask.any()
+    assert "scene" in decision.note and decision.uniform_share < 0.75
+    assert find_background(scene, tolerance=0.08, wrap=True).kind == "tile"
+
+
+def test_pixelize_keeps_a_scene_whole_and_is_stable():
+    from pixelgen.pixelart import pixelize
+
+    rng = np.random.default_rng(4)
+    scene = rng.choice(np.array([[60, 120, 50], [90, 70, 40], [70, 140, 60], [120, 180, 235]], np.uint8), size=(30, 40))
+    render = np.repeat(np.repeat(scene, 8, axis=0), 8, axis=1)
+    result = pixelize(render, size=None, palette=None, background="transparent")
+    assert (result.image[..., 3] == 255).all()
+    assert result.report["background"]["decision"] == "scene"
+    assert any("looks like a scene" in note for note in result.report["notes"])

@@ -1,0 +1,105 @@
+"""Known-answer grids for the traps real renders set: half and double cells,
+partial border cells, and one cell size for a set of frames.
+
+Every expected value is built here: the art is made at its native size and
+upscaled by a known cell.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pixelgen.pixelart import detect_grid, detect_grid_joint, pixelize
+
+
+def _art(seed: int, width: int, height: int) -> np.ndarray:
+    """Native art: flat regions and single-cell detail, colours far apart."""
+    rng = np.random.default_rng(seed)
+    palette = np.array([[20, 16, 28], [235, 230, 220], [200, 60, 50], [60, 140, 70], [50, 80, 190], [230, 190, 60]], np.uint8)
+    index = rng.integers(0, len(palette), size=(height, width))
+    runs = rng.random((height, width)) < 0.45
+    for x in range(1, width):
+        index[:, x] = np.where(runs[:, x], index[:, x - 1], index[:, x])
+    return palette[index]
+
+
+def _up(art: np.ndarray, cell: float, phase: float = 0.0) -> np.ndarray:
+    h, w = art.shape[:2]
+    xs = np.clip(np.floor((np.arange(int(round(w * cell))) + phase) / cell).astype(int), 0, w - 1)
+    ys = np.clip(np.floor((np.arange(int(round(h * cell))) + phase) / cell).astype(int), 0, h - 1)
+    return np.ascontiguousarray(art[ys[:, None], xs[None, :]])
+
+
+def _soften(image: np.ndarray, seed: int, blur: float = 0.8, noise: float = 3.0) -> np.ndarray:
+    from scipy.ndimage import gaussian_filter
+
+    work = gaussian_filter(image.astype(np.float32), (blur, blur, 0))
+    work += np.random.default_rng(seed).normal(0, noise, work.shape)
+    return np.clip(np.rint(work), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("cell", [12.0, 16.0, 21.5])
+def test_jaggies_at_half_the_cell_do_not_halve_it(cell):
+    # The render draws some outlines in half-cell steps (staircase jaggies),
+    # as SDXL does: 10 % of the cells get one half-cell quadrant of a
+    # neighbour's colour. The art is still at the full cell.
+    art = _art(1, 40, 32)
+    fine = np.repeat(np.repeat(art, 2, axis=0), 2, axis=1)
+    rng = np.random.default_rng(2)
+    for y, x in zip(*np.nonzero(rng.random((32, 39)) < 0.10)):
+        fine[2 * y + 1, 2 * x + 1] = art[y, x + 1]
+    render = _soften(_up(fine, cell / 2), seed=3)
+    grid = detect_grid(render)
+    assert grid.cells == (40, 32), grid.hypotheses
+    assert grid.cell == pytest.approx((cell, cell), rel=0.01)
+
+
+@pytest.mark.parametrize("cell", [6.0, 9.3, 14.0])
+def test_runs_of_two_cells_do_not_double_it(cell):
+    # Most cells come in pairs along x (runs), so edges fall every two cells
+    # far more often; single cells remain and fix the true size.
+    art = _art(4, 48, 40)
+    paired = art.copy()
+    paired[:, 1::2][np.random.default_rng(5).random((40, 24)) < 0.8] = art[:, 0::2][np.random.default_rng(5).random((40, 24)) < 0.8]
+    grid = detect_grid(_soften(_up(paired, cell), seed=6))
+    assert grid.cells == (48, 40), grid.hypotheses
+
+
+@pytest.mark.parametrize("left, right", [(0.3, 0.7), (0.7, 0.3), (0.55, 0.55)])
+def test_partial_border_cells_count_when_more_than_half_is_visible(left, right):
+    cell = 10.0
+    art = _art(7, 30, 24)
+    full = _up(art, cell)
+    # Crop a fraction of the first and last column of cells away.
+    start, stop = int(round((1 - left) * cell)), full.shape[1] - int(round((1 - right) * cell))
+    render = _soften(full[:, start:stop], seed=8, blur=0.5)
+    grid = detect_grid(render)
+    expected = 28 + (left >= 0.5) + (right >= 0.5)
+    assert grid.cells[0] == expected, grid.hypotheses
+
+
+def test_an_exact_upscale_with_a_cropped_border_is_recovered_to_the_pixel():
+    art = _art(9, 20, 16)
+    render = np.roll(_up(art, 8.0), (3, 5), axis=(0, 1))
+    result = pixelize(np.ascontiguousarray(render), size=None, palette=None, colors="keep")
+    assert result.report["cell"] == [8.0, 8.0]
+    assert result.image.shape[:2] == (16, 20)
+
+
+def test_a_clip_gets_one_cell_size_even_when_a_frame_alone_misleads():
+    cell = 11.0
+    frames = [_soften(_up(_art(seed, 36, 36), cell), seed=seed) for seed in (10, 11, 12)]
+    # A fourth frame that is almost flat: alone, its few edges say little.
+    flat = np.full((36, 36, 3), 235, np.uint8)
+    flat[14:20, 10:27] = (200, 60, 50)
+    frames.append(_soften(_up(flat, cell), seed=13, blur=1.2, noise=6.0))
+    grids, consistency = detect_grid_joint(frames)
+    assert all(grid.cell == pytest.approx((cell, cell), rel=0.01) for grid in grids)
+    assert all(grid.cells == (36, 36) for grid in grids)
+    assert 0.0 < consistency <= 1.0
+    # Each frame keeps its own phase.
+    shifted = [np.ascontiguousarray(frames[0][3:, 5:])] + frames[1:3]
+    grids, _ = detect_grid_joint(shifted)
+    assert grids[0].cuts_x[1] != grids[1].cuts_x[1]
+    assert {round(g.cell[0], 1) for g in grids} == {cell}
