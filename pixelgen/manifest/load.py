@@ -13,14 +13,17 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
+import os
 import re
+import stat
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
-from pixelgen.errors import InputError, ManifestError, Problem
-from pixelgen.fsutil import write_bytes_atomic
+from pixelgen.errors import InputError, ManifestError, Problem, translate_os_errors
+from pixelgen.fsutil import read_regular_file, regular_file_problem, write_bytes_inside
 from pixelgen.hashing import sha256_bytes
 from pixelgen.manifest.model import (
     MANIFEST_VERSION,
@@ -57,6 +60,7 @@ def manifest_schema() -> dict[str, Any]:
     return json.loads(manifest_schema_text())
 
 
+@translate_os_errors("read")
 def load_manifest(path: str | Path, *, validation_memo: Path | None = None) -> Manifest:
     """Load, validate and expand a manifest; raise ``ManifestError`` with every problem.
 
@@ -66,14 +70,17 @@ def load_manifest(path: str | Path, *, validation_memo: Path | None = None) -> M
     """
     path = Path(path)
     shown = str(path)
+    problem = regular_file_problem(path)
+    if problem == "does not exist":
+        raise InputError(f"{shown}: no such manifest file")
+    if problem:
+        raise InputError(f"{shown}: the manifest {problem}; pass a YAML file")
     try:
-        raw = path.read_bytes()
+        raw = read_regular_file(path, max_bytes=MAX_MANIFEST_BYTES)
     except FileNotFoundError:
         raise InputError(f"{shown}: no such manifest file") from None
     except OSError as exc:
         raise InputError(f"{shown}: cannot read the manifest: {exc.strerror}") from None
-    if len(raw) > MAX_MANIFEST_BYTES:
-        raise InputError(f"{shown}: manifest is {len(raw)} bytes, more than the {MAX_MANIFEST_BYTES} allowed")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -92,7 +99,7 @@ def load_manifest(path: str | Path, *, validation_memo: Path | None = None) -> M
     checker.raise_if_any()
     digest = sha256_bytes(raw)
     memo = _memo_path(validation_memo, digest) if validation_memo else None
-    if memo is None or not memo.is_file():
+    if not _memo_valid(memo):
         _check_schema(checker, data)
         checker.raise_if_any()
     manifest = _Expander(checker, path, data).expand()
@@ -100,16 +107,42 @@ def load_manifest(path: str | Path, *, validation_memo: Path | None = None) -> M
     return dataclasses.replace(manifest, raw_sha256=digest)
 
 
-def _memo_path(memo_dir: Path, manifest_digest: str) -> Path:
-    return memo_dir / sha256_bytes(manifest_schema_text().encode())[:16] / manifest_digest
+def _memo_path(memo_dir: Path, manifest_digest: str) -> Path | None:
+    """Where the memo of these manifest bytes would be; None when memos cannot be authenticated.
+
+    The memo's name is a MAC (keyed per cache, with a key kept outside every
+    cache) of the schema digest, the manifest digest and pixelgen's version:
+    a file someone else put in a shared cache cannot carry a valid name, so
+    nothing in the cache can make a build skip validation.
+    """
+    from pixelgen import __version__
+    from pixelgen.hashing import hmac_sha256
+    from pixelgen.trust import cache_key
+
+    key = cache_key(memo_dir.parent)
+    if key is None:
+        return None
+    schema_digest = sha256_bytes(manifest_schema_text().encode())
+    name = hmac_sha256(key, {"schema": schema_digest, "manifest": manifest_digest, "pixelgen": __version__})
+    return memo_dir / name
+
+
+def _memo_valid(memo: Path | None) -> bool:
+    if memo is None:
+        return False
+    try:
+        info = os.stat(memo, follow_symlinks=False)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode)
 
 
 def remember_validated(memo_dir: Path, manifest: Manifest) -> None:
     """Record that these manifest bytes passed validation (called once the whole load succeeded)."""
     memo = _memo_path(memo_dir, manifest.raw_sha256)
-    if not memo.is_file():
+    if memo is not None and not _memo_valid(memo):
         try:
-            write_bytes_atomic(memo, b"")
+            write_bytes_inside(memo_dir.parent, memo, b"")
         except OSError:
             pass  # the memo is an optimisation only
 
