@@ -145,7 +145,10 @@ def _repack(ws: Any, on_disk: dict[str, str | None], notes: list[str]) -> list[M
         images = {}
         for post in asset_plan.posts:
             entry = ws.lock.outputs.get(post.output)
-            hit = ws.store.get("post", entry.post_key) if entry is not None else None
+            try:
+                hit = ws.store.get("post", entry.post_key) if entry is not None else None
+            except CorruptStoreError:
+                hit = None  # reported per output above
             if hit is None:
                 break
             images[post.image] = decode_png(hit.data)

@@ -255,7 +255,8 @@ def _describe_schema_error(error: Any, root: Any) -> tuple[str, str, str | None]
         if error.context:
             from jsonschema.exceptions import best_match
 
-            return _describe_schema_error(best_match(error.context), root)
+            same_type = [e for e in error.context if _branch_accepts_type(error.validator_value, e, value)]
+            return _describe_schema_error(best_match(same_type or error.context), root)
     if kind == "oneOf" and error.context:
         from jsonschema.exceptions import best_match
 
@@ -277,7 +278,8 @@ def _describe_schema_error(error: Any, root: Any) -> tuple[str, str, str | None]
     if kind == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
-        return pointer, f"{value!r} should be of type {expected}", f"write a {expected} here"
+        article = "an" if str(expected)[:1] in "aeiou" else "a"
+        return pointer, f"{value!r} should be of type {expected}", f"write {article} {expected} here"
     if kind in ("minimum", "exclusiveMinimum"):
         return pointer, f"{value!r} is too small (minimum {error.validator_value})", f"use a value ≥ {error.validator_value}"
     if kind in ("maximum", "exclusiveMaximum"):

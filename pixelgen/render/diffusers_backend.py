@@ -152,7 +152,17 @@ class DiffusersGenerator:
         except (OSError, EnvironmentError, ValueError) as exc:
             if isinstance(exc, InputError):
                 raise
-            offline = " (HF_HUB_OFFLINE is set: the weights must already be in the Hugging Face cache)" if os.environ.get("HF_HUB_OFFLINE") else ""
+            if spec.kind == "builtin":
+                from pixelgen.render.tiny import tiny_model_dir
+
+                folder = tiny_model_dir(self.cache_dir)
+                raise EnvironmentProblem(
+                    f"the built-in model {spec.name!r} in {folder} is damaged ({exc})\n"
+                    f"    fix: delete {folder}; the next build recreates it"
+                ) from None
+            offline = ""
+            if spec.kind == "hub" and os.environ.get("HF_HUB_OFFLINE"):
+                offline = " (HF_HUB_OFFLINE is set: the weights must already be in the Hugging Face cache)"
             raise EnvironmentProblem(f"cannot load model {spec.name!r} from {spec.source}{offline}: {exc}") from None
 
     def _apply_loras(self, model_name: str, pipe: Any, loras: tuple[tuple[str, float], ...]) -> None:
