@@ -282,6 +282,13 @@ def _check_writable(ws: Workspace, options: BuildOptions) -> None:
     if ws.out_dir.is_symlink():
         raise FileSystemError.from_os_error(OSError(errno.ELOOP, "the output folder is a symbolic link", str(ws.out_dir)), ws.out_dir, "write into")
     deploy_dir = options.deploy or ws.manifest.deploy_dir
+    # The confined writes refuse a symlinked folder anyway; finding the asset
+    # folders' links here stops the build before it renders anything.
+    for root in [ws.out_dir, *([Path(deploy_dir)] if deploy_dir else [])]:
+        for asset_plan in ws.plan.assets:
+            if (Path(root) / asset_plan.asset.id).is_symlink():
+                link = Path(root) / asset_plan.asset.id
+                raise FileSystemError.from_os_error(OSError(errno.ELOOP, "a symbolic link to a folder is not followed", str(link)), link, "write into")
     folders = [ws.manifest.lock_path.parent, ws.out_dir, ws.cache_dir, *([Path(deploy_dir)] if deploy_dir else [])]
     for folder in folders:
         existing = Path(folder)

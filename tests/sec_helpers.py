@@ -110,7 +110,9 @@ def assert_one_error(result, code: int, *needles: str) -> None:
     """Exit ``code``, one ``error:`` message on stderr, no traceback, and every needle in it."""
     assert result.code == code, (result.code, result.err, result.out)
     assert "Traceback" not in result.err + result.out
-    assert result.err.startswith("error: "), result.err
-    assert result.err.count("error: ") == 1, result.err
+    errors = [line for line in result.err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and result.err.count("error: ") == 1, result.err
+    before_error = result.err[: result.err.index("error: ")].splitlines()
+    assert all(line.startswith(("progress:", "warning:")) for line in before_error), result.err
     for needle in needles:
         assert needle in result.err, (needle, result.err)

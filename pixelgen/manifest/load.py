@@ -47,6 +47,8 @@ from pixelgen.paths import RESERVED_NAMES, portable_key, portable_name_problem
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024
 MAX_ASSETS_AFTER_EXPANSION = 100_000
 _RESERVED = RESERVED_NAMES  # Windows refuses these as file names whatever the extension
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_SAFE_NAME_FIX = "use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit (no '/', '..' or spaces)"
 _TEMPLATE_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MERGED_MAPPINGS = ("render", "pixelart", "quality", "vars")
 
@@ -267,12 +269,8 @@ def _describe_schema_error(error: Any, root: Any) -> tuple[str, str, str | None]
     if kind == "enum":
         allowed = ", ".join(map(str, error.validator_value))
         return pointer, f"{value!r} is not one of: {allowed}", f"use one of: {allowed}"
-    if kind == "pattern" and error.validator_value == "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$":
-        return (
-            pointer,
-            f"{value!r} is not a safe name",
-            "use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit (no '/', '..' or spaces)",
-        )
+    if kind == "pattern" and error.validator_value == _SAFE_NAME.pattern:
+        return pointer, f"{value!r} is not a safe name", _SAFE_NAME_FIX
     if kind == "pattern":
         return pointer, f"{value!r} does not have the expected form ({error.validator_value})", None
     if kind == "type":
@@ -377,6 +375,10 @@ class _Expander:
 
     # -- names and references -------------------------------------------------
     def _check_safe(self, name: str, pointer: str) -> None:
+        # The schema checks this too; checked again here because a name becomes a path.
+        if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name):
+            self.checker.add(pointer, f"{name!r} is not a safe name", _SAFE_NAME_FIX)
+            return
         problem = portable_name_problem(name)
         if problem:
             self.checker.add(pointer, problem, "choose another name")
@@ -646,9 +648,10 @@ class _Expander:
                     "raise `render.width/height` or lower `size`",
                 )
                 break
-        self._check_safe(asset_id, pointer + "/id")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", asset_id):
             self.checker.add(pointer + "/matrix", f"matrix expansion gives an unsafe id {asset_id!r}", "use matrix values made of letters, digits, '.', '_' and '-'")
+        elif portable_name_problem(asset_id):
+            self.checker.add(pointer + "/id", str(portable_name_problem(asset_id)), "choose another name")
         outline = pixelart.outline
         if outline is not None:
             pixelart = PixelArtSettings(**{**merged["pixelart"], "outline": "#" + outline.lstrip("#").lower()})
