@@ -297,7 +297,9 @@ def _check_writable(ws: Workspace, options: BuildOptions) -> None:
         if existing.exists() and not existing.is_dir():
             raise FileSystemError.from_os_error(OSError(errno.ENOTDIR, "not a folder", str(existing)), existing, "write into")
         if not os.access(existing, os.W_OK | os.X_OK):
-            raise FileSystemError.from_os_error(OSError(errno.EACCES, "permission denied", str(existing)), existing, "write into")
+            read_only = bool(os.statvfs(existing).f_flag & os.ST_RDONLY) if hasattr(os, "statvfs") else False
+            code, reason = (errno.EROFS, "read-only file system") if read_only else (errno.EACCES, "permission denied")
+            raise FileSystemError.from_os_error(OSError(code, reason, str(existing)), existing, "write into")
 
 
 def _check_model_files(ws: Workspace, lock: Lock | None, digests: FileDigestCache) -> None:

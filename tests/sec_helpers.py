@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import stat
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 
 from cli_helpers import run_cli, run_subprocess
 

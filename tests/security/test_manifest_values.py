@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sec_helpers import LOCK, MANIFEST, assert_one_error, snapshot
+from sec_helpers import MANIFEST, assert_one_error, snapshot
 
 
 def _edit(sandbox, old: str, new: str) -> None:
