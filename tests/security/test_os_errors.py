@@ -138,3 +138,50 @@ def test_disk_full_while_writing_outputs_loses_nothing(sandbox):
         assert result.code == 0, result.err
         assert sandbox.run("verify", MANIFEST).code == 0
     sandbox.sentinel_untouched()
+
+
+# -- permission denied (as an unprivileged user: root ignores permission bits) ---------------------------------
+
+def _as_nobody(sandbox, tmp_root: Path, *args: str):
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run pixelgen as an unprivileged user")
+    import sys
+
+    completed = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "pixelgen", *args],
+        cwd=tmp_root / "project", capture_output=True, text=True, timeout=120,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "HOME": str(tmp_root)},
+    )
+    from cli_helpers import Result
+
+    return Result(completed.returncode, completed.stdout, completed.stderr)
+
+
+@pytest.fixture
+def shared_copy(sandbox, tmp_path_factory):
+    """The sandbox project copied where an unprivileged user can reach it, owned by that user."""
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="pixelgen-nobody-"))
+    os.chmod(root, 0o755)
+    shutil.copytree(sandbox.project, root / "project", symlinks=True)
+    for folder, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            os.lchown(os.path.join(folder, name), 65534, 65534)
+    os.chown(root, 65534, 65534)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.parametrize("folder", ["manifests", "assets_out/sec", "manifests/.pixelgen/cache"])
+def test_permission_denied_is_one_message_and_deletes_nothing(shared_copy, sandbox, folder):
+    project = shared_copy / "project"
+    manifest = project / MANIFEST
+    text = manifest.read_text()
+    manifest.write_text(text[: text.index("  - id: hero")] + text[text.index("  - id: walker"):])  # hero's outputs would go
+    hero = project / "assets_out" / "sec" / "hero" / "default.png"
+    os.chmod(project / folder, 0o555)
+    result = _as_nobody(sandbox, shared_copy, "build", MANIFEST)
+    assert_one_error(result, 1, "permission denied", folder.split("/")[-1], "fix:")
+    assert hero.is_file()
+    sandbox.sentinel_untouched()
