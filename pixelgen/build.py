@@ -354,7 +354,10 @@ def _deploy(ws: Workspace, lock: Lock, deploy_dir: Path, summary: BuildSummary, 
     from pixelgen.deploy import deploy_files
 
     started = time.perf_counter()
-    deployed = deploy_files({path: ws.out_dir / path for path in [*lock.outputs, *lock.packs]}, deploy_dir, source_root=ws.out_dir)
+    try:
+        deployed = deploy_files({path: ws.out_dir / path for path in [*lock.outputs, *lock.packs]}, deploy_dir, source_root=ws.out_dir)
+    except ValueError as exc:
+        raise EnvironmentProblem(f"deploy to {deploy_dir} stopped: {exc}\n    fix: build again so every output exists, then deploy") from None
     summary.deploy_ms = (time.perf_counter() - started) * 1e3
     summary.render_to_deploy_ms = (time.perf_counter() - rendered_at) * 1e3
     summary.deployed = list(deployed.copied)

@@ -10,6 +10,7 @@ batched and single calls, which the lock records through the batch size).
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 from dataclasses import dataclass, field
@@ -150,8 +151,8 @@ class DiffusersGenerator:
             extra = {"config": spec.config} if spec.config else {}
             return Pipeline.from_single_file(spec.source, torch_dtype=self.torch_dtype, **extra)
         except (OSError, EnvironmentError, ValueError) as exc:
-            if isinstance(exc, InputError):
-                raise
+            if isinstance(exc, InputError) or getattr(exc, "errno", None) == errno.ELOOP:
+                raise  # a refused symlink: reported with its own fix
             if spec.kind == "builtin":
                 from pixelgen.render.tiny import tiny_model_dir
 

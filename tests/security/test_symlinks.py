@@ -104,3 +104,14 @@ def test_cache_shard_symlink_is_not_written_through(sandbox):
     assert_one_error(result, 1, "symbolic link")
     sandbox.sentinel_untouched()
     assert store.root == sandbox.cache
+
+
+def test_a_symlinked_models_folder_in_the_cache_is_not_built_into(sandbox):
+    shutil.rmtree(sandbox.cache / "models")
+    os.symlink(sandbox.sentinel, sandbox.cache / "models", target_is_directory=True)
+    for entry in (sandbox.cache / "jobs").rglob("*.json"):
+        entry.unlink()  # everything must render again, so the model is needed
+    shutil.rmtree(sandbox.out)
+    result = sandbox.run("build", MANIFEST)
+    assert_one_error(result, 1, "symbolic link")
+    sandbox.sentinel_untouched()
