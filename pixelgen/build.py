@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import time
@@ -277,7 +278,6 @@ def _recorded_digests(lock: Lock | None, paths: list[str]) -> dict[str, str]:
 
 def _check_writable(ws: Workspace, options: BuildOptions) -> None:
     """Every folder the build writes to must be writable, and OUT/<name> must not be a symlink, before any work."""
-    import errno
 
     if ws.out_dir.is_symlink():
         raise FileSystemError.from_os_error(OSError(errno.ELOOP, "the output folder is a symbolic link", str(ws.out_dir)), ws.out_dir, "write into")
@@ -495,6 +495,9 @@ class _build_lock:
         from filelock import FileLock
 
         folder = manifest_path.resolve().parent / ".pixelgen" / "locks"
+        for part in (folder.parent, folder):
+            if part.is_symlink():  # beside the manifest, i.e. in a checkout: create nothing through a link
+                raise OSError(errno.ELOOP, "a symbolic link to a folder is not followed", str(part))
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / f"{manifest_path.stem}.build.lock"
         self.lock = FileLock(str(self.path))

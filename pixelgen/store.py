@@ -210,19 +210,25 @@ class CacheLock:
     def __enter__(self) -> "CacheLock":
         import time
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             import fcntl
         except ImportError:
             from filelock import FileLock, Timeout
 
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._filelock = FileLock(str(self.path))
             try:
                 self._filelock.acquire(timeout=self.wait_seconds)
             except Timeout:
                 raise self._busy() from None
             return self
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+        from pixelgen.fsutil import open_dir_inside
+
+        folder_fd = open_dir_inside(self.path.parent.parent, (self.path.parent.name,), create=True)
+        try:
+            fd = os.open(self.path.name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666, dir_fd=folder_fd)
+        finally:
+            os.close(folder_fd)
         mode = fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH
         deadline = time.monotonic() + self.wait_seconds
         warned = False
