@@ -278,7 +278,6 @@ def _recorded_digests(lock: Lock | None, paths: list[str]) -> dict[str, str]:
 
 def _check_writable(ws: Workspace, options: BuildOptions) -> None:
     """Every folder the build writes to must be writable, and OUT/<name> must not be a symlink, before any work."""
-
     if ws.out_dir.is_symlink():
         raise FileSystemError.from_os_error(OSError(errno.ELOOP, "the output folder is a symbolic link", str(ws.out_dir)), ws.out_dir, "write into")
     deploy_dir = options.deploy or ws.manifest.deploy_dir
