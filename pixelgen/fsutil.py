@@ -259,17 +259,25 @@ def unlink_inside(root: str | Path, path: str | Path, *, expected_sha256: str | 
             os.close(dir_fd)
     if prune_empty:
         for depth in range(len(parts) - 1, 0, -1):
-            try:
-                parent_fd = open_dir_inside(root, parts[: depth - 1], create=False)
-            except OSError:
-                break
-            try:
-                os.rmdir(parts[depth - 1], dir_fd=parent_fd) if _DIR_FD else os.rmdir(root.joinpath(*parts[:depth]))
-            except OSError:
+            if not _pruned(root, parts[:depth]):
                 break  # not empty (or not ours): stop pruning
-            finally:
-                os.close(parent_fd)
     return removed
+
+
+def _pruned(root: Path, parts: tuple[str, ...]) -> bool:
+    """Remove the folder ``root/parts…`` if it is empty; rmdir never follows a link."""
+    try:
+        if not _DIR_FD:
+            os.rmdir(root.joinpath(*parts))
+            return True
+        parent_fd = open_dir_inside(root, parts[:-1], create=False)
+        try:
+            os.rmdir(parts[-1], dir_fd=parent_fd)
+        finally:
+            os.close(parent_fd)
+        return True
+    except OSError:
+        return False
 
 
 def regular_file_problem(path: str | Path) -> str | None:
