@@ -44,6 +44,7 @@ from pixelgen.manifest.yamlread import Located, YamlProblem, escape_pointer_toke
 from pixelgen.paths import RESERVED_NAMES, portable_key, portable_name_problem
 
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024
+MAX_PALETTE_FILE_BYTES = 1024 * 1024  # a text palette of 256 colours is a few KB
 MAX_ASSETS_AFTER_EXPANSION = 100_000
 _RESERVED = RESERVED_NAMES  # Windows refuses these as file names whatever the extension
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -510,6 +511,8 @@ class _Expander:
         problem = regular_file_problem(path)
         if problem is None and path.suffix.lower() == ".png":
             problem = input_image_problem(path, self.limits.max_input_pixels)
+        elif problem is None and path.stat().st_size > MAX_PALETTE_FILE_BYTES:
+            problem = f"is {path.stat().st_size} bytes, more than the {MAX_PALETTE_FILE_BYTES} a palette file may have"
         if problem and problem != "does not exist":
             self.checker.add(pointer + "/path", f"palette file {spec['path']!r} {problem}", "use a .hex, .gpl, .pal or .png palette file")
             return PaletteSpec(name=name, kind="file", path=str(path), shared=shared)
