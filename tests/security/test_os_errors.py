@@ -185,3 +185,13 @@ def test_permission_denied_is_one_message_and_deletes_nothing(shared_copy, sandb
     assert_one_error(result, 1, "permission denied", folder.split("/")[-1], "fix:")
     assert hero.is_file()
     sandbox.sentinel_untouched()
+
+
+def test_a_fifo_where_an_output_should_be_is_replaced_without_hanging(sandbox):
+    target = sandbox.out / "hero" / "default.png"
+    target.unlink()
+    os.mkfifo(target)
+    result = sandbox.run_process("build", MANIFEST, timeout=120)
+    assert result.code == 0, result.err
+    assert target.is_file() and target.read_bytes().startswith(b"\x89PNG")
+    assert sandbox.run("verify", MANIFEST).code == 0
