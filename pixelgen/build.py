@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import time
@@ -11,15 +12,15 @@ from typing import Any, Callable
 
 from pixelgen.assess import lock_quality_summary
 from pixelgen.buildinfo import lock_model_records, utc_now
-from pixelgen.errors import EnvironmentProblem, InputError
-from pixelgen.hashing import FileDigestCache, sha256_file
+from pixelgen.errors import EnvironmentProblem, FileSystemError, InputError, ModelChangedError, translate_os_errors
+from pixelgen.hashing import FileDigestCache
 from pixelgen.lock import Lock, LockEntry, read_lock, write_lock_if_changed
 from pixelgen.manifest import Manifest, load_manifest, remember_validated
 from pixelgen.outputs import manifest_out_dir, remove_outputs, write_output
 from pixelgen.plan import Plan, make_plan
 from pixelgen.resolve import Resolved, resolve
 from pixelgen.status import AssetState, compute_status
-from pixelgen.store import Store
+from pixelgen.store import CacheLock, Store
 
 log = logging.getLogger("pixelgen")
 DEFAULT_OUT = "assets_out"
@@ -47,6 +48,7 @@ class BuildOptions:
     # (done, total) jobs after each finished job; raising from it stops the build before
     # anything is written to OUT or the lock (finished renders stay cached).
     on_progress: Callable[[int, int], None] | None = field(default=None, compare=False)
+    full_hash: bool = False  # hash every model file again instead of trusting the digest memo (verify --full)
 
 
 @dataclass
@@ -94,6 +96,7 @@ def default_cache_dir(manifest_path: Path) -> Path:
     return Path(env) if env else manifest_path.parent / ".pixelgen" / "cache"
 
 
+@translate_os_errors("read")
 def open_workspace(manifest_path: Path, options: BuildOptions) -> Workspace:
     cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir(manifest_path)
     memo = cache_dir / "validated" if cache_dir.is_dir() else None
@@ -102,7 +105,7 @@ def open_workspace(manifest_path: Path, options: BuildOptions) -> Workspace:
         unknown = sorted(options.only - {asset.id for asset in manifest.assets})
         if unknown:
             raise InputError(f"--only names assets the manifest does not have: {', '.join(unknown)}")
-    digests = FileDigestCache(cache_dir / "file-digests.json" if cache_dir.is_dir() else None)
+    digests = FileDigestCache(cache_dir / "file-digests.json" if cache_dir.is_dir() and not options.full_hash else None)
     resolved = resolve(manifest, digests)
     plan = make_plan(manifest, resolved, only=options.only, strip_metadata=options.strip_metadata)
     if memo is not None:
@@ -127,6 +130,7 @@ def describe_stale(states: list[AssetState]) -> list[dict[str, Any]]:
     ]
 
 
+@translate_os_errors("write")
 def build(
     manifest_path: str | Path,
     options: BuildOptions = BuildOptions(),
@@ -148,19 +152,31 @@ def build(
         summary.seconds = time.perf_counter() - started
         return summary
 
-    # 3. One build of this manifest at a time.
-    with _build_lock(manifest_path, options.lock_wait_seconds) as held:
+    # 3. Refuse early what would fail late: an unwritable folder must not
+    # stop the build after outputs were written or removed.
+    _check_writable(ws, options)
+
+    # 4. One build of this manifest at a time; the cache is held shared, so
+    # gc (which holds it exclusively) never collects what this build stores.
+    with _build_lock(manifest_path, options.lock_wait_seconds) as held, \
+            CacheLock(ws.cache_dir, exclusive=False, wait_seconds=options.lock_wait_seconds):
         if held.waited:
             # Another build finished while we waited: compare again with what it wrote.
             ws.lock = read_lock(ws.manifest.lock_path)
             states = compute_status(ws.plan, ws.lock, ws.out_dir, selection=options.only)
         stale_posts = [o.post for s in states for o in s.outputs if o.post is not None and (o.stale or options.force)]
         removed_paths = [o.path for s in states if s.removed for o in s.outputs]
+        recorded_digests = _recorded_digests(ws.lock, removed_paths)
         summary.up_to_date = sum(1 for s in states for o in s.outputs if o.post is not None and not o.stale)
         if options.force:
             summary.up_to_date = 0
 
-        # 4. Render and post-process what the cache lacks.
+        # 5. Models whose bytes changed under the same identity stop the build
+        # before anything is rendered with them or recorded as theirs.
+        digests = FileDigestCache(ws.cache_dir / "file-digests.json")
+        _check_model_files(ws, ws.lock, digests)
+
+        # 6. Render and post-process what the cache lacks.
         from pixelgen.progress import BuildProgress
         from pixelgen.run import Runner
 
@@ -179,36 +195,38 @@ def build(
             result = runner.run(ws.plan, stale_posts)
         rendered_at = time.perf_counter()
 
-        # 5. Write outputs into OUT, remove those of removed assets.
+        # 7. Write outputs into OUT, remove those of removed assets.
         lock = ws.lock or Lock(manifest=ws.manifest.name)
         previous_entries = dict(lock.outputs)
         previous_identities = (dict(lock.models), dict(lock.loras))
         _write_outputs(ws, lock, stale_posts, result, summary)
 
-        # 6. Pack engine-ready files (sheets, tilesets, 9-slice data) where images or settings changed.
+        # 8. Pack engine-ready files (sheets, tilesets, 9-slice data) where images or settings changed.
         stale_packs = {s.asset_id for s in states for o in s.outputs if o.pack_key and (o.stale or options.force)}
         for asset_plan in ws.plan.assets:
             if asset_plan.asset.id in stale_packs and asset_plan.asset.id not in result.failures:
                 summary.packed += _pack(ws, asset_plan, result, lock, summary)
-        summary.removed = remove_outputs(ws.out_dir, removed_paths)
+        summary.removed, kept = remove_outputs(ws.out_dir, recorded_digests)
+        for path in kept:
+            summary.warnings.append(f"{path}: kept in {ws.out_dir} although its asset was removed, because it is not the file "
+                                    "pixelgen wrote there (its bytes changed, or it is a link); delete it yourself if it is not needed")
         for path in removed_paths:
             lock.outputs.pop(path, None)
             lock.packs.pop(path, None)
 
-        # 7. Write the lock, only if an entry changed: serialising a big lock
+        # 9. Write the lock, only if an entry changed: serialising a big lock
         # costs more than the rest of a no-op build.
-        digests = FileDigestCache(ws.cache_dir / "file-digests.json")
         _refresh_identities(ws, lock, options, digests)
         if ws.lock is None or stale_posts or stale_packs or removed_paths or (lock.models, lock.loras) != previous_identities:
             summary.lock_written = write_lock_if_changed(ws.manifest.lock_path, lock)
 
-        # 8. Deploy changed files into the game's asset folder, first, so a game's
+        # 10. Deploy changed files into the game's asset folder, first, so a game's
         # hot reload sees them as soon as possible (the records below follow).
         deploy_dir = options.deploy or ws.manifest.deploy_dir
         if deploy_dir is not None:
             _deploy(ws, lock, Path(deploy_dir), summary, rendered_at)
 
-        # 9. Quality scores, gates and report; provenance: SBOM and in-toto statement.
+        # 11. Quality scores, gates and report; provenance: SBOM and in-toto statement.
         summary.warnings.extend(ws.resolved.warnings)
         changed = bool(summary.lock_written or result.posts_built or result.posts_cached or summary.packed or summary.removed)
         if changed or not _records_present(ws.out_dir):
@@ -220,7 +238,7 @@ def build(
         summary.gate_violations = [violation.to_dict() for violation in assessment.violations]
         summary.gates_failed = bool(assessment.violations) and options.gates == "error"
 
-    # 10. Metrics for Prometheus' textfile collector, when asked for.
+    # 12. Metrics for Prometheus' textfile collector, when asked for.
     if options.metrics_file:
         from pixelgen.metrics import write_build_metrics
 
@@ -237,7 +255,7 @@ def build(
             gpu_memory_peak_bytes=getattr(runner.started_generator, "memory_peak_bytes", None),
         )
 
-    # 11. Summary.
+    # 13. Summary.
     summary.built = result.posts_built
     summary.cached = result.posts_cached
     summary.rendered = result.rendered
@@ -246,6 +264,59 @@ def build(
     if result.rendered and result.render_seconds > 0:
         summary.images_per_second = result.rendered / result.render_seconds
     return summary
+
+
+def _recorded_digests(lock: Lock | None, paths: list[str]) -> dict[str, str]:
+    """What pixelgen wrote at each path, per the lock: only files with these bytes are ever removed."""
+    if lock is None:
+        return {}
+    found = {}
+    for path in paths:
+        if path in lock.outputs:
+            found[path] = lock.outputs[path].sha256
+        elif path in lock.packs:
+            found[path] = lock.packs[path]["sha256"]
+    return found
+
+
+def _check_writable(ws: Workspace, options: BuildOptions) -> None:
+    """Every folder the build writes to must be writable, and OUT/<name> must not be a symlink, before any work."""
+    if ws.out_dir.is_symlink():
+        raise FileSystemError.from_os_error(OSError(errno.ELOOP, "the output folder is a symbolic link", str(ws.out_dir)), ws.out_dir, "write into")
+    deploy_dir = options.deploy or ws.manifest.deploy_dir
+    # The confined writes refuse a symlinked folder anyway; finding the asset
+    # folders' links here stops the build before it renders anything.
+    for root in [ws.out_dir, *([Path(deploy_dir)] if deploy_dir else [])]:
+        for asset_plan in ws.plan.assets:
+            if (Path(root) / asset_plan.asset.id).is_symlink():
+                link = Path(root) / asset_plan.asset.id
+                raise FileSystemError.from_os_error(OSError(errno.ELOOP, "a symbolic link to a folder is not followed", str(link)), link, "write into")
+    folders = [ws.manifest.lock_path.parent, ws.out_dir, ws.cache_dir, *([Path(deploy_dir)] if deploy_dir else [])]
+    for folder in folders:
+        existing = Path(folder)
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if existing.exists() and not existing.is_dir():
+            raise FileSystemError.from_os_error(OSError(errno.ENOTDIR, "not a folder", str(existing)), existing, "write into")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            read_only = bool(os.statvfs(existing).f_flag & os.ST_RDONLY) if hasattr(os, "statvfs") else False
+            code, reason = (errno.EROFS, "read-only file system") if read_only else (errno.EACCES, "permission denied")
+            raise FileSystemError.from_os_error(OSError(code, reason, str(existing)), existing, "write into")
+
+
+def _check_model_files(ws: Workspace, lock: Lock | None, digests: FileDigestCache) -> None:
+    from pixelgen.buildinfo import changed_models
+
+    changed = changed_models(ws, lock, digests) if lock is not None else []
+    if changed:
+        name, where = changed[0]
+        raise ModelChangedError(
+            f"model {name!r}: its files{where} differ from those {ws.manifest.lock_path.name} recorded for the same model identity "
+            "(swapped, modified or damaged weights); stopping before anything is rendered with them or recorded as the model's\n"
+            "    fix: restore the original files"
+            + (" (delete that folder: pixelgen rebuilds the built-in model)" if ws.manifest.models[name].kind == "builtin" else "")
+            + f"; if the new weights are intended, delete `models.{name}` from the lock file and build again"
+        )
 
 
 def _write_outputs(ws: Workspace, lock: Lock, stale_posts: list, result: Any, summary: BuildSummary) -> None:
@@ -285,7 +356,10 @@ def _deploy(ws: Workspace, lock: Lock, deploy_dir: Path, summary: BuildSummary, 
     from pixelgen.deploy import deploy_files
 
     started = time.perf_counter()
-    deployed = deploy_files({path: ws.out_dir / path for path in [*lock.outputs, *lock.packs]}, deploy_dir)
+    try:
+        deployed = deploy_files({path: ws.out_dir / path for path in [*lock.outputs, *lock.packs]}, deploy_dir, source_root=ws.out_dir)
+    except ValueError as exc:
+        raise EnvironmentProblem(f"deploy to {deploy_dir} stopped: {exc}\n    fix: build again so every output exists, then deploy") from None
     summary.deploy_ms = (time.perf_counter() - started) * 1e3
     summary.render_to_deploy_ms = (time.perf_counter() - rendered_at) * 1e3
     summary.deployed = list(deployed.copied)
@@ -306,7 +380,7 @@ def _write_provenance(ws: Workspace, lock: Lock, options: BuildOptions, started_
 
 def _pack(ws: Workspace, asset_plan: Any, result: Any, lock: Lock, summary: BuildSummary) -> int:
     """Pack one asset's final images into engine files; returns how many files were written."""
-    from pixelgen.fsutil import write_bytes_atomic
+    from pixelgen.fsutil import file_digest_inside, write_bytes_inside
     from pixelgen.hashing import sha256_bytes
     from pixelgen.pack import pack_asset
     from pixelgen.png import decode_png
@@ -325,8 +399,8 @@ def _pack(ws: Workspace, asset_plan: Any, result: Any, lock: Lock, summary: Buil
         path = f"{asset_plan.asset.id}/{name}"
         digest = sha256_bytes(data)
         target = ws.out_dir / path
-        if not (target.is_file() and sha256_file(target) == digest):
-            write_bytes_atomic(target, data)
+        if file_digest_inside(ws.out_dir, target) != digest:
+            write_bytes_inside(ws.out_dir, target, data)
         lock.packs[path] = {"asset": asset_plan.asset.id, "key": asset_plan.pack_key, "sha256": digest}
     return len(packed.files)
 
@@ -423,6 +497,9 @@ class _build_lock:
         from filelock import FileLock
 
         folder = manifest_path.resolve().parent / ".pixelgen" / "locks"
+        for part in (folder.parent, folder):
+            if part.is_symlink():  # beside the manifest, i.e. in a checkout: create nothing through a link
+                raise OSError(errno.ELOOP, "a symbolic link to a folder is not followed", str(part))
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / f"{manifest_path.stem}.build.lock"
         self.lock = FileLock(str(self.path))
@@ -449,3 +526,41 @@ class _build_lock:
 
     def __exit__(self, *exc: object) -> None:
         self.lock.release()
+
+
+@dataclass(frozen=True)
+class GcResult:
+    cache_dir: Path
+    kept_renders: int
+    kept_assets: int
+    removed_entries: int = 0
+    freed_bytes: int = 0
+
+
+@translate_os_errors("clean the cache")
+def collect_garbage(manifests: list[Path], cache_dir: Path | None, *, dry_run: bool = False,
+                    wait_seconds: float = BUILD_LOCK_WAIT_SECONDS) -> GcResult:
+    """Remove cache entries no given manifest's lock references, holding the cache exclusively.
+
+    The locks are read only once no build holds the cache, so renders a build
+    stored but has not yet recorded in its lock are never collected.
+    """
+    roots = {Path(cache_dir) if cache_dir else default_cache_dir(Path(manifest)) for manifest in manifests}
+    if len(roots) != 1:
+        raise InputError("these manifests use different cache folders; pass --cache-dir or run gc once per cache")
+    root = roots.pop()
+    store = Store(root)
+    with CacheLock(root, exclusive=True, wait_seconds=wait_seconds):
+        keep: dict[str, set[str]] = {"render": set(), "post": set()}
+        for manifest in manifests:
+            lock_path = Path(manifest).with_name(f"{Path(manifest).stem}.lock.json")
+            lock = read_lock(lock_path)
+            if lock is None:
+                raise InputError(f"{lock_path}: no lock file; build {manifest} first so gc knows what to keep")
+            for entry in lock.outputs.values():
+                keep["render"].add(entry.render_key)
+                keep["post"].add(entry.post_key)
+        if dry_run:
+            return GcResult(root, len(keep["render"]), len(keep["post"]))
+        removed, freed = store.gc(keep)
+    return GcResult(root, len(keep["render"]), len(keep["post"]), removed, freed)

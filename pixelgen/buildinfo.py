@@ -67,13 +67,39 @@ def lock_model_records(ws: "Workspace", names: set[str], digests: FileDigestCach
             continue
         identity = ws.resolved.models[name]
         files = model_files(ws.manifest.models[name], identity, ws.cache_dir, digests)
+        before = previous.get(name) or {}
         if files:
             files_sha256 = content_key(files)
+            recorded = before.get("files_sha256") if before.get("identity") == identity else None
+            if recorded is not None and recorded != files_sha256:
+                # Never re-record different bytes under the same identity: that
+                # would launder swapped weights (build() checks this before rendering).
+                from pixelgen.errors import ModelChangedError
+
+                raise ModelChangedError(f"model {name!r}: its files differ from those the lock recorded for the same identity; "
+                                        "restore them, or delete the model's entry from the lock if the change is intended")
         else:
-            before = previous.get(name) or {}
             files_sha256 = before.get("files_sha256") if before.get("identity") == identity else None
         records[name] = {"identity": identity, "files_sha256": files_sha256}
     return records
+
+
+def changed_models(ws: "Workspace", lock: Lock, digests: FileDigestCache) -> list[tuple[str, str]]:
+    """(name, " in FOLDER") of each model whose files here differ from the digest the lock recorded for its identity."""
+    changed = []
+    for name, record in sorted(lock.models.items()):
+        if name not in ws.resolved.models or name not in ws.manifest.models or not isinstance(record, dict):
+            continue
+        identity = ws.resolved.models[name]
+        recorded = record.get("files_sha256")
+        if recorded is None or record.get("identity") != identity:
+            continue
+        spec = ws.manifest.models[name]
+        files = model_files(spec, identity, ws.cache_dir, digests)
+        if files and content_key(files) != recorded:
+            folder = model_directory(spec, identity, ws.cache_dir)
+            changed.append((name, f" in {folder}" if folder else f" ({spec.source})"))
+    return changed
 
 
 def build_info(ws: "Workspace", lock: Lock, *, started_at: str, selection: frozenset[str] | None, tasks: dict[str, dict[str, str]], digests: FileDigestCache) -> "BuildInfo":

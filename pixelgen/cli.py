@@ -252,29 +252,13 @@ def _print_summary(summary: Any) -> None:
 @_friendly
 def gc(manifests: tuple[Path, ...], cache_dir: Path | None, dry_run: bool) -> None:
     """Remove cache objects that no given manifest's lock references."""
-    from pixelgen.build import default_cache_dir
-    from pixelgen.lock import read_lock
-    from pixelgen.store import Store
+    from pixelgen.build import collect_garbage
 
-    keep: dict[str, set[str]] = {"render": set(), "post": set()}
-    roots = set()
-    for manifest in manifests:
-        lock_path = manifest.with_name(f"{manifest.stem}.lock.json")
-        lock = read_lock(lock_path)
-        if lock is None:
-            raise PixelgenError(f"{lock_path}: no lock file; build {manifest} first so gc knows what to keep")
-        roots.add(Path(cache_dir) if cache_dir else default_cache_dir(manifest))
-        for entry in lock.outputs.values():
-            keep["render"].add(entry.render_key)
-            keep["post"].add(entry.post_key)
-    if len(roots) != 1:
-        raise PixelgenError("these manifests use different cache folders; pass --cache-dir or run gc once per cache")
-    store = Store(roots.pop())
+    result = collect_garbage(list(manifests), cache_dir, dry_run=dry_run)
     if dry_run:
-        click.echo(f"would keep {len(keep['render'])} renders and {len(keep['post'])} assets in {store.root}")
+        click.echo(f"would keep {result.kept_renders} renders and {result.kept_assets} assets in {result.cache_dir}")
         return
-    removed, freed = store.gc(keep)
-    click.echo(f"removed {removed} cache entries, freed {freed / 1e6:.1f} MB in {store.root}")
+    click.echo(f"removed {result.removed_entries} cache entries, freed {result.freed_bytes / 1e6:.1f} MB in {result.cache_dir}")
 
 
 @cli.command()
@@ -284,12 +268,13 @@ def gc(manifests: tuple[Path, ...], cache_dir: Path | None, dry_run: bool) -> No
 @click.option("--render-sample", type=click.IntRange(0), default=0, show_default=True, help="Re-render N random assets and compare.")
 @click.option("--seed", "sample_seed", type=int, default=0, show_default=True, help="Seed of the random sample.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--full", is_flag=True, help="Re-hash every model file too, ignoring the digest memo.")
 @_friendly
-def verify(manifest: Path, out: Path | None, cache_dir: Path | None, render_sample: int, sample_seed: int, device: str) -> None:
-    """Re-hash every output and compare with the lock and provenance (exit 1 on any mismatch)."""
+def verify(manifest: Path, out: Path | None, cache_dir: Path | None, render_sample: int, sample_seed: int, device: str, full: bool) -> None:
+    """Re-hash every output and compare with its job's cache object, the lock and provenance (exit 1 on any mismatch)."""
     from pixelgen.verify import verify as run_verify
 
-    mismatches, notes = run_verify(manifest, _options(out=out, cache_dir=cache_dir, device=device, progress=False),
+    mismatches, notes = run_verify(manifest, _options(out=out, cache_dir=cache_dir, device=device, progress=False, full_hash=full),
                                    render_sample=render_sample, sample_seed=sample_seed)
     for note in notes:
         click.echo(f"note: {note}", err=True)

@@ -36,13 +36,16 @@ What this means for engines:
 
 from __future__ import annotations
 
-import filecmp
+import errno
 import os
-import shutil
+import secrets
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Mapping
+
+from pixelgen.fsutil import FILE_MODE, open_dir_inside, read_bytes_inside
 
 STAGING_DIR_NAME = ".pixelgen-staging"
 
@@ -58,23 +61,31 @@ class DeployResult:
     """Why temp files were written beside their targets instead of in ``staging_dir``; None if they were not."""
 
 
-def deploy_files(files: Mapping[str, Path], dest_dir: Path, *, staging_dir: Path | None = None) -> DeployResult:
+def deploy_files(files: Mapping[str, Path], dest_dir: Path, *, staging_dir: Path | None = None,
+                 source_root: Path | None = None) -> DeployResult:
     """Copy ``files`` (relative POSIX path in ``dest_dir`` → source file) into ``dest_dir`` atomically.
 
     Only copies files whose bytes differ from what is already there. Nothing is
-    deleted from ``dest_dir``.
+    deleted from ``dest_dir``. Below ``dest_dir`` no symlinked folder is
+    followed (``OSError(ELOOP)``), and a symlinked file is replaced, never
+    written through. With ``source_root``, sources are read the same way.
     """
     dest_dir = Path(dest_dir)
     targets = {rel: _target_path(dest_dir, rel) for rel in files}
+    sources: dict[str, bytes] = {}
     for rel, source in files.items():
-        if not Path(source).is_file():
+        data = read_bytes_inside(source_root, source) if source_root is not None else _read_source(Path(source))
+        if data is None:
             raise ValueError(f"source for {rel!r} is not a file: {source}")
+        sources[rel] = data
     dest_dir.mkdir(parents=True, exist_ok=True)
 
     chosen_staging = Path(staging_dir) if staging_dir is not None else dest_dir.parent / STAGING_DIR_NAME
     created_staging = not chosen_staging.exists()
     fallback: str | None = None
     try:
+        if chosen_staging.is_symlink():
+            raise OSError(errno.ELOOP, "is a symbolic link")
         chosen_staging.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         fallback = f"cannot create staging folder {chosen_staging}: {error}"
@@ -91,16 +102,20 @@ def deploy_files(files: Mapping[str, Path], dest_dir: Path, *, staging_dir: Path
     unchanged: list[str] = []
     try:
         for rel in sorted(files):
-            source, target = Path(files[rel]), targets[rel]
-            if target.is_file() and filecmp.cmp(source, target, shallow=False):
+            data, target = sources[rel], targets[rel]
+            if read_bytes_inside(dest_dir, target) == data:
                 unchanged.append(rel)
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temp_dir = target.parent if fallback else chosen_staging
-            _copy_atomic(source, target, temp_dir=temp_dir)
+            parts = target.relative_to(dest_dir).parts
+            dir_fd = open_dir_inside(dest_dir, parts[:-1], create=True)
+            try:
+                _copy_atomic(data, parts[-1], dir_fd, temp_dir=None if fallback else chosen_staging,
+                             mode=None if source_root is not None else Path(files[rel]).stat().st_mode)
+            finally:
+                os.close(dir_fd)
             copied.append(rel)
     finally:
-        if created_staging and chosen_staging.is_dir():
+        if created_staging and chosen_staging.is_dir() and not chosen_staging.is_symlink():
             try:
                 chosen_staging.rmdir()
             except OSError:
@@ -113,6 +128,10 @@ def deploy_files(files: Mapping[str, Path], dest_dir: Path, *, staging_dir: Path
     )
 
 
+def _read_source(source: Path) -> bytes | None:
+    return source.read_bytes() if source.is_file() else None
+
+
 def _target_path(dest_dir: Path, rel: str) -> Path:
     posix = PurePosixPath(rel)
     if not rel or posix.is_absolute() or "\\" in rel or any(part in ("", ".", "..") for part in rel.split("/")):
@@ -122,19 +141,27 @@ def _target_path(dest_dir: Path, rel: str) -> Path:
     return dest_dir.joinpath(*posix.parts)
 
 
-def _copy_atomic(source: Path, target: Path, *, temp_dir: Path) -> None:
-    fd, temp_name = tempfile.mkstemp(dir=temp_dir, prefix=f".{target.name}.", suffix=".tmp")
+def _copy_atomic(data: bytes, name: str, dir_fd: int, *, temp_dir: Path | None, mode: int | None) -> None:
+    """Write ``data`` to a temp file (in ``temp_dir``, else beside the target) and rename it onto ``name`` in ``dir_fd``."""
+    file_mode = stat.S_IMODE(mode) if mode is not None else FILE_MODE
+    if temp_dir is not None:
+        fd, temp_name = tempfile.mkstemp(dir=temp_dir, prefix=f".{name}.", suffix=".tmp")
+        src_dir_fd = None
+    else:
+        temp_name = f".{name}.{secrets.token_hex(4)}.tmp"
+        fd = os.open(temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, file_mode, dir_fd=dir_fd)
+        src_dir_fd = dir_fd
     try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            shutil.copyfileobj(src, out)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
             out.flush()
+            # mkstemp makes 0600 files; give the asset the source's permissions instead.
+            os.fchmod(out.fileno(), file_mode)
             os.fsync(out.fileno())
-        # mkstemp makes 0600 files; give the asset the source's permissions instead.
-        shutil.copymode(source, temp_name)
-        os.replace(temp_name, target)
+        os.replace(temp_name, name, src_dir_fd=src_dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
         try:
-            os.unlink(temp_name)
+            os.unlink(temp_name, dir_fd=src_dir_fd)
         except FileNotFoundError:
             pass
         raise

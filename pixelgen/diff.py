@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from pixelgen.errors import InputError
-from pixelgen.lock import LOCK_SCHEMA, Lock, LockEntry
+from pixelgen.errors import CorruptStoreError, FileSystemError, InputError, translate_os_errors
+from pixelgen.fsutil import read_regular_file, regular_file_problem
+from pixelgen.lock import MAX_LOCK_BYTES, Lock, parse_lock
 
 DIFF_SCALE = 4
 
@@ -34,8 +35,16 @@ class OutputDiff:
 def read_other_lock(lock_path: Path, against: str) -> Lock:
     """The lock at ``against``: a lock file path, or a git ref of ``lock_path``."""
     candidate = Path(against)
-    if candidate.is_file():
-        text = candidate.read_text("utf-8")
+    if candidate.exists():
+        problem = regular_file_problem(candidate)
+        if problem:
+            raise InputError(f"--against {against}: {problem}; pass a lock file or a git ref")
+        try:
+            text = read_regular_file(candidate, max_bytes=MAX_LOCK_BYTES).decode("utf-8", errors="replace")
+        except OSError as exc:
+            raise FileSystemError.from_os_error(exc, candidate, "read") from None
+    elif against.startswith("-") or any(ord(ch) < 32 for ch in against):
+        raise InputError(f"--against {against!r} is neither an existing lock file nor a git ref")
     else:
         folder = lock_path.resolve().parent
         try:
@@ -47,10 +56,11 @@ def read_other_lock(lock_path: Path, against: str) -> Lock:
                 f"cannot read {lock_path.name} at {against!r}: not a lock file path, and not a git ref where the lock is committed; "
                 "pass --against PATH/TO/old.lock.json or a commit that has the lock"
             ) from None
-    data = json.loads(text)
-    if data.get("schema") != LOCK_SCHEMA:
-        raise InputError(f"the lock at {against!r} has schema {data.get('schema')!r}; this pixelgen reads {LOCK_SCHEMA}")
-    return Lock(manifest=data.get("manifest", ""), outputs={p: LockEntry(**e) for p, e in data.get("outputs", {}).items()})
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise CorruptStoreError(f"the lock at {against!r} is not valid JSON ({exc})\n    fix: pass another lock file or git ref") from None
+    return parse_lock(data, f"the lock at {against!r}")
 
 
 def side_by_side(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
@@ -73,8 +83,9 @@ def side_by_side(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
     return np.repeat(np.repeat(row, DIFF_SCALE, axis=0), DIFF_SCALE, axis=1)
 
 
+@translate_os_errors("write the diff images to")
 def diff_outputs(ws: Any, other: Lock) -> list[OutputDiff]:
-    from pixelgen.fsutil import write_bytes_atomic
+    from pixelgen.fsutil import read_bytes_inside, write_bytes_inside
     from pixelgen.png import decode_png, encode_png
     from pixelgen.quality import pixel_metrics, reference_metrics
 
@@ -88,8 +99,8 @@ def diff_outputs(ws: Any, other: Lock) -> list[OutputDiff]:
         if now is None:
             results.append(OutputDiff(path, "removed", {}, None))
             continue
-        current_file = ws.out_dir / path
-        current = decode_png(current_file.read_bytes()) if current_file.is_file() else None
+        current_bytes = read_bytes_inside(ws.out_dir, ws.out_dir / path)
+        current = decode_png(current_bytes) if current_bytes is not None else None
         if before is None or current is None:
             results.append(OutputDiff(path, "new", {}, None))
             continue
@@ -103,6 +114,6 @@ def diff_outputs(ws: Any, other: Lock) -> list[OutputDiff]:
         metrics["colors_used"] = [old_scores["colors_used"], new_scores["colors_used"]]
         metrics["changed_pixels"] = int(np.any(previous != current, axis=2).sum()) if previous.shape == current.shape else None
         image_path = f"diff/{path}"
-        write_bytes_atomic(ws.out_dir / image_path, encode_png(side_by_side(previous, current)))
+        write_bytes_inside(ws.out_dir, ws.out_dir / image_path, encode_png(side_by_side(previous, current)))
         results.append(OutputDiff(path, "changed", metrics, image_path))
     return results

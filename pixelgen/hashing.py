@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -55,35 +56,48 @@ def sha256_tree(root: str | Path, *, suffixes: tuple[str, ...] | None = None) ->
 
 
 class FileDigestCache:
-    """Remembers file digests by (size, mtime, inode), like DVC's state database.
+    """Remembers file digests by (size, mtime, inode, ctime), like DVC's state database.
 
     A 7 GB checkpoint is hashed once; later plans reuse the digest until the
-    file changes. The memo is a small JSON file in the cache directory; losing
-    it only costs a re-hash.
+    file changes. ``ctime`` is part of the signature because a same-size edit
+    can restore the old mtime (``touch -r``) but cannot restore the ctime.
+    The memo is a small JSON file in the cache directory, MACed with the
+    cache's key (see :mod:`pixelgen.trust`): a memo someone else wrote is
+    ignored, and losing it only costs a re-hash. ``memo_path=None`` hashes
+    every file (``verify --full``).
     """
 
     def __init__(self, memo_path: str | Path | None) -> None:
         self.memo_path = Path(memo_path) if memo_path else None
         self._entries: dict[str, list] = {}
         self._dirty = False
-        if self.memo_path and self.memo_path.is_file():
-            try:
-                loaded = json.loads(self.memo_path.read_text("utf-8"))
-                if isinstance(loaded, dict):
-                    self._entries = loaded
-            except (OSError, ValueError):
-                self._entries = {}
+        self._key: bytes | None = None
+        if self.memo_path is None:
+            return
+        from pixelgen.trust import cache_key
+
+        self._key = cache_key(self.memo_path.parent)
+        if self._key is None or not self.memo_path.is_file() or self.memo_path.is_symlink():
+            return
+        try:
+            loaded = json.loads(self.memo_path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return
+        if (isinstance(loaded, dict) and isinstance(loaded.get("entries"), dict)
+                and loaded.get("mac") == hmac_sha256(self._key, loaded["entries"])):
+            self._entries = loaded["entries"]
 
     def file(self, path: str | Path) -> str:
         path = Path(path).resolve()
         stat = path.stat()
-        signature = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+        signature = [stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns]
         entry = self._entries.get(str(path))
-        if entry and entry[:3] == signature:
-            return entry[3]
+        if isinstance(entry, list) and entry[:4] == signature and len(entry) == 5:
+            return entry[4]
         digest = sha256_file(path)
-        self._entries[str(path)] = [*signature, digest]
-        self._dirty = True
+        if self._key is not None:
+            self._entries[str(path)] = [*signature, digest]
+            self._dirty = True
         return digest
 
     def tree(self, root: str | Path) -> tuple[str, list[tuple[str, str]]]:
@@ -96,8 +110,33 @@ class FileDigestCache:
         return content_key(files), files
 
     def save(self) -> None:
-        if self._dirty and self.memo_path:
-            from pixelgen.fsutil import write_text_atomic
+        if self._dirty and self.memo_path and self._key is not None:
+            from pixelgen.fsutil import write_bytes_inside
 
-            write_text_atomic(self.memo_path, json.dumps(self._entries, sort_keys=True))
+            try:
+                write_bytes_inside(self.memo_path.parent, self.memo_path,
+                                   json.dumps({"entries": self._entries, "mac": hmac_sha256(self._key, self._entries)}, sort_keys=True).encode())
+            except OSError:
+                return  # the memo only saves time
             self._dirty = False
+
+
+def sha256_fd(fd: int) -> str:
+    """Digest of an open file from its current offset (the caller owns ``fd``)."""
+    digest = hashlib.sha256()
+    while chunk := os.read(fd, _CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def hmac_sha256(key: bytes, value: Any) -> str:
+    """MAC of ``value``'s canonical JSON under ``key``: memos in a shared cache cannot be forged without the key."""
+    import hmac
+
+    return hmac.new(key, canonical_json(value), hashlib.sha256).hexdigest()
+
+
+def derive_key(key: bytes, label: str) -> bytes:
+    import hmac
+
+    return hmac.new(key, label.encode("utf-8"), hashlib.sha256).digest()

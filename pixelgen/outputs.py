@@ -1,13 +1,17 @@
-"""Write assets into the output folder and keep it in step with the lock."""
+"""Write assets into the output folder and keep it in step with the lock.
+
+Paths come from the plan or from the lock (already checked to be relative
+paths inside OUT); every write and deletion goes through the confined
+operations of :mod:`pixelgen.fsutil`, so a symlinked folder planted in OUT
+cannot redirect them.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
-from pixelgen.fsutil import write_bytes_atomic
-from pixelgen.hashing import sha256_file
+from pixelgen.fsutil import file_digest_inside, unlink_inside, write_bytes_inside
 
 
 def manifest_out_dir(out_root: Path, manifest_name: str) -> Path:
@@ -17,24 +21,25 @@ def manifest_out_dir(out_root: Path, manifest_name: str) -> Path:
 def write_output(out_dir: Path, relative: str, data: bytes, digest: str) -> bool:
     """Write one asset atomically; leave the file untouched if it already has these bytes."""
     target = out_dir / relative
-    if target.is_file() and sha256_file(target) == digest:
+    if file_digest_inside(out_dir, target) == digest:
         return False
-    write_bytes_atomic(target, data)
+    write_bytes_inside(out_dir, target, data)
     return True
 
 
-def remove_outputs(out_dir: Path, relatives: Iterable[str]) -> list[str]:
-    """Remove outputs the manifest no longer has; only files the lock recorded, never others."""
-    removed = []
-    for relative in relatives:
+def remove_outputs(out_dir: Path, recorded: Mapping[str, str] | Iterable[str]) -> tuple[list[str], list[str]]:
+    """Remove outputs the manifest no longer has: only files the lock recorded, with the bytes it recorded.
+
+    ``recorded`` maps each relative path to the sha256 pixelgen wrote there.
+    Returns (removed, kept): a file whose bytes differ (edited by someone) or
+    that is not a regular file is kept and reported, never deleted.
+    """
+    removed, kept = [], []
+    items = recorded.items() if isinstance(recorded, Mapping) else ((path, None) for path in recorded)
+    for relative, digest in items:
         target = out_dir / relative
-        try:
-            os.unlink(target)
+        if unlink_inside(out_dir, target, expected_sha256=digest, prune_empty=True):
             removed.append(relative)
-        except FileNotFoundError:
-            continue
-        parent = target.parent
-        while parent != out_dir and parent.is_dir() and not any(parent.iterdir()):
-            parent.rmdir()
-            parent = parent.parent
-    return removed
+        elif file_digest_inside(out_dir, target) is not None or target.is_symlink():
+            kept.append(relative)
+    return removed, kept

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pixelgen.hashing import sha256_file
+from pixelgen.fsutil import file_digest_inside
 from pixelgen.lock import Lock
 from pixelgen.plan import Plan, PostJob, change_reasons
 
@@ -48,10 +48,10 @@ def output_state(post: PostJob, lock: Lock | None, out_dir: Path) -> OutputState
         return OutputState(post.output, post, ("new",))
     if entry.post_key != post.key:
         return OutputState(post.output, post, tuple(change_reasons(entry.inputs, post.inputs)))
-    path = out_dir / post.output
-    if not path.is_file():
+    actual = file_digest_inside(out_dir, out_dir / post.output)
+    if actual is None:
         return OutputState(post.output, post, ("output missing",))
-    if sha256_file(path) != entry.sha256:
+    if actual != entry.sha256:
         return OutputState(post.output, post, ("output modified",))
     return OutputState(post.output, post, ())
 
@@ -62,10 +62,10 @@ def pack_state(path: str, key: str, lock: Lock | None, out_dir: Path) -> OutputS
         return OutputState(path, None, ("new",), key)
     if entry.get("key") != key:
         return OutputState(path, None, ("packed files changed",), key)
-    target = out_dir / path
-    if not target.is_file():
+    actual = file_digest_inside(out_dir, out_dir / path)
+    if actual is None:
         return OutputState(path, None, ("output missing",), key)
-    if sha256_file(target) != entry.get("sha256"):
+    if actual != entry.get("sha256"):
         return OutputState(path, None, ("output modified",), key)
     return OutputState(path, None, (), key)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pytest
 # A hub lookup otherwise hangs ~45 s before failing; nothing here may download.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# The key that authenticates cache memos lives outside every cache; tests keep theirs out of $HOME.
+os.environ.setdefault("PIXELGEN_STATE_DIR", tempfile.mkdtemp(prefix="pixelgen-state-"))
 
 REPO = Path(__file__).resolve().parent.parent
 

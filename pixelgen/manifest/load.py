@@ -13,14 +13,16 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import os
 import re
+import stat
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
-from pixelgen.errors import InputError, ManifestError, Problem
-from pixelgen.fsutil import write_bytes_atomic
+from pixelgen.errors import InputError, ManifestError, Problem, translate_os_errors
+from pixelgen.fsutil import read_regular_file, regular_file_problem, write_bytes_inside
 from pixelgen.hashing import sha256_bytes
 from pixelgen.manifest.model import (
     MANIFEST_VERSION,
@@ -37,13 +39,16 @@ from pixelgen.manifest.model import (
     SheetSettings,
     TerrainSpec,
 )
+from pixelgen.limits import Limits, input_image_problem, matrix_combinations
 from pixelgen.manifest.yamlread import Located, YamlProblem, escape_pointer_token, load_located
+from pixelgen.paths import RESERVED_NAMES, portable_key, portable_name_problem
 
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024
+MAX_PALETTE_FILE_BYTES = 1024 * 1024  # a text palette of 256 colours is a few KB
 MAX_ASSETS_AFTER_EXPANSION = 100_000
-# Windows refuses these as file names whatever the extension; a game repo is
-# often checked out there.
-_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+_RESERVED = RESERVED_NAMES  # Windows refuses these as file names whatever the extension
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_SAFE_NAME_FIX = "use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit (no '/', '..' or spaces)"
 _TEMPLATE_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MERGED_MAPPINGS = ("render", "pixelart", "quality", "vars")
 
@@ -57,6 +62,7 @@ def manifest_schema() -> dict[str, Any]:
     return json.loads(manifest_schema_text())
 
 
+@translate_os_errors("read")
 def load_manifest(path: str | Path, *, validation_memo: Path | None = None) -> Manifest:
     """Load, validate and expand a manifest; raise ``ManifestError`` with every problem.
 
@@ -66,14 +72,17 @@ def load_manifest(path: str | Path, *, validation_memo: Path | None = None) -> M
     """
     path = Path(path)
     shown = str(path)
+    problem = regular_file_problem(path)
+    if problem == "does not exist":
+        raise InputError(f"{shown}: no such manifest file")
+    if problem:
+        raise InputError(f"{shown}: the manifest {problem}; pass a YAML file")
     try:
-        raw = path.read_bytes()
+        raw = read_regular_file(path, max_bytes=MAX_MANIFEST_BYTES)
     except FileNotFoundError:
         raise InputError(f"{shown}: no such manifest file") from None
     except OSError as exc:
         raise InputError(f"{shown}: cannot read the manifest: {exc.strerror}") from None
-    if len(raw) > MAX_MANIFEST_BYTES:
-        raise InputError(f"{shown}: manifest is {len(raw)} bytes, more than the {MAX_MANIFEST_BYTES} allowed")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -92,7 +101,7 @@ def load_manifest(path: str | Path, *, validation_memo: Path | None = None) -> M
     checker.raise_if_any()
     digest = sha256_bytes(raw)
     memo = _memo_path(validation_memo, digest) if validation_memo else None
-    if memo is None or not memo.is_file():
+    if not _memo_valid(memo):
         _check_schema(checker, data)
         checker.raise_if_any()
     manifest = _Expander(checker, path, data).expand()
@@ -100,16 +109,42 @@ def load_manifest(path: str | Path, *, validation_memo: Path | None = None) -> M
     return dataclasses.replace(manifest, raw_sha256=digest)
 
 
-def _memo_path(memo_dir: Path, manifest_digest: str) -> Path:
-    return memo_dir / sha256_bytes(manifest_schema_text().encode())[:16] / manifest_digest
+def _memo_path(memo_dir: Path, manifest_digest: str) -> Path | None:
+    """Where the memo of these manifest bytes would be; None when memos cannot be authenticated.
+
+    The memo's name is a MAC (keyed per cache, with a key kept outside every
+    cache) of the schema digest, the manifest digest and pixelgen's version:
+    a file someone else put in a shared cache cannot carry a valid name, so
+    nothing in the cache can make a build skip validation.
+    """
+    from pixelgen import __version__
+    from pixelgen.hashing import hmac_sha256
+    from pixelgen.trust import cache_key
+
+    key = cache_key(memo_dir.parent)
+    if key is None:
+        return None
+    schema_digest = sha256_bytes(manifest_schema_text().encode())
+    name = hmac_sha256(key, {"schema": schema_digest, "manifest": manifest_digest, "pixelgen": __version__})
+    return memo_dir / name
+
+
+def _memo_valid(memo: Path | None) -> bool:
+    if memo is None:
+        return False
+    try:
+        info = os.stat(memo, follow_symlinks=False)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode)
 
 
 def remember_validated(memo_dir: Path, manifest: Manifest) -> None:
     """Record that these manifest bytes passed validation (called once the whole load succeeded)."""
     memo = _memo_path(memo_dir, manifest.raw_sha256)
-    if not memo.is_file():
+    if memo is not None and not _memo_valid(memo):
         try:
-            write_bytes_atomic(memo, b"")
+            write_bytes_inside(memo_dir.parent, memo, b"")
         except OSError:
             pass  # the memo is an optimisation only
 
@@ -141,7 +176,7 @@ class _Checker:
 def _check_version(checker: _Checker, data: dict[str, Any]) -> None:
     if "version" not in data:
         checker.add("", "missing `version`", f"add `version: {MANIFEST_VERSION}` at the top of the manifest")
-    elif data["version"] != MANIFEST_VERSION or isinstance(data["version"], bool):
+    elif data["version"] != MANIFEST_VERSION or not isinstance(data["version"], int) or isinstance(data["version"], bool):
         checker.add(
             "/version",
             f"unsupported manifest version {data['version']!r}: this pixelgen reads version {MANIFEST_VERSION}",
@@ -153,14 +188,24 @@ def _pointer(path: Iterable[Any]) -> str:
     return "".join(f"/{escape_pointer_token(p)}" for p in path)
 
 
-def _check_schema(checker: _Checker, data: dict[str, Any]) -> None:
-    from jsonschema import Draft202012Validator
+def _strict_validator_class() -> Any:
+    """Draft 2020-12 where ``integer`` means an int: ``7.0`` is refused, not silently taken as 7."""
+    from jsonschema import Draft202012Validator, validators
 
-    validator = Draft202012Validator(manifest_schema())
+    checker = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    return validators.extend(Draft202012Validator, type_checker=checker)
+
+
+def _check_schema(checker: _Checker, data: dict[str, Any]) -> None:
+    validator = _strict_validator_class()(manifest_schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: ([str(p) for p in e.absolute_path], e.validator or ""))
     seen: set[tuple[str, str]] = set()
     for error in errors:
         pointer, message, fix = _describe_schema_error(error, data)
+        if not message:
+            continue
         if (pointer, message) not in seen:
             seen.add((pointer, message))
             checker.add(pointer, message, fix)
@@ -172,10 +217,14 @@ def _describe_schema_error(error: Any, root: Any) -> tuple[str, str, str | None]
     kind = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
     if kind in ("additionalProperties", "unevaluatedProperties"):
-        known = set(schema.get("properties", {}))
+        known = _declared_properties(schema)
         unexpected = [k for k in value if k not in known] if isinstance(value, dict) else []
         match = re.findall(r"'([^']+)'", error.message)
         names = [n for n in match if isinstance(value, dict) and n in value and n not in known] or unexpected
+        if kind == "unevaluatedProperties" and not names:
+            # Keys a failing subschema declared count as "unevaluated": the real
+            # problem is reported by that subschema's own error.
+            return "", "", None
         name = names[0] if names else "?"
         return (
             f"{pointer}/{escape_pointer_token(name)}",
@@ -208,26 +257,27 @@ def _describe_schema_error(error: Any, root: Any) -> tuple[str, str, str | None]
         if error.context:
             from jsonschema.exceptions import best_match
 
-            return _describe_schema_error(best_match(error.context), root)
+            same_type = [e for e in error.context if _branch_accepts_type(error.validator_value, e, value)]
+            return _describe_schema_error(best_match(same_type or error.context), root)
     if kind == "oneOf" and error.context:
         from jsonschema.exceptions import best_match
 
-        return _describe_schema_error(best_match(error.context), root)
+        # Explain the branch meant for this kind of value (a mapping variant
+        # is not "should be of type integer"), when one matches its type.
+        same_type = [e for e in error.context if _branch_accepts_type(error.validator_value, e, value)]
+        return _describe_schema_error(best_match(same_type or error.context), root)
     if kind == "enum":
         allowed = ", ".join(map(str, error.validator_value))
         return pointer, f"{value!r} is not one of: {allowed}", f"use one of: {allowed}"
-    if kind == "pattern" and error.validator_value == "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$":
-        return (
-            pointer,
-            f"{value!r} is not a safe name",
-            "use 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit (no '/', '..' or spaces)",
-        )
+    if kind == "pattern" and error.validator_value == _SAFE_NAME.pattern:
+        return pointer, f"{value!r} is not a safe name", _SAFE_NAME_FIX
     if kind == "pattern":
         return pointer, f"{value!r} does not have the expected form ({error.validator_value})", None
     if kind == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
-        return pointer, f"{value!r} should be of type {expected}", f"write a {expected} here"
+        article = "an" if str(expected)[:1] in "aeiou" else "a"
+        return pointer, f"{value!r} should be of type {expected}", f"write {article} {expected} here"
     if kind in ("minimum", "exclusiveMinimum"):
         return pointer, f"{value!r} is too small (minimum {error.validator_value})", f"use a value ≥ {error.validator_value}"
     if kind in ("maximum", "exclusiveMaximum"):
@@ -239,6 +289,32 @@ def _describe_schema_error(error: Any, root: Any) -> tuple[str, str, str | None]
     return pointer, error.message, None
 
 
+def _declared_properties(schema: dict[str, Any]) -> set[str]:
+    """Property names a schema declares itself or through ``allOf``/``$ref`` (one level of each)."""
+    names = set(schema.get("properties", {}))
+    definitions = manifest_schema().get("$defs", {})
+    for part in schema.get("allOf", []):
+        if isinstance(part, dict):
+            target = definitions.get(part.get("$ref", "").rsplit("/", 1)[-1], part) if "$ref" in part else part
+            names |= set(target.get("properties", {}))
+    return names
+
+
+def _branch_accepts_type(branches: Any, error: Any, value: Any) -> bool:
+    if not error.relative_schema_path or not isinstance(branches, list):
+        return False
+    index = error.relative_schema_path[0]
+    branch = branches[index] if isinstance(index, int) and index < len(branches) else {}
+    if "$ref" in branch:
+        branch = manifest_schema().get("$defs", {}).get(branch["$ref"].rsplit("/", 1)[-1], {})
+    expected = branch.get("type")
+    if expected is None:
+        return False
+    kinds = {"object": dict, "array": list, "string": str, "boolean": bool, "integer": int, "number": (int, float)}
+    types = expected if isinstance(expected, list) else [expected]
+    return any(isinstance(value, kinds.get(t, ())) for t in types)
+
+
 class _Expander:
     """Semantic checks and expansion of a schema-valid manifest."""
 
@@ -247,6 +323,7 @@ class _Expander:
         self.path = path
         self.base = path.parent
         self.data = data
+        self.limits = Limits.from_manifest(data.get("limits"))
 
     def expand(self) -> Manifest:
         data = self.data
@@ -256,8 +333,11 @@ class _Expander:
         palettes = {name: self._palette(name, spec) for name, spec in data.get("palettes", {}).items()}
         defaults = data.get("defaults", {})
         self._check_refs(defaults, "/defaults", models, loras, palettes, asset_level=False)
+        if not self._within_limits(data["assets"], defaults):
+            self.checker.raise_if_any()
         assets: list[Asset] = []
         first_seen: dict[str, str] = {}
+        first_portable: dict[str, str] = {}
         for index, raw_asset in enumerate(data["assets"]):
             pointer = f"/assets/{index}"
             self._check_refs(raw_asset, pointer, models, loras, palettes, asset_level=True)
@@ -268,8 +348,16 @@ class _Expander:
                         f"duplicate asset id {asset.id!r} (first defined at {first_seen[asset.id]})",
                         "give every asset (and every matrix combination) a unique id",
                     )
+                elif portable_key(asset.id) in first_portable:
+                    self.checker.add(
+                        pointer + "/id",
+                        f"asset id {asset.id!r} names the same folder as {first_portable[portable_key(asset.id)]!r} on Windows and macOS "
+                        "(names differing only in case or a trailing '.' collide there)",
+                        "make the ids differ by more than case or a trailing dot",
+                    )
                 else:
                     first_seen[asset.id] = self.checker.where(pointer)
+                    first_portable[portable_key(asset.id)] = asset.id
                 assets.append(asset)
             if len(assets) > MAX_ASSETS_AFTER_EXPANSION:
                 self.checker.add(pointer + "/matrix", f"the manifest expands to more than {MAX_ASSETS_AFTER_EXPANSION} assets", "use smaller matrices")
@@ -287,8 +375,48 @@ class _Expander:
 
     # -- names and references -------------------------------------------------
     def _check_safe(self, name: str, pointer: str) -> None:
-        if name.split(".")[0].lower() in _RESERVED:
-            self.checker.add(pointer, f"{name!r} is a reserved file name on Windows", "choose another name")
+        # The schema checks this too; checked again here because a name becomes a path.
+        if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name):
+            self.checker.add(pointer, f"{name!r} is not a safe name", _SAFE_NAME_FIX)
+            return
+        problem = portable_name_problem(name)
+        if problem:
+            self.checker.add(pointer, problem, "choose another name")
+
+    def _check_portable_collisions(self, names: list[str], pointer: str, what: str) -> None:
+        """Names that differ only in case or a trailing dot are one file on Windows and macOS."""
+        seen: dict[str, str] = {}
+        for name in names:
+            other = seen.setdefault(portable_key(name), name)
+            if other != name:
+                self.checker.add(pointer, f"{what} names {other!r} and {name!r} are the same file on Windows and macOS",
+                                 "make the names differ by more than case or a trailing dot")
+
+    def _within_limits(self, raw_assets: list[dict[str, Any]], defaults: dict[str, Any]) -> bool:
+        """Count what the assets would expand to, before expanding anything; False (with problems) if over a limit."""
+        limits = self.limits
+        total = 0
+        within = True
+        for index, raw in enumerate(raw_assets):
+            pointer = f"/assets/{index}"
+            combos = matrix_combinations(raw.get("matrix", {}))
+            if combos > limits.max_matrix_combinations:
+                self.checker.add(pointer + "/matrix", f"the matrix multiplies out to {combos} combinations, more than the {limits.max_matrix_combinations} allowed",
+                                 "use fewer matrix values, or raise `limits.max_matrix_combinations`")
+                within = False
+                continue
+            frames = sum(clip.get("frames", 1) for clip in raw.get("animations", [])) * raw.get("directions", 1) if raw.get("animations") else 0
+            if frames > limits.max_frames_per_sprite:
+                self.checker.add(pointer + "/animations", f"the animations have {frames} frames (frames × directions), more than the {limits.max_frames_per_sprite} allowed",
+                                 "use fewer or shorter clips, or raise `limits.max_frames_per_sprite`")
+                within = False
+            images = frames or len(raw.get("tiles") or raw.get("elements") or raw.get("variants") or [None])
+            total += combos * images
+        if total > limits.max_images:
+            self.checker.add("/assets", f"the manifest expands to {total} images, more than the {limits.max_images} allowed",
+                             "split the manifest, or raise `limits.max_images`")
+            within = False
+        return within
 
     def _check_refs(self, settings: dict[str, Any], pointer: str, models: dict, loras: dict, palettes: dict, *, asset_level: bool) -> None:
         if "model" in settings and settings["model"] not in models:
@@ -380,6 +508,14 @@ class _Expander:
                 return PaletteSpec(name=name, kind="builtin", shared=shared)
             return PaletteSpec(name=name, kind="builtin", colors=tuple(palettes.palette_to_hex(array)), path=spec["builtin"], shared=shared)
         path = self._local(spec["path"])
+        problem = regular_file_problem(path)
+        if problem is None and path.suffix.lower() == ".png":
+            problem = input_image_problem(path, self.limits.max_input_pixels)
+        elif problem is None and path.stat().st_size > MAX_PALETTE_FILE_BYTES:
+            problem = f"is {path.stat().st_size} bytes, more than the {MAX_PALETTE_FILE_BYTES} a palette file may have"
+        if problem and problem != "does not exist":
+            self.checker.add(pointer + "/path", f"palette file {spec['path']!r} {problem}", "use a .hex, .gpl, .pal or .png palette file")
+            return PaletteSpec(name=name, kind="file", path=str(path), shared=shared)
         try:
             array = palettes.load_palette_file(path)
         except FileNotFoundError:
@@ -388,6 +524,9 @@ class _Expander:
         except ValueError as exc:
             self.checker.add(pointer + "/path", f"palette file {spec['path']!r} does not parse: {exc}", "use a .hex, .gpl, .pal or .png palette file")
             return PaletteSpec(name=name, kind="file", path=str(path), shared=shared)
+        if len(array) > self.limits.max_palette_colors:
+            self.checker.add(pointer + "/path", f"palette file {spec['path']!r} has {len(array)} colours, more than the {self.limits.max_palette_colors} allowed",
+                             "use a smaller palette, or raise `limits.max_palette_colors`")
         return PaletteSpec(name=name, kind="file", colors=tuple(palettes.palette_to_hex(array)), path=str(path), shared=shared)
 
     # -- assets ----------------------------------------------------------------
@@ -417,6 +556,13 @@ class _Expander:
 
     def _one_asset(self, asset_id: str, merged: dict[str, Any], variables: dict[str, Any], pointer: str) -> Asset:
         render = RenderSettings(**merged["render"])
+        pixel_steps = render.width * render.height * render.steps
+        if pixel_steps > self.limits.max_render_pixel_steps:
+            self.checker.add(
+                pointer + "/render",
+                f"a {render.width}x{render.height} render at {render.steps} steps is {pixel_steps} pixel-steps, more than the {self.limits.max_render_pixel_steps} allowed",
+                "render smaller or with fewer steps, or raise `limits.max_render_pixel_steps`",
+            )
         pixelart = PixelArtSettings(**merged["pixelart"])
         kind = merged["kind"]
         asset_size = tuple(merged["size"])
@@ -431,6 +577,7 @@ class _Expander:
             for index, variant in enumerate(variants):
                 if isinstance(variant, int):
                     variant = {"name": f"seed{variant}", "seed": variant}
+                self._check_safe(variant["name"], f"{pointer}/variants/{index}")
                 images.append(
                     ImageSpec(
                         name=variant["name"],
@@ -491,6 +638,10 @@ class _Expander:
         names = [image.name for image in images]
         for name in {n for n in names if names.count(n) > 1}:
             self.checker.add(pointer, f"asset {asset_id!r} has two images named {name!r}", "give every variant, tile or element a unique name")
+        self._check_portable_collisions(names, pointer, f"asset {asset_id!r}: image")
+        for index, clip in enumerate(merged.get("animations", []) if kind == "sprite" else []):
+            self._check_safe(clip["name"], f"{pointer}/animations/{index}/name")
+        self._check_portable_collisions([clip.name for clip in clips], pointer + "/animations", f"asset {asset_id!r}: clip")
         for image in images:
             if image.size[0] > render.width or image.size[1] > render.height:
                 self.checker.add(
@@ -499,9 +650,10 @@ class _Expander:
                     "raise `render.width/height` or lower `size`",
                 )
                 break
-        self._check_safe(asset_id, pointer + "/id")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", asset_id):
             self.checker.add(pointer + "/matrix", f"matrix expansion gives an unsafe id {asset_id!r}", "use matrix values made of letters, digits, '.', '_' and '-'")
+        elif portable_name_problem(asset_id):
+            self.checker.add(pointer + "/id", str(portable_name_problem(asset_id)), "choose another name")
         outline = pixelart.outline
         if outline is not None:
             pixelart = PixelArtSettings(**{**merged["pixelart"], "outline": "#" + outline.lstrip("#").lower()})
@@ -570,8 +722,11 @@ class _Expander:
         if relative is None:
             return None
         path = self._local(relative)
-        if not path.is_file():
+        problem = input_image_problem(path, self.limits.max_input_pixels)
+        if problem == "does not exist":
             self.checker.add(pointer, f"reference image {relative!r} does not exist (looked for {path})", "fix the path (relative to the manifest)")
+        elif problem:
+            self.checker.add(pointer, f"reference image {relative!r} {problem}", "point `reference:` at a PNG (or another image Pillow reads)")
         return str(path)
 
     def _prompt(self, merged: dict[str, Any], template: str, variables: dict[str, Any], pointer: str) -> str:

@@ -10,6 +10,7 @@ batched and single calls, which the lock records through the batch size).
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 from dataclasses import dataclass, field
@@ -150,9 +151,19 @@ class DiffusersGenerator:
             extra = {"config": spec.config} if spec.config else {}
             return Pipeline.from_single_file(spec.source, torch_dtype=self.torch_dtype, **extra)
         except (OSError, EnvironmentError, ValueError) as exc:
-            if isinstance(exc, InputError):
-                raise
-            offline = " (HF_HUB_OFFLINE is set: the weights must already be in the Hugging Face cache)" if os.environ.get("HF_HUB_OFFLINE") else ""
+            if isinstance(exc, InputError) or getattr(exc, "errno", None) == errno.ELOOP:
+                raise  # a refused symlink: reported with its own fix
+            if spec.kind == "builtin":
+                from pixelgen.render.tiny import tiny_model_dir
+
+                folder = tiny_model_dir(self.cache_dir)
+                raise EnvironmentProblem(
+                    f"the built-in model {spec.name!r} in {folder} is damaged ({exc})\n"
+                    f"    fix: delete {folder}; the next build recreates it"
+                ) from None
+            offline = ""
+            if spec.kind == "hub" and os.environ.get("HF_HUB_OFFLINE"):
+                offline = " (HF_HUB_OFFLINE is set: the weights must already be in the Hugging Face cache)"
             raise EnvironmentProblem(f"cannot load model {spec.name!r} from {spec.source}{offline}: {exc}") from None
 
     def _apply_loras(self, model_name: str, pipe: Any, loras: tuple[tuple[str, float], ...]) -> None:

@@ -12,6 +12,7 @@ Weights come from fixed seeds, so the same torch version builds the same files.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -35,6 +36,9 @@ def ensure_tiny_sdxl(cache_dir: Path) -> Path:
     a concurrent one never leaves a half-written model behind.
     """
     target = tiny_model_dir(cache_dir)
+    if target.parent.is_symlink() or target.is_symlink():
+        # The cache may be shared: never build into (or load from) a folder a link points elsewhere.
+        raise OSError(errno.ELOOP, "a symbolic link to a folder is not followed", str(target if target.is_symlink() else target.parent))
     if (target / "model_index.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -59,15 +59,16 @@ def test_temp_file_is_written_in_the_staging_folder_not_the_destination(tmp_path
     seen = []
     real_replace = os.replace
 
-    def spy_replace(source, target):
+    def spy_replace(source, target, **dir_fds):
         seen.append((Path(source), Path(target), sorted(p.name for p in dest.rglob("*"))))
-        return real_replace(source, target)
+        return real_replace(source, target, **dir_fds)
 
     monkeypatch.setattr(os, "replace", spy_replace)
     result = deploy_files(files, dest, staging_dir=staging)
     (temp, target, dest_listing) = seen[0]
     assert temp.parent == staging
-    assert target == dest / "deep" / "x.png"
+    assert target == Path("x.png")  # renamed into dest/deep through its folder descriptor
+    assert (dest / "deep" / "x.png").read_bytes() == b"xyz"
     assert dest_listing == ["deep"]  # the destination never held the temp file
     assert result.staging_dir == staging
     assert staging.is_dir() and not any(staging.iterdir())  # an existing folder is kept, emptied
@@ -89,11 +90,13 @@ def test_other_filesystem_falls_back_to_hidden_temp_beside_target(tmp_path, monk
     monkeypatch.setattr(os, "stat", fake_stat)
     seen = []
     real_replace = os.replace
-    monkeypatch.setattr(os, "replace", lambda s, t: (seen.append(Path(s)), real_replace(s, t)))
+    monkeypatch.setattr(os, "replace", lambda s, t, **fds: (seen.append((Path(s), fds)), real_replace(s, t, **fds)))
     result = deploy_files(files, dest)
     assert result.staging_dir is None
     assert "another filesystem" in result.staging_fallback
-    assert seen[0].parent == dest and seen[0].name.startswith(".x.png.")
+    temp, fds = seen[0]
+    # The temp file is beside its target: renamed within the target's folder descriptor.
+    assert temp.name.startswith(".x.png.") and fds["src_dir_fd"] == fds["dst_dir_fd"] is not None
     assert (dest / "x.png").read_bytes() == b"xyz"
     assert sorted(p.name for p in dest.iterdir()) == ["x.png"]
     assert not (tmp_path / STAGING_DIR_NAME).exists()  # the unusable staging folder it made is removed

@@ -3,12 +3,12 @@ from pathlib import Path
 
 import pytest
 
-from pixelgen.errors import InputError
+from pixelgen.errors import CorruptStoreError, InputError
 from pixelgen.lock import Lock, LockEntry, read_lock, write_lock_if_changed
 
 
 def _entry() -> LockEntry:
-    return LockEntry(asset="hero", image="default", render_key="r" * 64, post_key="p" * 64, sha256="s" * 64,
+    return LockEntry(asset="hero", image="default", render_key="a" * 64, post_key="b" * 64, sha256="c" * 64,
                      inputs={"prompt": "x"}, model="tiny", seed=1, batch_size=1)
 
 
@@ -30,6 +30,6 @@ def test_unknown_schema_and_broken_json_are_clear_errors(tmp_path: Path):
     with pytest.raises(InputError, match="schema 9"):
         read_lock(path)
     path.write_text("{not json")
-    with pytest.raises(InputError, match="not valid JSON"):
+    with pytest.raises(CorruptStoreError, match="not valid JSON"):
         read_lock(path)
     assert read_lock(tmp_path / "missing.lock.json") is None

@@ -6,11 +6,11 @@ from pixelgen.store import Store
 
 def test_put_get_round_trip_and_levels_are_separate(tmp_path: Path):
     store = Store(tmp_path)
-    digest = store.put("render", "k" * 64, b"png bytes", {"batch_size": 2})
+    digest = store.put("render", "c" * 64, b"png bytes", {"batch_size": 2})
     assert digest == sha256_bytes(b"png bytes")
-    hit = store.get("render", "k" * 64)
+    hit = store.get("render", "c" * 64)
     assert hit.data == b"png bytes" and hit.meta == {"batch_size": 2}
-    assert store.get("post", "k" * 64) is None
+    assert store.get("post", "c" * 64) is None
     assert store.object_path(digest).relative_to(tmp_path).parts[:3] == ("objects", "sha256", digest[:2])
 
 
