@@ -404,11 +404,13 @@ def _parse_size(value: str | None) -> tuple[int, int] | None:
                                              "bottom-right", "center-left", "center-right"]),
               default="bottom-center", show_default=True, help="Where the art sits when it is cropped or padded to --size.")
 @click.option("--wrap", is_flag=True, help="Treat the image as a seamless tile (a torus).")
+@click.option("--max-input-pixels", type=click.IntRange(1), default=4096 * 4096, show_default=True,
+              help="Refuse larger inputs before decoding them.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report (grid hypotheses, confidence, timings) as one JSON object.")
 @_friendly
 def pixelize(image: Path, output: Path, size_text: str | None, palette: str | None, cell: float | None, min_confidence: float,
              on_grid_failure: str, background: str, background_tolerance: float, reduce: str, dither: str, min_speck: int,
-             outline: str | None, anchor: str, wrap: bool, as_json: bool) -> None:
+             outline: str | None, anchor: str, wrap: bool, max_input_pixels: int, as_json: bool) -> None:
     """Turn one render into true pixel art (grid snap, clean colours, clean alpha).
 
     The best grid is always used, with a warning when its confidence is low;
@@ -420,7 +422,8 @@ def pixelize(image: Path, output: Path, size_text: str | None, palette: str | No
     options = dict(cell=cell, min_confidence=min_confidence, on_grid_failure=on_grid_failure, background=background,
                    background_tolerance=background_tolerance, reduce=reduce, dither=dither, min_speck=min_speck,
                    outline=pixelize_command.parse_outline(outline), anchor=anchor, wrap=wrap)
-    report = pixelize_command.run(image, output, size=_parse_size(size_text), palette=palette, options=options)
+    report = pixelize_command.run(image, output, size=_parse_size(size_text), palette=palette, options=options,
+                                  max_pixels=max_input_pixels)
     if as_json:
         click.echo(json.dumps(report, sort_keys=True))
         return

@@ -8,7 +8,6 @@ encode, write), with each stage beside it.
 from __future__ import annotations
 
 import re
-import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +20,6 @@ from pixelgen.errors import InputError, PixelgenError
 # Lossless formats only: JPEG's blocks and chroma subsampling would blur the
 # pixel art it is asked to store.
 OUTPUT_FORMATS = {".png": "PNG", ".webp": "WEBP"}
-# Inputs larger than this are refused before decoding (Pillow's bomb check
-# raises only at twice its own limit). A 4096 x 4096 render is 16.8 M pixels.
-MAX_INPUT_PIXELS = 40_000_000
 _AUTO = re.compile(r"auto:(\d+)")
 
 
@@ -88,33 +84,29 @@ def check_output(path: Path) -> str:
     return OUTPUT_FORMATS[suffix]
 
 
-def read_image(path: Path) -> np.ndarray:
-    """Decode an input image as RGB or RGBA uint8, refusing what is not a regular image file."""
-    from PIL import Image, UnidentifiedImageError
+def read_image(path: Path, *, max_pixels: int) -> np.ndarray:
+    """Decode an input image as RGB or RGBA uint8, after refusing what must not be decoded.
 
+    A FIFO or device (which would block or never end), a file that is not an
+    image, or one of more than ``max_pixels`` pixels is refused from its file
+    type and image header alone.
+    """
+    from PIL import Image
+
+    from pixelgen.fsutil import read_regular_file
+    from pixelgen.limits import check_input_image
+
+    check_input_image(path, max_pixels)
     try:
-        mode = path.stat().st_mode
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
-    if not stat.S_ISREG(mode):
-        # A FIFO or device would block or never end.
-        raise InputError(f"{path}: not a regular file; give an image file")
-    try:
-        with Image.open(path) as image:
-            width, height = image.size
-            if width * height > MAX_INPUT_PIXELS:
-                raise InputError(
-                    f"{path}: {width}x{height} is {width * height:,} pixels, more than the "
-                    f"{MAX_INPUT_PIXELS:,} pixelize accepts; crop or downscale it first"
-                )
+        data = read_regular_file(path)
+        import io
+
+        with Image.open(io.BytesIO(data)) as image:
             image.load()
             bands = "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB"
             return np.asarray(image.convert(bands), dtype=np.uint8).copy()
-    except InputError:
-        raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
-        reason = "not an image Pillow can read (PNG, JPEG, WebP, GIF, BMP, ...)" if isinstance(exc, UnidentifiedImageError) else str(exc)
-        raise InputError(f"{path}: cannot read it as an image: {reason}") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise InputError(f"{path}: cannot decode it as an image ({exc})") from None
 
 
 def encode(image: np.ndarray, form: str) -> bytes:
@@ -138,6 +130,7 @@ def run(
     size: tuple[int, int] | None,
     palette: str | None,
     options: dict[str, Any],
+    max_pixels: int,
 ) -> dict[str, Any]:
     """Pixelize one file into ``output``; returns the JSON report. Raises PixelgenError for people."""
     from pixelgen.fsutil import write_bytes_atomic
@@ -153,7 +146,7 @@ def run(
         raise InputError(f"pixelize: {exc}") from None
 
     t0 = time.perf_counter()
-    pixels = read_image(image_path)
+    pixels = read_image(image_path, max_pixels=max_pixels)
     decode_ms = (time.perf_counter() - t0) * 1000.0
     try:
         fixed = choice.fixed

@@ -87,13 +87,16 @@ def test_non_image_and_fifo_inputs_are_clear_errors(tmp_path):
     text = tmp_path / "notes.png"
     text.write_text("not an image")
     result = run_cli(tmp_path, "pixelize", str(text), "-o", str(tmp_path / "x.png"))
-    assert result.code == 2 and "cannot read it as an image" in result.err and "BytesIO" not in result.err
+    assert result.code == 2 and "not an image" in result.err and "BytesIO" not in result.err
     fifo = tmp_path / "pipe.png"
     import os
 
     os.mkfifo(fifo)
     result = run_cli(tmp_path, "pixelize", str(fifo), "-o", str(tmp_path / "x.png"))
     assert result.code == 2 and "not a regular file" in result.err
+    source, _ = _render(tmp_path)
+    result = run_cli(tmp_path, "pixelize", str(source), "-o", str(tmp_path / "x.png"), "--max-input-pixels", "1000")
+    assert result.code == 2 and "more than the 1000 allowed" in result.err and not (tmp_path / "x.png").exists()
 
 
 def test_noise_is_refused_with_the_cli_flags_as_the_fix(tmp_path):
