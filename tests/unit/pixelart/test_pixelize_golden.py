@@ -1,0 +1,76 @@
+"""Golden outputs of pixelize: any change of its output bytes must bump PIXELIZE_ALGORITHM_VERSION.
+
+The version goes into every post-processing cache key; an output change
+without a bump would leave stale assets in every cache. The inputs are made
+here from integers only (art, nearest upscale at non-integer cells, integer
+noise), so they are the same on every machine; the digests were recorded by
+running this file with PIXELGEN_UPDATE_GOLDEN=1 on x86-64.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from pixelgen.hashing import sha256_bytes
+from pixelgen.pixelart import PIXELIZE_ALGORITHM_VERSION, builtin_palette, pixelize
+
+GOLDEN = Path(__file__).with_name("pixelize_golden.json")
+UPDATE = "PIXELGEN_UPDATE_GOLDEN"
+
+
+def _render(seed: int, cell: float, cells: tuple[int, int], *, backdrop: bool) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    palette = np.array([[20, 16, 28], [235, 230, 220], [200, 60, 50], [60, 140, 70], [50, 80, 190], [230, 190, 60]], np.uint8)
+    width, height = cells
+    art = palette[rng.integers(0, len(palette), size=(height, width))]
+    if backdrop:
+        mask = np.zeros((height, width), bool)
+        mask[height // 4 : -height // 4, width // 4 : -width // 4] = True
+        art = np.where(mask[..., None], art, np.array([210, 210, 214], np.uint8))
+    xs = np.minimum((np.arange(int(width * cell)) / cell).astype(int), width - 1)
+    ys = np.minimum((np.arange(int(height * cell)) / cell).astype(int), height - 1)
+    render = art[ys[:, None], xs[None, :]].astype(np.int16)
+    render += rng.integers(-6, 7, size=render.shape, dtype=np.int16)
+    return np.clip(render, 0, 255).astype(np.uint8)
+
+
+CASES = {
+    "auto": (dict(seed=1, cell=7.3, cells=(40, 32), backdrop=False), {}),
+    "keep": (dict(seed=2, cell=9.0, cells=(30, 30), backdrop=False), {"colors": "keep"}),
+    "palette-dither": (dict(seed=3, cell=6.5, cells=(48, 40), backdrop=False), {"palette": "pico-8", "dither": "bayer4"}),
+    "transparent-outline": (dict(seed=4, cell=8.2, cells=(36, 36), backdrop=True), {"background": "transparent", "outline": (20, 16, 28)}),
+    "size-prior": (dict(seed=5, cell=11.7, cells=(24, 20), backdrop=True), {"size": (26, 22), "anchor": "bottom-center"}),
+}
+
+
+def _digests() -> dict[str, str]:
+    out = {}
+    for name, (render_args, options) in CASES.items():
+        options = dict(options)
+        palette = builtin_palette(options.pop("palette")) if "palette" in options else None
+        size = options.pop("size", None)
+        image = pixelize(_render(**render_args), size=size, palette=palette, **options).image
+        out[name] = sha256_bytes(repr(image.shape).encode() + image.tobytes())
+    return out
+
+
+def test_output_changes_come_with_a_version_bump() -> None:
+    digests = _digests()
+    if os.environ.get(UPDATE):
+        GOLDEN.write_text(json.dumps({"algorithm_version": PIXELIZE_ALGORITHM_VERSION, "digests": digests}, indent=2) + "\n")
+    golden = json.loads(GOLDEN.read_text())
+    if golden["algorithm_version"] != PIXELIZE_ALGORITHM_VERSION:
+        raise AssertionError(
+            f"PIXELIZE_ALGORITHM_VERSION is {PIXELIZE_ALGORITHM_VERSION}, the golden outputs are of version "
+            f"{golden['algorithm_version']}: regenerate them with {UPDATE}=1 pytest {Path(__file__).name}"
+        )
+    changed = sorted(name for name in digests if digests[name] != golden["digests"].get(name))
+    assert not changed, (
+        f"pixelize's output changed for {', '.join(changed)}: bump PIXELIZE_ALGORITHM_VERSION "
+        f"(pixelgen/pixelart/pixelize.py; it is part of every cache key), then regenerate the golden outputs "
+        f"with {UPDATE}=1 pytest {Path(__file__).name}"
+    )
