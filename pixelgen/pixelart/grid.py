@@ -14,9 +14,10 @@ Detection is hypothesis generation followed by model selection:
    declared cell, or the cell implied by a declared size) join the list, so
    the true cell is among the candidates even when an estimator locks onto a
    harmonic.
-3. **Hypotheses.** Every candidate is refined on both axes (pseudo-pixels are
-   square in practice); the per-axis best pair joins as a non-square
-   hypothesis. Each hypothesis gets its phase from the spectrum and its cut
+3. **Hypotheses.** Every candidate is refined on each axis to the nearest
+   spectrum peak; each axis lattice is paired with the other axis's nearest
+   period (pseudo-pixels are square in practice, up to a few percent), and
+   the strongest lattice per axis is paired even when it is not square. Each hypothesis gets its phase from the spectrum and its cut
    lines snapped to the strongest nearby edges, which absorbs uneven cell
    widths and drifting grids; slivers under half a cell at a border are
    merged into their neighbour, so partial border cells count as cells only
@@ -301,8 +302,8 @@ def _local_maxima(values: np.ndarray) -> np.ndarray:
     return np.flatnonzero((values >= left) & (values > right))
 
 
-_SPECTRUM_PEAKS = 6
-_AUTOCORRELATION_PEAKS = 4
+_SPECTRUM_PEAKS = 4
+_AUTOCORRELATION_PEAKS = 3
 
 
 def _axis_candidates(axis: _Axis, lo: float, hi: float) -> list[float]:
@@ -519,6 +520,7 @@ class _AxisGrid:
     fit: _Fit
     offset: int
     cuts: tuple[int, ...]
+    pinned: bool = False  # an exact upscale's period, not refined
 
 
 @dataclass(frozen=True)
@@ -546,7 +548,8 @@ class _Hypothesis:
         return self.residual <= _EXACT_RESIDUAL and min(self.cell) >= 2
 
 
-def _dedupe(periods: list[float], rel: float = 0.008) -> list[float]:
+def _dedupe(periods: list[float], rel: float = 0.015) -> list[float]:
+    """Sorted periods, dropping any within ``rel`` of the last kept (refinement covers it)."""
     kept: list[float] = []
     for period in sorted(periods):
         if not kept or period > kept[-1] * (1 + rel):
@@ -611,6 +614,7 @@ _REFINE_NEAR = 0.015
 # hypothesis: cells are square in practice, up to the slight anisotropy of
 # a render resized to another aspect.
 _PAIR_NEAR = 0.06
+_SAME_PERIOD = 0.0075
 
 
 def _axis_grids(
@@ -625,27 +629,40 @@ def _axis_grids(
         axis, fit = fitted
         offset, cuts = _axis_cuts(axis, fit)
         if cuts not in grids or fit.score > grids[cuts].fit.score:
-            grids[cuts] = _AxisGrid(axis, fit, offset, cuts)
-    return list(grids.values())
+            grids[cuts] = _AxisGrid(axis, fit, offset, cuts, pinned=rel == 0.0)
+    # Refined periods within _SAME_PERIOD of each other are one lattice found
+    # twice: the better fit stands for both (a pinned, exact period always stays).
+    kept: list[_AxisGrid] = []
+    for grid in sorted(grids.values(), key=lambda g: g.fit.period):
+        if kept and not grid.pinned and not kept[-1].pinned and grid.fit.period <= kept[-1].fit.period * (1 + _SAME_PERIOD):
+            if grid.fit.score > kept[-1].fit.score:
+                kept[-1] = grid
+            continue
+        kept.append(grid)
+    return kept
 
 
-def _knee(model: "_CellModel", cuts_x: tuple[int, ...], cuts_y: tuple[int, ...]) -> float:
+def _knee(
+    model: "_CellModel", cuts_x: tuple[int, ...], cuts_y: tuple[int, ...], merges: tuple[int, ...] = (2, 3)
+) -> tuple[float, float]:
     """How sharply the residual jumps when k x k cells are merged, beyond a smooth image's jump.
 
-    The smallest over k = 2, 3 and every phase of
+    The smallest over k in ``merges`` and every phase of
     ln(R_merged / R) - _SMOOTH_EXPONENT * ln(k^2), residuals per pixel
-    plus the floor. Only inner cells count: partial border cells (a crop,
-    or slivers merged into their neighbour) would blur the comparison.
-    In smooth content (a render's blur, gradients) the residual of cells of
-    size c grows as c^2, so merging k x k cells multiplies it by k^2 there.
+    plus the floor; returned with R (the inner cells' residual, summed).
+    Only inner cells count: partial border cells (a crop, or slivers merged
+    into their neighbour) would blur the comparison. In smooth content (a
+    render's blur, gradients) the residual of cells of size c grows as c^2,
+    so merging k x k cells multiplies it by k^2 there.
     """
     inner_x, inner_y = cuts_x[1:-1], cuts_y[1:-1]
     if len(inner_x) < 3 or len(inner_y) < 3:
         inner_x, inner_y = cuts_x, cuts_y
     area = float((inner_x[-1] - inner_x[0]) * (inner_y[-1] - inner_y[0]))
-    base = model.residual(inner_x, inner_y) / area + _RESIDUAL_FLOOR
+    residual = model.residual(inner_x, inner_y)
+    base = residual / area + _RESIDUAL_FLOOR
     best = math.inf
-    for k in (2, 3):
+    for k in merges:
         if len(inner_x) <= k or len(inner_y) <= k:
             continue
         for phase_x in range(k):
@@ -654,7 +671,7 @@ def _knee(model: "_CellModel", cuts_x: tuple[int, ...], cuts_y: tuple[int, ...])
                 merged_y = (inner_y[0], *inner_y[1 + phase_y : -1 : k], inner_y[-1])
                 merged = model.residual(merged_x, merged_y) / area + _RESIDUAL_FLOOR
                 best = min(best, math.log(merged / base) - _SMOOTH_EXPONENT * math.log(k * k))
-    return 0.0 if best == math.inf else best
+    return (0.0 if best == math.inf else best), residual
 
 
 def _cost(
@@ -666,11 +683,12 @@ def _cost(
     wrap: bool,
     *,
     supported: bool = True,
+    merges: tuple[int, ...] = (2, 3),
 ) -> _Hypothesis:
     if wrap and (x.offset or y.offset):
         model = _CellModel(np.roll(planes, (-y.offset, -x.offset), axis=(0, 1)))
-    residual = model.residual(x.cuts, y.cuts)
-    cost = -_knee(model, x.cuts, y.cuts) - _Z_WEIGHT * min(x.fit.z, y.fit.z)
+    knee, residual = _knee(model, x.cuts, y.cuts, merges)
+    cost = -knee - _Z_WEIGHT * min(x.fit.z, y.fit.z)
     if not supported:
         cost += _UNSUPPORTED_PENALTY
     cell = (x.fit.period, y.fit.period)
@@ -828,22 +846,47 @@ def _hypotheses(
             evidence_y, guesses + [(p[1], _PRIOR_NEAR) for p in priors], min_cell, min(max_cell, float(height))
         )
         support = {id(g): _support(g, grids) for grids in (grids_x, grids_y) for g in grids}
-        pairs = [
-            (x, y)
-            for x in grids_x
-            for y in grids_y
-            if abs(x.fit.period / y.fit.period - 1) <= _PAIR_NEAR
-            or (priors and _is_near((x.fit.period, y.fit.period), priors))
-        ]
+        # Square cells: every axis grid meets the other axis's nearest
+        # period (within _PAIR_NEAR); a declared prior pairs as declared.
+        pairs: list[tuple[_AxisGrid, _AxisGrid]] = []
+        seen: set[tuple[int, int]] = set()
+
+        def pair(x: _AxisGrid, y: _AxisGrid) -> None:
+            if (id(x), id(y)) not in seen:
+                seen.add((id(x), id(y)))
+                pairs.append((x, y))
+
+        for own, others, flip in ((grids_x, grids_y, False), (grids_y, grids_x, True)):
+            for grid in own:
+                near = [g for g in others if abs(g.fit.period / grid.fit.period - 1) <= _PAIR_NEAR]
+                if near:
+                    other = min(near, key=lambda g: abs(g.fit.period / grid.fit.period - 1))
+                    pair(*((other, grid) if flip else (grid, other)))
+        for x in grids_x:
+            for y in grids_y:
+                if priors and _is_near((x.fit.period, y.fit.period), priors):
+                    pair(x, y)
         if grids_x and grids_y:
             # The strongest lattice per axis, paired even when it is not square.
             strongest = (max(grids_x, key=lambda g: g.fit.score), max(grids_y, key=lambda g: g.fit.score))
-            if not any(x is strongest[0] and y is strongest[1] for x, y in pairs):
-                pairs.append(strongest)
-        scored = [
-            _cost(model, planes, x, y, priors, wrap, supported=min(support[id(x)], support[id(y)]) >= _Z_NOISE)
-            for x, y in pairs
-        ]
+            pair(*strongest)
+        # Branch and bound: the 2x2 merges alone give a lower bound on each
+        # cost (the 3x3 merges can only raise it); hypotheses are completed
+        # in that order until no bound can beat the best complete cost.
+        def score(x: _AxisGrid, y: _AxisGrid, merges: tuple[int, ...]) -> _Hypothesis:
+            supported = min(support[id(x)], support[id(y)]) >= _Z_NOISE
+            return _cost(model, planes, x, y, priors, wrap, supported=supported, merges=merges)
+
+        bounds = sorted((score(x, y, (2,)) for x, y in pairs), key=lambda h: h.cost)
+        scored: list[_Hypothesis] = []
+        best = math.inf
+        for index, bound in enumerate(bounds):
+            if bound.cost > best and bound.cell != factor:
+                scored += bounds[index:]
+                break
+            complete = score(bound.x, bound.y, (2, 3))
+            best = min(best, complete.cost)
+            scored.append(complete)
         # A nearest-neighbour upscale's factor (the coarsest lattice holding
         # every colour change) is its grid, even where a partial border cell
         # merged into its neighbour makes the fit inexact.
@@ -895,7 +938,7 @@ def grid_for_cell(
         if not found:  # featureless axis: a plain lattice from 0
             axis = _make_axis(profile, wrap, dejpeg=False)
             fit = _Fit(period=period, phase=0.0, score=0.0, z=0.0)
-            found = [_AxisGrid(axis, fit, *_axis_cuts(axis, fit))]
+            found = [_AxisGrid(axis, fit, *_axis_cuts(axis, fit), pinned=True)]
         grids.append(found[0])
     planes = _colour_planes(image)
     return _result([_cost(_CellModel(planes), planes, grids[0], grids[1], [], wrap)], wrap)
