@@ -94,7 +94,7 @@ def test_tools_build_with_progress_and_png_resource(project):
             assert not pixelized.is_error, _text(pixelized)
             assert pixelized.structured_content["colors"] <= 16 and (project / "out" / "hero.png").is_file()
             unreadable = await client.call_tool("pixelize", {"image": "manifests/small.yaml", "output": "out/x.png"})
-            assert unreadable.is_error and _text(unreadable).startswith("manifests/small.yaml: cannot read it as an image")
+            assert unreadable.is_error and _text(unreadable).startswith("manifests/small.yaml: is not an image")
 
     anyio.run(session)
     # One notification per finished job (renders, then post-processing), ending at total.
