@@ -48,7 +48,7 @@ only periods that divide the size a whole number of times are considered, and
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -993,7 +993,17 @@ def detect_grid_joint(
             continue
         chosen = matching(hypotheses, best_cell)[0] if best_cell is not None else hypotheses[0]
         agree += bool(matching([hypotheses[0]], chosen.cell))
-        results.append(_result([chosen] + [h for h in hypotheses if h is not chosen], wrap))
+        shared = _result([chosen] + [h for h in hypotheses if h is not chosen], wrap)
+        if best_cell is not None:
+            # Exactly the shared cell size; each image keeps its own phase and cuts.
+            fixed = grid_for_cell(image, best_cell, wrap=wrap)
+            shared = replace(shared, cell=fixed.cell, offset=fixed.offset, cuts_x=fixed.cuts_x, cuts_y=fixed.cuts_y)
+        results.append(shared)
+    # The set's grid is visible when any image shows it, and as sure as the
+    # set's median image: a nearly empty frame takes its siblings' evidence.
+    if best_cell is not None and any(result.periodic for result in results):
+        confidence = float(np.median([result.confidence for result in results]))
+        results = [replace(result, periodic=True, confidence=confidence) for result in results]
     return results, agree / len(images)
 
 
