@@ -38,6 +38,7 @@ def test_gate_table_lists_every_manifest_gate() -> None:
         "max_partial_alpha",
         "max_orphan_pixels",
         "min_grid_confidence",
+        "min_grid_consistency",
         "max_frame_jitter_px",
         "max_palette_drift",
     }
