@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from pixelgen import __version__
-from pixelgen.errors import PixelgenError
+from pixelgen.errors import EXIT_FAILURE, InputError, PixelgenError
 
 log = logging.getLogger("pixelgen")
 
@@ -31,6 +31,13 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The error boundary: whatever goes wrong ends as one message and an exit code, never a traceback.
+
+    pixelgen's own errors carry their exit code (2 bad input, 1 build or
+    environment). Anything else is a failure nobody has worded yet: it is
+    reported in one line (its traceback with ``-v``) and exits 1.
+    """
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -38,11 +45,38 @@ def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         except PixelgenError as exc:
             click.echo(f"error: {exc.message}", err=True)
             sys.exit(exc.exit_code)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except MemoryError:
+            click.echo("error: out of memory; build fewer images at once (--batch-size 1, --only ID) or free memory", err=True)
+            sys.exit(EXIT_FAILURE)
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+            _traceback_if_verbose()
+            sys.exit(EXIT_FAILURE)
+        except Exception as exc:  # noqa: BLE001 - the boundary: nothing escapes as a traceback
+            click.echo(f"error: {type(exc).__name__}: {_one_line(str(exc))}", err=True)
+            click.echo("    this failure has no clearer message yet; rerun with -v to see where it happened, and report it", err=True)
+            _traceback_if_verbose()
+            sys.exit(EXIT_FAILURE)
 
     return wrapper
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _traceback_if_verbose() -> None:
+    if log.isEnabledFor(logging.INFO):
+        import traceback
+
+        click.echo(traceback.format_exc(), err=True, nl=False)
 
 
 def _print_json(value: Any) -> None:
@@ -314,8 +348,13 @@ def sbom(manifest: Path, out: Path | None, cache_dir: Path | None, output: Path 
     from pixelgen.buildinfo import build_info, default_tasks, utc_now
     from pixelgen.fsutil import dump_json, write_text_atomic
     from pixelgen.hashing import FileDigestCache
-    from pixelgen.provenance import build_sbom, validate_sbom
+    from pixelgen.provenance import build_sbom, check_timestamp, validate_sbom
 
+    if timestamp is not None:
+        try:
+            check_timestamp(timestamp, "--timestamp")
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
     ws = open_workspace(manifest, _options(out=out, cache_dir=cache_dir))
     if ws.lock is None:
         raise PixelgenError(f"{ws.manifest.lock_path}: no lock file; build {manifest} first")

@@ -1,10 +1,9 @@
 """The static HTML build report (``report.html``).
 
-One self-contained page, no scripts, no network: CSS is inline, asset images
-are relative ``src`` paths into the build output (so the page stays small),
-and generated previews can be inline ``data:`` URIs (:func:`png_data_uri`).
-A Content-Security-Policy forbids every fetch except images from the page's
-own folder and data URIs.
+One self-contained page, no scripts, no network: CSS is inline and every
+image is an inline ``data:`` URI (``ReportAsset.sources``), so the page can be
+mailed or attached to a CI run on its own. A Content-Security-Policy forbids
+every fetch except data URIs.
 
 DOM contract (tests and tools rely on it):
 
@@ -45,6 +44,8 @@ class ReportAsset:
     previous_files: list[str] | None = None
     tiled_preview: str | None = None
     animation_previews: list[str] = field(default_factory=list)
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """``data:`` URIs of the files above by path, so the page needs no other file."""
 
 
 def asset_dom_id(asset_id: str) -> str:
@@ -189,21 +190,24 @@ def _asset_card(asset: ReportAsset, failures: Sequence[GateViolation]) -> str:
         + "</p>",
         '<div class="views">',
     ]
+    def source(path: str) -> str:
+        return asset.sources.get(path, path)
+
     for path in asset.files:
-        parts.append(_image_figure(path, f"{path} (1×)", zoom="x1"))
-        parts.append(_image_figure(path, f"{path} (4×)"))
+        parts.append(_image_figure(source(path), f"{path} (1×)", zoom="x1"))
+        parts.append(_image_figure(source(path), f"{path} (4×)"))
     parts.append("</div>")
 
     if asset.tiled_preview is not None:
         parts.append(
             '<div class="tiling" data-preview="tiling"><h4>3×3 tiling</h4>'
-            + _image_figure(asset.tiled_preview, "tiled preview", zoom="x2")
+            + _image_figure(source(asset.tiled_preview), "tiled preview", zoom="x2")
             + "</div>"
         )
     elif asset.metrics.get("seam_error") is not None and asset.files:
         # Seamless tile without a rendered preview: let the browser lay the
         # tile out 3×3, which needs no knowledge of its size.
-        cell = f'<img class="x2" src="{_src(asset.files[0])}" alt="">'
+        cell = f'<img class="x2" src="{_src(source(asset.files[0]))}" alt="">'
         parts.append(
             '<div class="tiling" data-preview="tiling"><h4>3×3 tiling</h4>'
             f'<div class="frame"><div class="grid">{cell * 9}</div></div></div>'
@@ -212,15 +216,15 @@ def _asset_card(asset: ReportAsset, failures: Sequence[GateViolation]) -> str:
     if asset.animation_previews:
         parts.append('<div class="animations" data-preview="animation"><h4>Animation</h4><div class="views">')
         # The GIF previews are already enlarged 4× when packed.
-        parts.extend(_image_figure(path, path, zoom="x1") for path in asset.animation_previews)
+        parts.extend(_image_figure(source(path), path, zoom="x1") for path in asset.animation_previews)
         parts.append("</div></div>")
 
     if asset.changed and asset.previous_files:
         parts.append('<div class="comparison" data-preview="before-after"><h4>Before / after</h4>')
         for before, after in zip_longest(asset.previous_files, asset.files):
             parts.append('<div class="before-after">')
-            parts.append(_image_figure(before, f"before: {before}") if before else "<figure>(new)</figure>")
-            parts.append(_image_figure(after, f"after: {after}") if after else "<figure>(removed)</figure>")
+            parts.append(_image_figure(before, "before" if before.startswith("data:") else f"before: {before}") if before else "<figure>(new)</figure>")
+            parts.append(_image_figure(source(after), f"after: {after}") if after else "<figure>(removed)</figure>")
             parts.append("</div>")
         parts.append("</div>")
 
@@ -365,7 +369,7 @@ def render_report(
         '<html lang="en"><head><meta charset="utf-8">',
         # No script, no network: images only from this folder or inline.
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-        "img-src 'self' data: file:; style-src 'unsafe-inline'\">",
+        "img-src data:; style-src 'unsafe-inline'\">",
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_text(title)}</title>",
         f"<style>{_CSS}</style>",
