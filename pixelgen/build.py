@@ -18,7 +18,7 @@ from pixelgen.manifest import Manifest, load_manifest, remember_validated
 from pixelgen.outputs import manifest_out_dir, remove_outputs, write_output
 from pixelgen.plan import Plan, make_plan
 from pixelgen.resolve import Resolved, resolve
-from pixelgen.status import AssetState, compute_status
+from pixelgen.status import AssetState, compute_status, removed_outputs
 from pixelgen.store import Store
 
 log = logging.getLogger("pixelgen")
@@ -72,6 +72,7 @@ class BuildSummary:
     gate_violations: list[dict[str, Any]] = field(default_factory=list)
     gates_failed: bool = False
     deployed: list[str] = field(default_factory=list)
+    undeployed: list[str] = field(default_factory=list)  # removed from the deploy folder with the assets they came from
     deploy_dir: str | None = None
     deploy_ms: float | None = None
     render_to_deploy_ms: float | None = None  # from the last render/post-process finishing to the deploy finishing
@@ -135,6 +136,19 @@ def open_workspace(manifest_path: Path, options: BuildOptions) -> Workspace:
     )
 
 
+def check_writable_folder(folder: Path, what: str) -> None:
+    """Refuse, before any work, a folder that cannot be created or written (a file in the way, no permission)."""
+    existing = Path(folder)
+    while not existing.exists():
+        if existing.parent == existing:
+            return
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{what} {folder}: {existing} is a file, not a folder; choose another folder or move the file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"{what} {folder}: {existing} is not writable by this user; choose another folder or fix its permissions")
+
+
 def describe_stale(states: list[AssetState]) -> list[dict[str, Any]]:
     return [
         {"asset": state.asset_id, "reasons": ["removed from the manifest"] if state.removed else state.reasons}
@@ -160,6 +174,11 @@ def build(
         check_metrics_file(Path(options.metrics_file))
     ws = open_workspace(manifest_path, options)
     summary = BuildSummary(manifest=ws.manifest.name, out_dir=str(ws.out_dir))
+    if not options.check:
+        check_writable_folder(ws.out_dir, "--out" if options.out else "the output folder")
+        deploy_dir = options.deploy or ws.manifest.deploy_dir
+        if deploy_dir is not None:
+            check_writable_folder(Path(deploy_dir), "--deploy" if options.deploy else "deploy.dir")
 
     # 2. Compare the plan with the lock and the output folder.
     states = compute_status(ws.plan, ws.lock, ws.out_dir, selection=options.only)
@@ -178,7 +197,7 @@ def build(
             ws.lock = read_lock(ws.manifest.lock_path)
             states = compute_status(ws.plan, ws.lock, ws.out_dir, selection=options.only)
         stale_posts = [o.post for s in states for o in s.outputs if o.post is not None and (o.stale or options.force)]
-        removed_paths = [o.path for s in states if s.removed for o in s.outputs]
+        removed_paths = removed_outputs(states)
         summary.up_to_date = sum(1 for s in states for o in s.outputs if o.post is not None and not o.stale)
         if options.force:
             summary.up_to_date = 0
@@ -305,13 +324,15 @@ def _refresh_identities(ws: Workspace, lock: Lock, options: BuildOptions, digest
 
 
 def _deploy(ws: Workspace, lock: Lock, deploy_dir: Path, summary: BuildSummary, rendered_at: float) -> None:
-    from pixelgen.deploy import deploy_files
+    from pixelgen.deploy import deploy_record_name, sync_deployed
 
     started = time.perf_counter()
-    deployed = deploy_files({path: ws.out_dir / path for path in [*lock.outputs, *lock.packs]}, deploy_dir)
+    deployed = sync_deployed({path: ws.out_dir / path for path in [*lock.outputs, *lock.packs]}, deploy_dir,
+                             record_name=deploy_record_name(ws.manifest.name))
     summary.deploy_ms = (time.perf_counter() - started) * 1e3
     summary.render_to_deploy_ms = (time.perf_counter() - rendered_at) * 1e3
     summary.deployed = list(deployed.copied)
+    summary.undeployed = list(deployed.removed)
     summary.deploy_dir = str(deploy_dir)
     if deployed.staging_fallback:
         summary.notes.append(f"deploy: {deployed.staging_fallback}")

@@ -107,9 +107,10 @@ def schema() -> None:
 @_friendly
 def validate(manifest: Path) -> None:
     """Check a manifest; report every problem at once (exit 2 on any)."""
-    from pixelgen.manifest import load_manifest
+    from pixelgen.build import open_workspace
 
-    loaded = load_manifest(manifest)
+    # Loading and resolving: the schema and references, and the files it names (weights that do not open, pins).
+    loaded = open_workspace(manifest, _options()).manifest
     images = sum(len(asset.images) for asset in loaded.assets)
     click.echo(f"{manifest}: valid ({len(loaded.assets)} assets, {images} images)")
 
@@ -262,7 +263,8 @@ def _print_summary(summary: Any) -> None:
         shown = "n/a" if ratio is None else f"{ratio:.2f}"
         click.echo(f"seam: {path}: wrap-around seam error {shown} (seam ÷ interior neighbour difference; ≤ 1 tiles cleanly)", err=True)
     if summary.deploy_dir:
-        click.echo(f"deploy: {len(summary.deployed)} file(s) replaced in {summary.deploy_dir} in {summary.deploy_ms:.1f} ms", err=True)
+        removed = f", {len(summary.undeployed)} removed" if summary.undeployed else ""
+        click.echo(f"deploy: {len(summary.deployed)} file(s) replaced{removed} in {summary.deploy_dir} in {summary.deploy_ms:.1f} ms", err=True)
     rate = f", {summary.images_per_second:.2f} img/s" if summary.images_per_second else ""
     click.echo(
         f"{summary.manifest}: {summary.built} built, {summary.cached} from cache, {summary.up_to_date} up to date, "
@@ -384,7 +386,7 @@ def diff(manifest: Path, out: Path | None, cache_dir: Path | None, against: str,
     from pixelgen.diff import diff_outputs, read_other_lock
 
     ws = open_workspace(manifest, _options(out=out, cache_dir=cache_dir))
-    changes = diff_outputs(ws, read_other_lock(ws.manifest.lock_path, against))
+    changes = diff_outputs(ws, read_other_lock(ws.manifest.lock_path, against, ws.manifest.name))
     if as_json:
         _print_json([asdict(change) for change in changes])
         return
