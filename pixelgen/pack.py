@@ -26,7 +26,7 @@ from pixelgen.hashing import content_key
 from pixelgen.manifest.model import Asset
 from pixelgen.png import encode_png
 
-PACK_VERSION = 2  # 2: Godot texture paths relative to the .tres
+PACK_VERSION = 3  # 2: Godot texture paths relative to the .tres; 3: atlas columns without blank cells
 GIF_PREVIEW_SCALE = 4
 
 
@@ -126,6 +126,14 @@ def _fit_gif_palette(frames: list[np.ndarray]) -> list[np.ndarray]:
     return [np.dstack([reduced[:, i * width:(i + 1) * width], frame[..., 3]]) for i, frame in enumerate(frames)]
 
 
+def atlas_columns(count: int) -> int:
+    """Columns of a roughly square atlas that the tiles fill exactly when a divisor allows (no blank cells)."""
+    import math
+
+    square = math.ceil(math.sqrt(count))
+    return next((columns for columns in range(square, 2 * square + 1) if count % columns == 0), square)
+
+
 def _pack_tileset(asset: Asset, images: Mapping[str, np.ndarray], manifest_name: str) -> PackResult:
     from pixelgen.formats.autotile import corner_wang_tiles, corner_wangset, wang_tile_label
     from pixelgen.formats.godot import godot_tileset_tres
@@ -148,12 +156,14 @@ def _pack_tileset(asset: Asset, images: Mapping[str, np.ndarray], manifest_name:
         sample_grid = _terrain_sample(wang, first)
     else:
         sample_grid = [[(x + y) % len(tiles) for x in range(6)] for y in range(4)]
-    atlas, columns = tileset_atlas(tiles)
+    atlas, columns = tileset_atlas(tiles, columns=atlas_columns(len(tiles)))
     height, width = tiles[0].shape[:2]
     atlas_name = f"{asset.id}.atlas.png"
+    # Tiled counts the tiles of an image tileset from the image itself: declare every cell, blank ones included.
+    cells = columns * (atlas.shape[0] // height)
     common = dict(
         name=asset.id, image_path=atlas_name, image_size=(atlas.shape[1], atlas.shape[0]), tile_size=(width, height),
-        tilecount=len(tiles), columns=columns, wangsets=wangsets, tile_names=tile_names,
+        tilecount=cells, columns=columns, wangsets=wangsets, tile_names=tile_names + ["empty"] * (cells - len(tiles)),
     )
     result = PackResult({
         atlas_name: encode_png(atlas),
