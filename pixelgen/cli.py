@@ -141,6 +141,27 @@ def schema(markdown: bool, as_json: bool) -> None:
     click.echo(manifest_schema_text(), nl=False)
 
 
+@cli.command()
+@click.argument("folder", required=False, default=".", type=click.Path(path_type=Path, file_okay=False))
+@_json_option()
+@_verbosity
+@_friendly
+def init(folder: Path, as_json: bool) -> None:
+    """Start a game repo: a commented manifest, a palette, and a .gitignore for the cache and outputs."""
+    from pixelgen.scaffold import scaffold
+
+    written = scaffold(folder)
+    manifest = written[0]
+    if as_json:
+        _print_json({"written": [str(path) for path in written], "manifest": str(manifest)})
+        return
+    for path in written:
+        click.echo(f"wrote {path}")
+    shown = manifest.relative_to(folder) if folder != Path(".") else manifest
+    where = f"cd {folder} && " if folder != Path(".") else ""
+    click.echo(f"next: {where}pixelgen build {shown}   (the built-in tiny model: a minute on a CPU, no downloads)")
+
+
 def _each_manifest(manifests: tuple[Path, ...], as_json: bool, one: Callable[[Path], tuple[int, Any]]) -> None:
     """Run ``one`` per manifest (as pre-commit passes several); a failure of one does not hide the others.
 

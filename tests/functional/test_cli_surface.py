@@ -48,3 +48,23 @@ def test_json_error_object_and_quiet_build(project):
 def test_click_usage_errors_stay_one_message(project):
     result = run_cli(project, "build")
     assert result.code == 2 and "Traceback" not in result.err
+
+
+def test_init_scaffolds_a_valid_manifest_and_never_overwrites(tmp_path):
+    (tmp_path / ".gitignore").write_text("build/\n")
+    first = run_cli(tmp_path, "init", "game")
+    assert first.code == 0, first.err
+    assert "pixelgen build manifests/game.yaml" in first.out
+    game = tmp_path / "game"
+    manifest = (game / "manifests" / "game.yaml").read_text()
+    assert manifest.count("#") > 10  # commented
+    assert ".pixelgen/" in (game / ".gitignore").read_text().splitlines()
+    valid = run_cli(game, "validate", "manifests/game.yaml")
+    assert valid.code == 0 and "valid (3 assets" in valid.out, valid.err
+    again = run_cli(tmp_path, "init", "game")
+    assert again.code == 2 and "never overwrites" in again.err and "Traceback" not in again.err
+    here = run_cli(tmp_path, "init", "--json")
+    assert here.code == 0
+    assert (tmp_path / ".gitignore").read_text().startswith("build/\n")  # kept, lines added
+    assert "assets_out/" in (tmp_path / ".gitignore").read_text()
+    assert json.loads(here.out)["manifest"] == "manifests/game.yaml"
