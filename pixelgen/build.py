@@ -209,9 +209,16 @@ def build(
         generator_factory = make_generator or diffusers_generator_factory(options)
         with BuildProgress(enabled=options.progress) as progress:
             progress.add_total(len(stale_posts))
+            def start_generator() -> Any:
+                progress.note("starting the renderer: importing torch and diffusers…")
+                generator = generator_factory(ws)
+                if hasattr(generator, "on_status"):
+                    generator.on_status = progress.note
+                return generator
+
             runner = Runner(
                 ws.store,
-                lambda: generator_factory(ws),
+                start_generator,
                 ws.resolved,
                 batch_size=options.batch_size,
                 force=options.force,

@@ -354,6 +354,14 @@ def build(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None,
 
 
 def _print_summary(summary: Any) -> None:
+    if _quiet():  # errors only: failed assets and gates
+        for asset_id, message in sorted(summary.failed.items()):
+            click.echo(f"  failed: {asset_id}: {message}", err=True)
+        if summary.gates_failed:
+            from pixelgen.gates import GateViolation, format_violations
+
+            click.echo(format_violations([GateViolation(**v) for v in summary.gate_violations]), err=True)
+        return
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
     # Group identical notes ("use_declared: confidence 0.00 < 0.5") across images.

@@ -118,6 +118,7 @@ class DiffusersGenerator:
     _pipelines: dict[str, Any] = field(default_factory=dict)
     _active_loras: dict[str, tuple] = field(default_factory=dict)
     model_files: dict[str, str] = field(default_factory=dict)
+    on_status: Any = None  # called with a line of text while something slow happens (a model loads)
 
     def __post_init__(self) -> None:
         self.torch, self.diffusers = import_render_stack()
@@ -131,7 +132,10 @@ class DiffusersGenerator:
             for other in list(self._pipelines):
                 del self._pipelines[other]
                 self._active_loras.pop(other, None)
-            pipe = self._load(self.models[model_name])
+            spec = self.models[model_name]
+            if self.on_status is not None:
+                self.on_status(f"loading model {model_name!r} ({spec.source}) onto {self.device}…")
+            pipe = self._load(spec)
             pipe.set_progress_bar_config(disable=True)
             pipe.to(self.device)
             self._pipelines[model_name] = pipe

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from cli_helpers import run_cli
 from pixelgen.cli import cli
@@ -41,8 +42,12 @@ def test_json_error_object_and_quiet_build(project):
     error = json.loads(result.out)
     assert error["exit_code"] == 2 and error["problems"][0]["where"].endswith("/defaults/render/steps")
     path.write_text(path.read_text().replace("steps: -1", "steps: 2"))
-    quiet = run_cli(project, "build", MANIFEST, "-q")
-    assert quiet.code == 0 and "progress" not in quiet.err
+    quiet = run_cli(project, "build", MANIFEST, "-q", "--only", "hero")
+    assert quiet.code == 0 and "progress" not in quiet.err and quiet.err == ""
+    loud = run_cli(project, "build", MANIFEST)
+    assert loud.code == 0
+    assert "starting the renderer" in loud.err and "loading model 'tiny'" in loud.err
+    assert re.search(r"progress: \d+/\d+ jobs (slime|ground|hud)", loud.err), loud.err
 
 
 def test_click_usage_errors_stay_one_message(project):
