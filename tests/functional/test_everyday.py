@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cli_helpers import build_json, run_cli, run_subprocess
+from cli_helpers import build_json, hub_cache_repo, run_cli, run_subprocess
 from pixelgen.hashing import sha256_file
 from pixelgen.png import decode_png, encode_png
 
@@ -35,7 +35,11 @@ def _edit(project: Path, old: str, new: str) -> None:
 def _one_error(result, code: int, *needles: str) -> None:
     assert result.code == code, (result.code, result.out, result.err)
     assert "Traceback" not in result.err + result.out
-    assert result.err.startswith("error: "), result.err
+    # One message (progress lines may come before it, nothing after but its own indented lines).
+    lines = result.err.splitlines()
+    errors = [index for index, line in enumerate(lines) if line.startswith("error: ")]
+    assert len(errors) == 1, result.err
+    assert all(line.startswith("    ") for line in lines[errors[0] + 1:] if not line.startswith(("0", "1", "2", "3", "manifests"))), result.err
     for needle in needles:
         assert needle in result.err, result.err
 
@@ -243,16 +247,6 @@ def test_animation_with_more_colours_than_a_gif_holds(project):
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
-def _hub_repo(hub: Path, repo: str, files: dict[str, bytes]) -> None:
-    root = hub / f"models--{repo.replace('/', '--')}"
-    (root / "refs").mkdir(parents=True)
-    (root / "refs" / "main").write_text(COMMIT)
-    for relative, data in files.items():
-        target = root / "snapshots" / COMMIT / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-
-
 def test_missing_hub_weights_say_how_to_download_them(project, tmp_path):
     _edit(project, "tiny: {builtin: tiny-sdxl}", f"tiny: {{repo: someone/absent-sdxl, revision: {COMMIT}}}")
     result = run_subprocess(project, "build", MANIFEST, env={"HF_HUB_CACHE": str(tmp_path / "empty-hub")}, timeout=240)
@@ -266,7 +260,8 @@ def test_missing_hub_weights_say_how_to_download_them(project, tmp_path):
 def test_hub_cache_is_found_where_huggingface_hub_looks(project, tmp_path):
     """XDG_CACHE_HOME moves the hub cache; an unpinned model resolves to the cached commit there."""
     xdg = tmp_path / "xdg"
-    _hub_repo(xdg / "huggingface" / "hub", "someone/cached-sdxl", {"model_index.json": b"{}"})
+    (tmp_path / "model_index.json").write_text("{}")
+    hub_cache_repo(xdg / "huggingface" / "hub", "someone/cached-sdxl", {"model_index.json": tmp_path / "model_index.json"}, COMMIT)
     _edit(project, "tiny: {builtin: tiny-sdxl}", "tiny: {repo: someone/cached-sdxl}")
     if any(os.environ.get(name) for name in ("HF_HOME", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE")):
         pytest.skip("an HF_* cache variable is set here and would take precedence over XDG_CACHE_HOME")
