@@ -176,6 +176,7 @@ def build(
     summary = BuildSummary(manifest=ws.manifest.name, out_dir=str(ws.out_dir))
     if not options.check:
         check_writable_folder(ws.out_dir, "--out" if options.out else "the output folder")
+        check_writable_folder(ws.cache_dir, "--cache-dir" if options.cache_dir else "the cache folder")
         deploy_dir = options.deploy or ws.manifest.deploy_dir
         if deploy_dir is not None:
             check_writable_folder(Path(deploy_dir), "--deploy" if options.deploy else "deploy.dir")

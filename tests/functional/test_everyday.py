@@ -91,6 +91,7 @@ def test_output_folder_that_cannot_be_written_is_refused_before_rendering(projec
     _one_error(result, 2, "--out", "is a file")
     assert "progress" not in result.err and _tree(project) == before
     _one_error(run_cli(project, "build", MANIFEST, "--deploy", "not-a-folder/game"), 2, "--deploy")
+    _one_error(run_cli(project, "build", MANIFEST, "--cache-dir", "not-a-folder/cache"), 2, "--cache-dir")
 
 
 # 3 ----------------------------------------------------------------------------------------------
