@@ -193,11 +193,16 @@ def _each_manifest(manifests: tuple[Path, ...], as_json: bool, one: Callable[[Pa
 @_friendly
 def validate(manifests: tuple[Path, ...], as_json: bool) -> None:
     """Check manifests; report every problem at once (exit 2 on any)."""
-    from pixelgen.build import open_workspace
+    from pixelgen.build import default_cache_dir
+    from pixelgen.hashing import FileDigestCache
+    from pixelgen.manifest import load_manifest
+    from pixelgen.resolve import resolve
 
     def one(manifest: Path) -> tuple[int, Any]:
-        # Loading and resolving: the schema and references, and the files it names (weights that do not open, pins).
-        loaded = open_workspace(manifest, _options()).manifest
+        # The schema and references, then the files it names (weights that do not open, pins); not the lock or outputs.
+        loaded = load_manifest(manifest)
+        digests = default_cache_dir(manifest) / "file-digests.json"
+        resolve(loaded, FileDigestCache(digests if digests.parent.is_dir() else None))
         images = sum(len(asset.images) for asset in loaded.assets)
         if not as_json:
             click.echo(f"{manifest}: valid ({len(loaded.assets)} assets, {images} images)")
