@@ -210,6 +210,7 @@ def build(
         generator_factory = make_generator or diffusers_generator_factory(options)
         with BuildProgress(enabled=options.progress) as progress:
             progress.add_total(len(stale_posts))
+
             def start_generator() -> Any:
                 progress.note("starting the renderer: importing torch and diffusers…")
                 generator = generator_factory(ws)
