@@ -13,15 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from pixelgen.fsutil import write_text_atomic
+from pixelgen.records import QUALITY_FILENAME, REPORT_FILENAME  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
     from pixelgen.build import Workspace
     from pixelgen.gates import GateViolation, SkippedGate
     from pixelgen.lock import Lock, LockEntry
 
-QUALITY_FILENAME = "quality.json"
-REPORT_FILENAME = "report.html"
 # How each per-image metric becomes the asset's: the worst image decides.
 _WORST = {
     "palette_compliance": min, "grid_confidence": min, "grid_consistency": min, "outline_coverage": min, "ssim_vs_previous": min,
@@ -153,11 +151,27 @@ def _shares_declared(finals: list[Any], lock: "Lock", asset_plan: Any) -> bool:
     return set_shares_palette(finals, palette=palette_from_hex(colours))
 
 
-def write_quality_and_report(ws: "Workspace", lock: "Lock", assessment: Assessment, *, changed: set[str], previous_images: Mapping[str, Any], summary: Mapping[str, Any]) -> None:
+def quality_and_report(ws: "Workspace", lock: "Lock", assessment: Assessment, *, changed: set[str], previous_images: Mapping[str, Any],
+                       summary: Mapping[str, Any], image_bytes: Mapping[str, bytes]) -> dict[str, bytes]:
+    """``quality.json`` and ``report.html`` as bytes, by file name; the caller writes them with the other records.
+
+    ``image_bytes``: the PNG of each output by path, embedded in the report;
+    packed previews (tiling, GIFs) are read from the output folder.
+    """
+    import base64
+
     from pixelgen.fsutil import dump_json
     from pixelgen.report import ReportAsset, png_data_uri, render_report
 
-    write_text_atomic(ws.out_dir / QUALITY_FILENAME, dump_json(assessment.document))
+    def data_uri(path: str) -> str | None:
+        data = image_bytes.get(path)
+        if data is None and (ws.out_dir / path).is_file():
+            data = (ws.out_dir / path).read_bytes()
+        if data is None:
+            return None
+        kind = "gif" if path.endswith(".gif") else "png"
+        return f"data:image/{kind};base64," + base64.b64encode(data).decode("ascii")
+
     report_assets = []
     palettes: dict[str, list[str]] = {}
     for asset_plan in ws.plan.assets:
@@ -168,6 +182,9 @@ def write_quality_and_report(ws: "Workspace", lock: "Lock", assessment: Assessme
         files = [post.output for post in asset_plan.posts]
         previous = [previous_images[path] for path in files if path in previous_images]
         packs = set(asset_plan.pack_files)
+        tiled_preview = next((p for p in asset_plan.pack_files if p.endswith(".tiled3x3.png")), None)
+        animations = sorted(p for p in packs if p.endswith(".gif"))
+        sources = {path: uri for path in [*files, *([tiled_preview] if tiled_preview else []), *animations] if (uri := data_uri(path))}
         report_assets.append(ReportAsset(
             asset_id=asset.id,
             kind=asset.kind,
@@ -175,8 +192,9 @@ def write_quality_and_report(ws: "Workspace", lock: "Lock", assessment: Assessme
             metrics=entry["metrics"],
             changed=asset.id in changed,
             previous_files=[png_data_uri(image) for image in previous] or None,
-            tiled_preview=next((p for p in asset_plan.pack_files if p.endswith(".tiled3x3.png")), None),
-            animation_previews=sorted(p for p in packs if p.endswith(".gif")),
+            tiled_preview=tiled_preview if tiled_preview in sources else None,
+            animation_previews=[path for path in animations if path in sources],
+            sources=sources,
         ))
         for post in asset_plan.posts:
             colours = lock.outputs[post.output].palette if post.output in lock.outputs else None
@@ -184,4 +202,4 @@ def write_quality_and_report(ws: "Workspace", lock: "Lock", assessment: Assessme
                 palettes.setdefault(asset.palette or asset.id, list(colours))
     html = render_report(manifest_name=ws.manifest.name, assets=report_assets, palettes=palettes,
                          violations=assessment.violations, build_summary=summary, skipped=assessment.skipped)
-    write_text_atomic(ws.out_dir / REPORT_FILENAME, html)
+    return {QUALITY_FILENAME: dump_json(assessment.document).encode("utf-8"), REPORT_FILENAME: html.encode("utf-8")}

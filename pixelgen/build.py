@@ -19,7 +19,7 @@ from pixelgen.manifest import Manifest, load_manifest, remember_validated
 from pixelgen.outputs import manifest_out_dir, remove_outputs, write_output
 from pixelgen.plan import Plan, make_plan
 from pixelgen.resolve import Resolved, resolve
-from pixelgen.status import AssetState, compute_status
+from pixelgen.status import AssetState, compute_status, removed_outputs
 from pixelgen.store import CacheLock, Store
 
 log = logging.getLogger("pixelgen")
@@ -50,6 +50,18 @@ class BuildOptions:
     on_progress: Callable[[int, int], None] | None = field(default=None, compare=False)
     full_hash: bool = False  # hash every model file again instead of trusting the digest memo (verify --full)
 
+    def __post_init__(self) -> None:
+        # Checked before any work, so a bad option never leaves a half-recorded build.
+        if self.sbom_timestamp is not None:
+            from pixelgen.provenance import check_timestamp
+
+            try:
+                check_timestamp(self.sbom_timestamp, "--sbom-timestamp")
+            except ValueError as exc:
+                raise InputError(str(exc)) from None
+        if self.gates not in ("error", "warn"):
+            raise InputError(f"--gates {self.gates!r}: use error or warn")
+
 
 @dataclass
 class BuildSummary:
@@ -65,6 +77,7 @@ class BuildSummary:
     gate_violations: list[dict[str, Any]] = field(default_factory=list)
     gates_failed: bool = False
     deployed: list[str] = field(default_factory=list)
+    undeployed: list[str] = field(default_factory=list)  # removed from the deploy folder with the assets they came from
     deploy_dir: str | None = None
     deploy_ms: float | None = None
     render_to_deploy_ms: float | None = None  # from the last render/post-process finishing to the deploy finishing
@@ -89,6 +102,11 @@ class Workspace:
     out_dir: Path
     store: Store
     cache_dir: Path
+    full_plan: Plan | None = None  # the plan of every asset when ``plan`` is a selection (--only)
+
+    @property
+    def every_asset(self) -> Plan:
+        return self.full_plan or self.plan
 
 
 def default_cache_dir(manifest_path: Path) -> Path:
@@ -108,6 +126,7 @@ def open_workspace(manifest_path: Path, options: BuildOptions) -> Workspace:
     digests = FileDigestCache(cache_dir / "file-digests.json" if cache_dir.is_dir() and not options.full_hash else None)
     resolved = resolve(manifest, digests)
     plan = make_plan(manifest, resolved, only=options.only, strip_metadata=options.strip_metadata)
+    full_plan = make_plan(manifest, resolved, only=None, strip_metadata=options.strip_metadata) if options.only else None
     if memo is not None:
         remember_validated(memo, manifest)
     out_root = Path(options.out) if options.out else Path(DEFAULT_OUT)
@@ -119,7 +138,21 @@ def open_workspace(manifest_path: Path, options: BuildOptions) -> Workspace:
         out_dir=manifest_out_dir(out_root, manifest.name),
         store=Store(cache_dir),
         cache_dir=cache_dir,
+        full_plan=full_plan,
     )
+
+
+def check_writable_folder(folder: Path, what: str) -> None:
+    """Refuse, before any work, a folder that cannot be created or written (a file in the way, no permission)."""
+    existing = Path(folder)
+    while not existing.exists():
+        if existing.parent == existing:
+            return
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{what} {folder}: {existing} is a file, not a folder; choose another folder or move the file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"{what} {folder}: {existing} is not writable by this user; choose another folder or fix its permissions")
 
 
 def describe_stale(states: list[AssetState]) -> list[dict[str, Any]]:
@@ -142,13 +175,26 @@ def build(
     manifest_path = Path(manifest_path)
 
     # 1. Load, validate and plan. Bad input stops here, before anything is written.
+    if options.metrics_file:
+        from pixelgen.metrics import check_metrics_file
+
+        check_metrics_file(Path(options.metrics_file))
     ws = open_workspace(manifest_path, options)
     summary = BuildSummary(manifest=ws.manifest.name, out_dir=str(ws.out_dir))
+    if not options.check:
+        check_writable_folder(ws.out_dir, "--out" if options.out else "the output folder")
+        check_writable_folder(ws.cache_dir, "--cache-dir" if options.cache_dir else "the cache folder")
+        deploy_dir = options.deploy or ws.manifest.deploy_dir
+        if deploy_dir is not None:
+            check_writable_folder(Path(deploy_dir), "--deploy" if options.deploy else "deploy.dir")
 
     # 2. Compare the plan with the lock and the output folder.
     states = compute_status(ws.plan, ws.lock, ws.out_dir, selection=options.only)
     summary.stale = describe_stale(states)
     if options.check:
+        reasons = records_stale_reasons(ws, ws.lock)
+        if reasons:
+            summary.stale.append({"asset": "(build records)", "reasons": reasons})
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -165,7 +211,7 @@ def build(
             ws.lock = read_lock(ws.manifest.lock_path)
             states = compute_status(ws.plan, ws.lock, ws.out_dir, selection=options.only)
         stale_posts = [o.post for s in states for o in s.outputs if o.post is not None and (o.stale or options.force)]
-        removed_paths = [o.path for s in states if s.removed for o in s.outputs]
+        removed_paths = removed_outputs(states)
         recorded_digests = _recorded_digests(ws.lock, removed_paths)
         summary.up_to_date = sum(1 for s in states for o in s.outputs if o.post is not None and not o.stale)
         if options.force:
@@ -183,9 +229,17 @@ def build(
         generator_factory = make_generator or diffusers_generator_factory(options)
         with BuildProgress(enabled=options.progress, on_advance=options.on_progress) as progress:
             progress.add_total(len(stale_posts))
+
+            def start_generator() -> Any:
+                progress.note("starting the renderer: importing torch and diffusers…")
+                generator = generator_factory(ws)
+                if hasattr(generator, "on_status"):
+                    generator.on_status = progress.note
+                return generator
+
             runner = Runner(
                 ws.store,
-                lambda: generator_factory(ws),
+                start_generator,
                 ws.resolved,
                 batch_size=options.batch_size,
                 force=options.force,
@@ -229,12 +283,12 @@ def build(
         # 11. Quality scores, gates and report; provenance: SBOM and in-toto statement.
         summary.warnings.extend(ws.resolved.warnings)
         changed = bool(summary.lock_written or result.posts_built or result.posts_cached or summary.packed or summary.removed)
-        if changed or not _records_present(ws.out_dir):
-            assessment = _assess(ws, lock, previous_entries, result, stale_posts, summary)
-            if lock.outputs:
-                _write_provenance(ws, lock, options, started_at, digests, summary)
+        if changed or records_stale_reasons(ws, lock):
+            assessment = _write_records(ws, lock, previous_entries, result, stale_posts, summary, options, started_at, digests)
         else:
             assessment = _gates_from_recorded_scores(ws)
+        if options.only:
+            assessment.violations = [v for v in assessment.violations if v.asset in options.only]
         summary.gate_violations = [violation.to_dict() for violation in assessment.violations]
         summary.gates_failed = bool(assessment.violations) and options.gates == "error"
 
@@ -353,29 +407,21 @@ def _refresh_identities(ws: Workspace, lock: Lock, options: BuildOptions, digest
 
 
 def _deploy(ws: Workspace, lock: Lock, deploy_dir: Path, summary: BuildSummary, rendered_at: float) -> None:
-    from pixelgen.deploy import deploy_files
+    from pixelgen.deploy import deploy_record_name, sync_deployed
 
     started = time.perf_counter()
     try:
-        deployed = deploy_files({path: ws.out_dir / path for path in [*lock.outputs, *lock.packs]}, deploy_dir, source_root=ws.out_dir)
+        deployed = sync_deployed({path: ws.out_dir / path for path in [*lock.outputs, *lock.packs]}, deploy_dir,
+                                 record_name=deploy_record_name(ws.manifest.name), source_root=ws.out_dir)
     except ValueError as exc:
         raise EnvironmentProblem(f"deploy to {deploy_dir} stopped: {exc}\n    fix: build again so every output exists, then deploy") from None
     summary.deploy_ms = (time.perf_counter() - started) * 1e3
     summary.render_to_deploy_ms = (time.perf_counter() - rendered_at) * 1e3
     summary.deployed = list(deployed.copied)
+    summary.undeployed = list(deployed.removed)
     summary.deploy_dir = str(deploy_dir)
     if deployed.staging_fallback:
         summary.notes.append(f"deploy: {deployed.staging_fallback}")
-
-
-def _write_provenance(ws: Workspace, lock: Lock, options: BuildOptions, started_at: str, digests: FileDigestCache, summary: BuildSummary) -> None:
-    from pixelgen.buildinfo import build_info, default_tasks
-    from pixelgen.provenance import restricted_licenses, write_provenance_files
-
-    info = build_info(ws, lock, started_at=started_at, selection=options.only, tasks=default_tasks(lock), digests=digests)
-    write_provenance_files(ws.out_dir, info, sbom_timestamp=options.sbom_timestamp)
-    summary.provenance_written = True
-    summary.warnings.extend(restricted_licenses(info))
 
 
 def _pack(ws: Workspace, asset_plan: Any, result: Any, lock: Lock, summary: BuildSummary) -> int:
@@ -405,27 +451,81 @@ def _pack(ws: Workspace, asset_plan: Any, result: Any, lock: Lock, summary: Buil
     return len(packed.files)
 
 
-def _records_present(out_dir: Path) -> bool:
-    from pixelgen.assess import QUALITY_FILENAME, REPORT_FILENAME
-    from pixelgen.provenance import PROVENANCE_FILENAME, SBOM_FILENAME
+def records_stale_reasons(ws: Workspace, lock: Lock | None) -> list[str]:
+    """Why the build records must be written again though no output changed; empty when they are current.
 
-    return all((out_dir / name).is_file() for name in (SBOM_FILENAME, PROVENANCE_FILENAME, QUALITY_FILENAME, REPORT_FILENAME))
+    The set must be the one the last build wrote (see :mod:`pixelgen.records`),
+    and ``quality.json`` must cover every asset of the lock with the gates the
+    manifest declares now.
+    """
+    import json
+
+    from pixelgen.records import QUALITY_FILENAME, record_problems
+
+    problems = record_problems(ws.out_dir, lock)
+    if problems or lock is None or not lock.outputs:
+        return problems
+    try:
+        recorded = json.loads((ws.out_dir / QUALITY_FILENAME).read_text("utf-8")).get("assets", {})
+    except (OSError, ValueError):
+        return [f"{QUALITY_FILENAME} unreadable"]
+    locked_assets = {entry.asset for entry in lock.outputs.values()}
+    if set(recorded) != locked_assets:
+        return [f"{QUALITY_FILENAME} does not cover the assets of the lock"]
+    for asset_plan in ws.every_asset.assets:
+        entry = recorded.get(asset_plan.asset.id)
+        if entry is None:
+            continue
+        declared = json.loads(json.dumps(dict(asset_plan.asset.quality)))
+        if (entry.get("gates", {}).get("thresholds") or {}) != declared:
+            return ["quality gates changed"]
+    return []
 
 
-def _assess(ws: Workspace, lock: Lock, previous: dict[str, LockEntry], result: Any, stale_posts: list, summary: BuildSummary) -> Any:
-    """Score every output, check the gates, write quality.json and report.html."""
-    from pixelgen.assess import assess, write_quality_and_report
+def _write_records(ws: Workspace, lock: Lock, previous: dict[str, LockEntry], result: Any, stale_posts: list, summary: BuildSummary,
+                   options: BuildOptions, started_at: str, digests: FileDigestCache) -> Any:
+    """Score every asset, then write quality.json, report.html, the SBOM and the provenance as one set."""
+    from pixelgen.fsutil import write_bytes_atomic
+    from pixelgen.records import PROVENANCE_FILENAME, SBOM_FILENAME
+
+    assessment, files = _assess(ws, lock, previous, result, stale_posts, summary)
+    if lock.outputs:
+        from pixelgen.buildinfo import build_info, default_tasks
+        from pixelgen.provenance import restricted_licenses, write_provenance_files
+
+        info = build_info(ws, lock, started_at=started_at, selection=options.only, tasks=default_tasks(lock), digests=digests)
+        write_provenance_files(ws.out_dir, info, sbom_timestamp=options.sbom_timestamp, records=files)
+        summary.provenance_written = True
+        summary.warnings.extend(restricted_licenses(info))
+    else:
+        # Nothing is built any more: the statement and SBOM of earlier outputs would describe files that are gone.
+        for name in (PROVENANCE_FILENAME, SBOM_FILENAME):
+            (ws.out_dir / name).unlink(missing_ok=True)
+        for name, data in files.items():
+            write_bytes_atomic(ws.out_dir / name, data)
+    return assessment
+
+
+def _assess(ws: Workspace, lock: Lock, previous: dict[str, LockEntry], result: Any, stale_posts: list, summary: BuildSummary) -> tuple[Any, dict[str, bytes]]:
+    """Score every asset of the manifest (not only a ``--only`` selection) and check the gates."""
+    from dataclasses import replace
+
+    from pixelgen.assess import assess, quality_and_report
     from pixelgen.png import decode_png
 
+    ws = replace(ws, plan=ws.every_asset, full_plan=None)
     images: dict[str, Any] = {}
+    image_bytes: dict[str, bytes] = {}
     metrics: dict[str, Any] = {}
     for post in ws.plan.posts:
-        produced = result.produced.get(post.key)
-        hit = None if produced else ws.store.get("post", post.key)
-        source = produced or hit
+        source = result.produced.get(post.key) or ws.store.get("post", post.key)
+        locked = lock.outputs.get(post.output)
+        if source is None and locked is not None:
+            source = ws.store.get("post", locked.post_key)  # outside a --only selection: what is on disk
         if source is None:
             continue  # failed this build
         images[post.output] = decode_png(source.data)
+        image_bytes[post.output] = source.data
         metrics[post.output] = source.meta.get("metrics", {})
     assessment = assess(ws, lock, previous, images, metrics)
     changed_outputs = {post.output for post in stale_posts if post.key in result.produced}
@@ -436,20 +536,21 @@ def _assess(ws: Workspace, lock: Lock, previous: dict[str, LockEntry], result: A
         if hit is not None and before.post_key != lock.outputs[path].post_key:
             previous_images[path] = decode_png(hit.data)
     changed_assets = {post.asset_id for post in stale_posts if post.output in changed_outputs}
-    write_quality_and_report(ws, lock, assessment, changed=changed_assets, previous_images=previous_images,
-                             summary={"built": result.posts_built, "from cache": result.posts_cached, "rendered": result.rendered,
-                                      "removed": len(summary.removed), "failed": len(result.failures)})
-    return assessment
+    files = quality_and_report(ws, lock, assessment, changed=changed_assets, previous_images=previous_images, image_bytes=image_bytes,
+                               summary={"built": result.posts_built, "from cache": result.posts_cached, "rendered": result.rendered,
+                                        "removed": len(summary.removed), "failed": len(result.failures)})
+    return assessment, files
 
 
 def _gates_from_recorded_scores(ws: Workspace) -> Any:
-    """A no-op build re-checks the gates on the recorded scores (thresholds may have changed)."""
+    """A no-op build re-checks the gates on the recorded scores."""
     import json
 
     from pixelgen.assess import QUALITY_FILENAME, Assessment
     from pixelgen.gates import evaluate_gates
 
-    document = json.loads((ws.out_dir / QUALITY_FILENAME).read_text("utf-8"))
+    quality_file = ws.out_dir / QUALITY_FILENAME
+    document = json.loads(quality_file.read_text("utf-8")) if quality_file.is_file() else {"assets": {}}
     assessment = Assessment(document=document)
     for asset_plan in ws.plan.assets:
         entry = document.get("assets", {}).get(asset_plan.asset.id)

@@ -17,7 +17,7 @@ from pixelgen.hashing import FileDigestCache, content_key
 from pixelgen.lock import Lock
 from pixelgen.manifest.model import ModelSpec
 from pixelgen.pixelart import PIXELIZE_ALGORITHM_VERSION
-from pixelgen.resolve import hf_cache_dir
+from pixelgen.resolve import hub_snapshot_dir
 
 if TYPE_CHECKING:
     from pixelgen.build import Workspace
@@ -35,7 +35,7 @@ def model_directory(spec: ModelSpec, identity: dict[str, Any], cache_dir: Path) 
 
         folder = tiny_model_dir(cache_dir)
     elif spec.kind == "hub":
-        folder = hf_cache_dir() / f"models--{spec.source.replace('/', '--')}" / "snapshots" / str(identity.get("revision"))
+        folder = hub_snapshot_dir(spec.source, str(identity.get("revision")))
     elif spec.kind == "diffusers_dir":
         folder = Path(spec.source)
     else:
@@ -130,7 +130,7 @@ def build_info(ws: "Workspace", lock: Lock, *, started_at: str, selection: froze
         digest = identity.get("sha256")
         if not digest and spec.kind == "hub":
             # An unpinned hub LoRA: hash the file the Hugging Face cache holds for the resolved commit.
-            cached = hf_cache_dir() / f"models--{spec.source.replace('/', '--')}" / "snapshots" / str(identity.get("revision")) / str(spec.weight_name)
+            cached = hub_snapshot_dir(spec.source, str(identity.get("revision"))) / str(spec.weight_name)
             digest = digests.file(cached) if cached.is_file() else None
         if not digest:
             continue  # not on this machine: the lock still records its repo and revision

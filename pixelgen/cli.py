@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from pixelgen import __version__
-from pixelgen.errors import PixelgenError
+from pixelgen.errors import EXIT_FAILURE, InputError, PixelgenError
 
 log = logging.getLogger("pixelgen")
 
@@ -22,27 +22,90 @@ class _WarningFormatter(logging.Formatter):
         return f"{record.levelname.lower()}: {record.getMessage()}"
 
 
-def _setup_logging(verbose: bool) -> None:
+def _setup_logging(level: int = logging.WARNING) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_WarningFormatter())
     log.handlers[:] = [handler]
-    log.setLevel(logging.INFO if verbose else logging.WARNING)
+    log.setLevel(level)
     log.propagate = False
 
 
+def _set_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        _setup_logging(logging.INFO)
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        _setup_logging(logging.ERROR)
+
+
+def _quiet() -> bool:
+    return log.level >= logging.ERROR
+
+
+def _verbosity(func: Callable[..., Any]) -> Callable[..., Any]:
+    """-v/-q, accepted before the command (``pixelgen -v build``) and after it (``pixelgen build -v``)."""
+    func = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet,
+                        help="Print errors only: no progress, no warnings.")(func)
+    return click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_set_verbose,
+                        help="Print informational messages too, and the traceback of an unexpected error.")(func)
+
+
+def _json_option(help_text: str = "Print the result as JSON on stdout.") -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help=help_text)
+
+
 def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The error boundary: whatever goes wrong ends as one message and an exit code, never a traceback.
+
+    pixelgen's own errors carry their exit code (2 bad input, 1 build or
+    environment). Anything else is a failure nobody has worded yet: it is
+    reported in one line (its traceback with ``-v``) and exits 1.
+    """
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except PixelgenError as exc:
             click.echo(f"error: {exc.message}", err=True)
+            if kwargs.get("as_json"):
+                problems = [vars(problem) for problem in getattr(exc, "problems", [])]
+                _print_json({"error": exc.message, "exit_code": exc.exit_code, "problems": problems})
             sys.exit(exc.exit_code)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except MemoryError:
+            click.echo("error: out of memory; build fewer images at once (--batch-size 1, --only ID) or free memory", err=True)
+            sys.exit(EXIT_FAILURE)
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+            _traceback_if_verbose()
+            sys.exit(EXIT_FAILURE)
+        except Exception as exc:  # noqa: BLE001 - the boundary: nothing escapes as a traceback
+            click.echo(f"error: {type(exc).__name__}: {_one_line(str(exc))}", err=True)
+            click.echo("    this failure has no clearer message yet; rerun with -v to see where it happened, and report it", err=True)
+            _traceback_if_verbose()
+            sys.exit(EXIT_FAILURE)
 
     return wrapper
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _traceback_if_verbose() -> None:
+    if log.isEnabledFor(logging.INFO):
+        import traceback
+
+        click.echo(traceback.format_exc(), err=True, nl=False)
 
 
 def _print_json(value: Any) -> None:
@@ -52,32 +115,100 @@ def _print_json(value: Any) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pixelgen")
 @click.option("-v", "--verbose", is_flag=True, help="Print informational messages too.")
-def cli(verbose: bool) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+def cli(verbose: bool, quiet: bool) -> None:
     """pixelgen: declarative, content-addressed pixel-art generation for games."""
-    _setup_logging(verbose)
+    _setup_logging(logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING)
 
 
 manifest_argument = click.argument("manifest", type=click.Path(path_type=Path, dir_okay=False))
+manifests_argument = click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 
 
 @cli.command()
-def schema() -> None:
+@click.option("--markdown", is_flag=True, help="Print the reference of every manifest key (docs/manifest.md) instead.")
+@_json_option("The schema is JSON already; accepted so every command takes --json.")
+@_verbosity
+def schema(markdown: bool, as_json: bool) -> None:
     """Print the manifest JSON Schema (version 1)."""
     from pixelgen.manifest import manifest_schema_text
 
+    if markdown:
+        from pixelgen.manifest.reference import manifest_reference_markdown
+
+        click.echo(manifest_reference_markdown(), nl=False)
+        return
     click.echo(manifest_schema_text(), nl=False)
 
 
 @cli.command()
-@manifest_argument
+@click.argument("folder", required=False, default=".", type=click.Path(path_type=Path, file_okay=False))
+@_json_option()
+@_verbosity
 @_friendly
-def validate(manifest: Path) -> None:
-    """Check a manifest; report every problem at once (exit 2 on any)."""
-    from pixelgen.manifest import load_manifest
+def init(folder: Path, as_json: bool) -> None:
+    """Start a game repo: a commented manifest, a palette, and a .gitignore for the cache and outputs."""
+    from pixelgen.scaffold import scaffold
 
-    loaded = load_manifest(manifest)
-    images = sum(len(asset.images) for asset in loaded.assets)
-    click.echo(f"{manifest}: valid ({len(loaded.assets)} assets, {images} images)")
+    written = scaffold(folder)
+    manifest = written[0]
+    if as_json:
+        _print_json({"written": [str(path) for path in written], "manifest": str(manifest)})
+        return
+    for path in written:
+        click.echo(f"wrote {path}")
+    shown = manifest.relative_to(folder) if folder != Path(".") else manifest
+    where = f"cd {folder} && " if folder != Path(".") else ""
+    click.echo(f"next: {where}pixelgen build {shown}   (the built-in tiny model: a minute on a CPU, no downloads)")
+
+
+def _each_manifest(manifests: tuple[Path, ...], as_json: bool, one: Callable[[Path], tuple[int, Any]]) -> None:
+    """Run ``one`` per manifest (as pre-commit passes several); a failure of one does not hide the others.
+
+    ``one`` returns (exit code, JSON value). The exit code is the worst of all.
+    """
+    results = []
+    worst = 0
+    for manifest in manifests:
+        try:
+            code, value = one(manifest)
+        except PixelgenError as exc:
+            if len(manifests) == 1:
+                raise
+            click.echo(f"error: {exc.message}", err=True)
+            problems = [vars(problem) for problem in getattr(exc, "problems", [])]
+            code, value = exc.exit_code, {"manifest": str(manifest), "error": exc.message, "exit_code": exc.exit_code, "problems": problems}
+        results.append(value)
+        worst = max(worst, code)
+    if as_json:
+        _print_json(results[0] if len(manifests) == 1 else results)
+    if worst:
+        sys.exit(worst)
+
+
+@cli.command()
+@manifests_argument
+@_json_option()
+@_verbosity
+@_friendly
+def validate(manifests: tuple[Path, ...], as_json: bool) -> None:
+    """Check manifests; report every problem at once (exit 2 on any)."""
+    from pixelgen.build import default_cache_dir
+    from pixelgen.hashing import FileDigestCache
+    from pixelgen.manifest import load_manifest
+    from pixelgen.resolve import resolve
+
+    def one(manifest: Path) -> tuple[int, Any]:
+        # The schema and references, then the files it names (weights that do not open, pins); not the lock or outputs.
+        loaded = load_manifest(manifest)
+        digests = default_cache_dir(manifest) / "file-digests.json"
+        resolve(loaded, FileDigestCache(digests if digests.parent.is_dir() else None))
+        images = sum(len(asset.images) for asset in loaded.assets)
+        if not as_json:
+            click.echo(f"{manifest}: valid ({len(loaded.assets)} assets, {images} images)")
+        return 0, {"manifest": str(manifest), "valid": True, "assets": len(loaded.assets), "images": images}
+
+    _each_manifest(manifests, as_json, one)
 
 
 def _options(**kwargs: Any):
@@ -99,7 +230,8 @@ only_option = click.option("--only", multiple=True, metavar="ID", help="Only the
 @out_option
 @cache_option
 @only_option
-@click.option("--json", "as_json", is_flag=True, help="Print the jobs and their keys as JSON.")
+@_json_option("Print the jobs and their keys as JSON.")
+@_verbosity
 @_friendly
 def plan(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[str, ...], as_json: bool) -> None:
     """Expand a manifest into content-addressed jobs and show what is stale and why."""
@@ -148,29 +280,37 @@ def _print_states(states: list, keys: dict | None = None) -> None:
 
 
 @cli.command()
-@manifest_argument
+@manifests_argument
 @out_option
 @cache_option
+@_json_option()
+@_verbosity
 @_friendly
-def status(manifest: Path, out: Path | None, cache_dir: Path | None) -> None:
+def status(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None, as_json: bool) -> None:
     """Show, per asset, whether it is up to date and, if not, why."""
     from pixelgen.build import open_workspace
     from pixelgen.status import compute_status
 
-    ws = open_workspace(manifest, _options(out=out, cache_dir=cache_dir))
-    states = compute_status(ws.plan, ws.lock, ws.out_dir)
-    stale = sum(1 for s in states if not s.up_to_date)
-    click.echo(f"{ws.manifest.name}: {len(states) - stale} up to date, {stale} stale")
-    _print_states(states)
+    def one(manifest: Path) -> tuple[int, Any]:
+        ws = open_workspace(manifest, _options(out=out, cache_dir=cache_dir))
+        states = compute_status(ws.plan, ws.lock, ws.out_dir)
+        stale = sum(1 for s in states if not s.up_to_date)
+        if not as_json:
+            click.echo(f"{ws.manifest.name}: {len(states) - stale} up to date, {stale} stale")
+            _print_states(states)
+        return 0, {"manifest": ws.manifest.name, "assets": [
+            {"id": s.asset_id, "up_to_date": s.up_to_date, "removed": s.removed, "reasons": s.reasons} for s in states]}
+
+    _each_manifest(manifests, as_json, one)
 
 
 @cli.command()
-@manifest_argument
+@manifests_argument
 @out_option
 @cache_option
 @only_option
 @click.option("--force", is_flag=True, help="Ignore the cache: render and post-process again.")
-@click.option("--check", is_flag=True, help="Render nothing; exit 1 if the lock or outputs are out of date.")
+@click.option("--check", is_flag=True, help="Render nothing; exit 1 if the lock, outputs or records are out of date.")
 @click.option("--batch-size", type=click.IntRange(1, 64), default=1, show_default=True, help="Images per pipeline call.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--dtype", type=click.Choice(["float16", "bfloat16"]), default=None, help="GPU precision (default float16; CPU always float32).")
@@ -180,40 +320,53 @@ def status(manifest: Path, out: Path | None, cache_dir: Path | None) -> None:
 @click.option("--metrics-file", type=click.Path(path_type=Path, dir_okay=False), help="Add this build's figures to a Prometheus text file (node_exporter textfile collector).")
 @click.option("--strip-metadata", is_flag=True, help="Write PNGs without the parameters/pixelgen text chunks (shipping builds).")
 @click.option("--sbom-timestamp", metavar="RFC3339", help="Write this timestamp into the SBOM (default: none, for reproducible bytes).")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@_json_option("Print the summary as JSON on stdout (a list with several manifests).")
+@_verbosity
 @_friendly
-def build(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[str, ...], force: bool, check: bool,
-          batch_size: int, device: str, dtype: str | None, keep_going: bool, deploy: Path | None, gates: str, metrics_file: Path | None, strip_metadata: bool, sbom_timestamp: str | None, as_json: bool) -> None:
-    """Build the assets of MANIFEST (only what changed)."""
+def build(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None, only: tuple[str, ...], force: bool, check: bool,
+          batch_size: int, device: str, dtype: str | None, keep_going: bool, deploy: Path | None, gates: str, metrics_file: Path | None,
+          strip_metadata: bool, sbom_timestamp: str | None, as_json: bool) -> None:
+    """Build the assets of each MANIFEST (only what changed)."""
     from dataclasses import asdict
 
     from pixelgen.build import build as run_build
+    from pixelgen.manifest import load_manifest
 
     options = _options(
         out=out, cache_dir=cache_dir, only=frozenset(only) or None, force=force, check=check,
-        batch_size=batch_size, device=device, dtype=dtype, keep_going=keep_going, progress=not as_json,
+        batch_size=batch_size, device=device, dtype=dtype, keep_going=keep_going, progress=not (as_json or _quiet()),
         sbom_timestamp=sbom_timestamp, strip_metadata=strip_metadata, metrics_file=metrics_file, gates=gates, deploy=deploy,
     )
-    summary = run_build(manifest, options)
-    if as_json:
-        _print_json(asdict(summary))
-    if check:
-        if summary.stale:
-            if not as_json:
+    if len(manifests) > 1:
+        for manifest in manifests:  # every manifest valid before any is built
+            load_manifest(manifest)
+
+    def one(manifest: Path) -> tuple[int, Any]:
+        summary = run_build(manifest, options)
+        if check:
+            if summary.stale and not as_json:
                 click.echo(f"{summary.manifest}: {len(summary.stale)} asset(s) out of date:")
                 for item in summary.stale:
                     click.echo(f"  ✗ {item['asset']:<28} {', '.join(item['reasons'])}")
-            sys.exit(1)
+            elif not as_json:
+                click.echo(f"{summary.manifest}: up to date")
+            return (1 if summary.stale else 0), asdict(summary)
         if not as_json:
-            click.echo(f"{summary.manifest}: up to date")
-        return
-    if not as_json:
-        _print_summary(summary)
-    if summary.failed or summary.gates_failed:
-        sys.exit(1)
+            _print_summary(summary)
+        return (1 if summary.failed or summary.gates_failed else 0), asdict(summary)
+
+    _each_manifest(manifests, as_json, one)
 
 
 def _print_summary(summary: Any) -> None:
+    if _quiet():  # errors only: failed assets and gates
+        for asset_id, message in sorted(summary.failed.items()):
+            click.echo(f"  failed: {asset_id}: {message}", err=True)
+        if summary.gates_failed:
+            from pixelgen.gates import GateViolation, format_violations
+
+            click.echo(format_violations([GateViolation(**v) for v in summary.gate_violations]), err=True)
+        return
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
     # Group identical notes ("use_declared: confidence 0.00 < 0.5") across images.
@@ -228,7 +381,8 @@ def _print_summary(summary: Any) -> None:
         shown = "n/a" if ratio is None else f"{ratio:.2f}"
         click.echo(f"seam: {path}: wrap-around seam error {shown} (seam ÷ interior neighbour difference; ≤ 1 tiles cleanly)", err=True)
     if summary.deploy_dir:
-        click.echo(f"deploy: {len(summary.deployed)} file(s) replaced in {summary.deploy_dir} in {summary.deploy_ms:.1f} ms", err=True)
+        removed = f", {len(summary.undeployed)} removed" if summary.undeployed else ""
+        click.echo(f"deploy: {len(summary.deployed)} file(s) replaced{removed} in {summary.deploy_dir} in {summary.deploy_ms:.1f} ms", err=True)
     rate = f", {summary.images_per_second:.2f} img/s" if summary.images_per_second else ""
     click.echo(
         f"{summary.manifest}: {summary.built} built, {summary.cached} from cache, {summary.up_to_date} up to date, "
@@ -249,16 +403,24 @@ def _print_summary(summary: Any) -> None:
 @click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @cache_option
 @click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
+@_json_option()
+@_verbosity
 @_friendly
-def gc(manifests: tuple[Path, ...], cache_dir: Path | None, dry_run: bool) -> None:
+def gc(manifests: tuple[Path, ...], cache_dir: Path | None, dry_run: bool, as_json: bool) -> None:
     """Remove cache objects that no given manifest's lock references."""
     from pixelgen.build import collect_garbage
 
     result = collect_garbage(list(manifests), cache_dir, dry_run=dry_run)
     if dry_run:
-        click.echo(f"would keep {result.kept_renders} renders and {result.kept_assets} assets in {result.cache_dir}")
+        if as_json:
+            _print_json({"cache": str(result.cache_dir), "dry_run": True, "keep_renders": result.kept_renders, "keep_assets": result.kept_assets})
+        else:
+            click.echo(f"would keep {result.kept_renders} renders and {result.kept_assets} assets in {result.cache_dir}")
         return
-    click.echo(f"removed {result.removed_entries} cache entries, freed {result.freed_bytes / 1e6:.1f} MB in {result.cache_dir}")
+    if as_json:
+        _print_json({"cache": str(result.cache_dir), "removed": result.removed_entries, "freed_bytes": result.freed_bytes})
+    else:
+        click.echo(f"removed {result.removed_entries} cache entries, freed {result.freed_bytes / 1e6:.1f} MB in {result.cache_dir}")
 
 
 @cli.command()
@@ -269,13 +431,21 @@ def gc(manifests: tuple[Path, ...], cache_dir: Path | None, dry_run: bool) -> No
 @click.option("--seed", "sample_seed", type=int, default=0, show_default=True, help="Seed of the random sample.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--full", is_flag=True, help="Re-hash every model file too, ignoring the digest memo.")
+@_json_option()
+@_verbosity
 @_friendly
-def verify(manifest: Path, out: Path | None, cache_dir: Path | None, render_sample: int, sample_seed: int, device: str, full: bool) -> None:
+def verify(manifest: Path, out: Path | None, cache_dir: Path | None, render_sample: int, sample_seed: int, device: str, full: bool,
+           as_json: bool) -> None:
     """Re-hash every output and compare with its job's cache object, the lock and provenance (exit 1 on any mismatch)."""
     from pixelgen.verify import verify as run_verify
 
     mismatches, notes = run_verify(manifest, _options(out=out, cache_dir=cache_dir, device=device, progress=False, full_hash=full),
                                    render_sample=render_sample, sample_seed=sample_seed)
+    if as_json:
+        _print_json({"verified": not mismatches, "mismatches": [{"subject": m.subject, "message": m.message} for m in mismatches], "notes": notes})
+        if mismatches:
+            sys.exit(1)
+        return
     for note in notes:
         click.echo(f"note: {note}", err=True)
     if mismatches:
@@ -292,15 +462,22 @@ def verify(manifest: Path, out: Path | None, cache_dir: Path | None, render_samp
 @cache_option
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here instead of stdout.")
 @click.option("--timestamp", metavar="RFC3339", help="Timestamp to record (default: none, reproducible).")
+@_json_option("The SBOM is JSON already; accepted so every command takes --json.")
+@_verbosity
 @_friendly
-def sbom(manifest: Path, out: Path | None, cache_dir: Path | None, output: Path | None, timestamp: str | None) -> None:
+def sbom(manifest: Path, out: Path | None, cache_dir: Path | None, output: Path | None, timestamp: str | None, as_json: bool) -> None:
     """Print (or write) the CycloneDX 1.6 SBOM of the last build of MANIFEST."""
     from pixelgen.build import open_workspace
     from pixelgen.buildinfo import build_info, default_tasks, utc_now
     from pixelgen.fsutil import dump_json, write_text_atomic
     from pixelgen.hashing import FileDigestCache
-    from pixelgen.provenance import build_sbom, validate_sbom
+    from pixelgen.provenance import build_sbom, check_timestamp, validate_sbom
 
+    if timestamp is not None:
+        try:
+            check_timestamp(timestamp, "--timestamp")
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
     ws = open_workspace(manifest, _options(out=out, cache_dir=cache_dir))
     if ws.lock is None:
         raise PixelgenError(f"{ws.manifest.lock_path}: no lock file; build {manifest} first")
@@ -320,7 +497,8 @@ def sbom(manifest: Path, out: Path | None, cache_dir: Path | None, output: Path 
 @out_option
 @cache_option
 @click.option("--against", default="HEAD", show_default=True, help="A git ref of the lock file, or a path to another lock file.")
-@click.option("--json", "as_json", is_flag=True)
+@_json_option()
+@_verbosity
 @_friendly
 def diff(manifest: Path, out: Path | None, cache_dir: Path | None, against: str, as_json: bool) -> None:
     """Per changed asset: metric deltas and side-by-side images against another version of the lock."""
@@ -330,7 +508,7 @@ def diff(manifest: Path, out: Path | None, cache_dir: Path | None, against: str,
     from pixelgen.diff import diff_outputs, read_other_lock
 
     ws = open_workspace(manifest, _options(out=out, cache_dir=cache_dir))
-    changes = diff_outputs(ws, read_other_lock(ws.manifest.lock_path, against))
+    changes = diff_outputs(ws, read_other_lock(ws.manifest.lock_path, against, ws.manifest.name))
     if as_json:
         _print_json([asdict(change) for change in changes])
         return
@@ -357,16 +535,21 @@ def diff(manifest: Path, out: Path | None, cache_dir: Path | None, against: str,
 @click.option("--deploy", type=click.Path(path_type=Path, file_okay=False), help="Game asset folder to deploy into after each build.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--batch-size", type=click.IntRange(1, 64), default=1, show_default=True)
-@click.option("--interval", type=click.FloatRange(0.01, 10), default=0.2, show_default=True, help="Seconds between checks.")
+@click.option("--interval", type=click.FloatRange(0.01, 10), default=0.2, show_default=True,
+              help="Debounce: seconds of quiet after a change before rebuilding (and the polling period with --poll).")
+@click.option("--poll", is_flag=True, default=None, help="Poll for changes instead of using file-system events (network and bind mounts).")
 @click.option("--max-builds", type=click.IntRange(1), help="Stop after this many builds (for scripts and tests).")
+@_json_option("Print one JSON object per build (a line each) instead of a sentence.")
+@_verbosity
 @_friendly
 def watch(manifest: Path, out: Path | None, cache_dir: Path | None, deploy: Path | None, device: str, batch_size: int,
-          interval: float, max_builds: int | None) -> None:
+          interval: float, poll: bool | None, max_builds: int | None, as_json: bool) -> None:
     """Rebuild and deploy whenever the manifest or a file it names changes."""
     from pixelgen.watch import watch as run_watch
 
     options = _options(out=out, cache_dir=cache_dir, deploy=deploy, device=device, batch_size=batch_size, progress=False, gates="warn")
-    run_watch(manifest, options, echo=lambda line: click.echo(line, err=False), interval=interval, max_builds=max_builds)
+    run_watch(manifest, options, echo=lambda line: click.echo(line, err=False), interval=interval, max_builds=max_builds,
+              as_json=as_json, poll=poll or None)
 
 
 def _parse_size(value: str | None) -> tuple[int, int] | None:

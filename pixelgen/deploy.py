@@ -59,6 +59,47 @@ class DeployResult:
     staging_dir: Path | None
     staging_fallback: str | None = None
     """Why temp files were written beside their targets instead of in ``staging_dir``; None if they were not."""
+    removed: tuple[str, ...] = ()
+    """Files an earlier deploy of the same record put there that the build no longer has (see :func:`sync_deployed`)."""
+
+
+def deploy_record_name(manifest_name: str) -> str:
+    """The hidden file in the deploy folder listing what a manifest deployed there (so removals can follow)."""
+    return f".pixelgen-deployed-{manifest_name}.json"
+
+
+def sync_deployed(files: Mapping[str, Path], dest_dir: Path, *, record_name: str, staging_dir: Path | None = None,
+                  source_root: Path | None = None) -> DeployResult:
+    """:func:`deploy_files`, then remove what the previous deploy of this record wrote that ``files`` no longer has.
+
+    A file is only removed if it still has the bytes pixelgen deployed: a file
+    edited in the game folder, or one pixelgen never wrote, is left alone.
+    """
+    import json
+
+    from pixelgen.fsutil import dump_json, file_digest_inside, unlink_inside, write_text_atomic
+
+    dest_dir = Path(dest_dir)
+    record = dest_dir / record_name
+    try:
+        previous = json.loads(record.read_text("utf-8")).get("files", {}) if record.is_file() else {}
+    except (OSError, ValueError, AttributeError):
+        previous = {}  # an unreadable record only means nothing is removed this time
+    result = deploy_files(files, dest_dir, staging_dir=staging_dir, source_root=source_root)
+    removed = []
+    for rel, digest in sorted(previous.items()):
+        if rel in files or not isinstance(digest, str):
+            continue
+        try:
+            target = _target_path(dest_dir, rel)
+        except ValueError:
+            continue  # a record naming a path outside the folder is never acted on
+        # Never through a symlinked folder, and only the bytes pixelgen deployed.
+        if unlink_inside(dest_dir, target, expected_sha256=digest, prune_empty=True):
+            removed.append(rel)
+    deployed = {rel: file_digest_inside(dest_dir, _target_path(dest_dir, rel)) for rel in sorted(files)}
+    write_text_atomic(record, dump_json({"files": {rel: digest for rel, digest in deployed.items() if digest}}))
+    return DeployResult(result.copied, result.unchanged, result.staging_dir, result.staging_fallback, tuple(removed))
 
 
 def deploy_files(files: Mapping[str, Path], dest_dir: Path, *, staging_dir: Path | None = None,

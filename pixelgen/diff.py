@@ -32,8 +32,8 @@ class OutputDiff:
     image: str | None  # side-by-side PNG, relative to OUT/<name>/
 
 
-def read_other_lock(lock_path: Path, against: str) -> Lock:
-    """The lock at ``against``: a lock file path, or a git ref of ``lock_path``."""
+def read_other_lock(lock_path: Path, against: str, manifest_name: str | None = None) -> Lock:
+    """The lock at ``against``: a lock file path, or a git ref of ``lock_path``; it must be a lock of ``manifest_name``."""
     candidate = Path(against)
     if candidate.exists():
         problem = regular_file_problem(candidate)
@@ -60,7 +60,26 @@ def read_other_lock(lock_path: Path, against: str) -> Lock:
         data = json.loads(text)
     except ValueError as exc:
         raise CorruptStoreError(f"the lock at {against!r} is not valid JSON ({exc})\n    fix: pass another lock file or git ref") from None
+    if isinstance(data, dict) and manifest_name is not None and data.get("manifest") != manifest_name:
+        raise InputError(
+            f"the lock at {against!r} belongs to manifest {data.get('manifest')!r}, not {manifest_name!r}; "
+            f"compare with a lock of {manifest_name!r} (e.g. a git ref of {lock_path.name})"
+        )
     return parse_lock(data, f"the lock at {against!r}")
+
+
+def visible_changes(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """Pixels that look different: alpha changed, or colour changed where the pixel is not fully transparent.
+
+    A fully transparent pixel's hidden RGB is invisible, so a change there is no change.
+    """
+    def rgba(image: np.ndarray) -> np.ndarray:
+        return image if image.shape[2] == 4 else np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
+
+    before, after = rgba(previous), rgba(current)
+    alpha_changed = before[..., 3] != after[..., 3]
+    colour_changed = np.any(before[..., :3] != after[..., :3], axis=2) & (after[..., 3] > 0)
+    return alpha_changed | colour_changed
 
 
 def side_by_side(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
@@ -74,7 +93,7 @@ def side_by_side(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
         return canvas
 
     before, after = fit(previous), fit(current)
-    changed = np.any(before != after, axis=2)
+    changed = visible_changes(before, after)
     mask = np.zeros_like(before)
     mask[..., 3] = 255
     mask[changed] = (255, 0, 64, 255)
@@ -112,7 +131,7 @@ def diff_outputs(ws: Any, other: Lock) -> list[OutputDiff]:
         metrics = dict(reference_metrics(current, previous))
         old_scores, new_scores = pixel_metrics(previous, palette=None), pixel_metrics(current, palette=None)
         metrics["colors_used"] = [old_scores["colors_used"], new_scores["colors_used"]]
-        metrics["changed_pixels"] = int(np.any(previous != current, axis=2).sum()) if previous.shape == current.shape else None
+        metrics["changed_pixels"] = int(visible_changes(previous, current).sum()) if previous.shape[:2] == current.shape[:2] else None
         image_path = f"diff/{path}"
         write_bytes_inside(ws.out_dir, ws.out_dir / image_path, encode_png(side_by_side(previous, current)))
         results.append(OutputDiff(path, "changed", metrics, image_path))

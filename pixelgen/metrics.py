@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pixelgen.errors import InputError
+
 # Seconds. 3 s is the SDXL 1024² batch-1 target, so "share of images within
 # target" is one bucket ratio; the low buckets resolve the tiny CPU model.
 LATENCY_BUCKETS: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
@@ -59,6 +61,15 @@ class _Series:
     # Cumulative count per upper bound, +Inf included, as Prometheus stores them.
     buckets: dict[float, float] = field(default_factory=dict)
     latency_sum: float = 0.0
+
+
+class MetricsFileError(InputError, ValueError):
+    """The metrics file holds something pixelgen must not overwrite."""
+
+
+def check_metrics_file(path: Path) -> None:
+    """Raise :class:`MetricsFileError` unless ``path`` is absent or a metrics file pixelgen wrote (checked before a build)."""
+    _read_series(Path(path))
 
 
 def write_build_metrics(
@@ -169,12 +180,12 @@ def _read_series(path: Path) -> dict[tuple[str, str], _Series]:
     try:
         families = list(text_string_to_metric_families(path.read_text("utf-8")))
     except (ValueError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path} is not a Prometheus text file ({error}); point the metrics file elsewhere or delete it") from None
+        raise MetricsFileError(f"--metrics-file {path} is not a Prometheus text file ({error}); point the metrics file elsewhere or delete it") from None
     series: dict[tuple[str, str], _Series] = {}
     for family in families:
         if not family.name.startswith(PREFIX):
-            raise ValueError(
-                f"{path} holds {family.name!r}, which pixelgen did not write; give pixelgen a .prom file of its own"
+            raise MetricsFileError(
+                f"--metrics-file {path} holds {family.name!r}, which pixelgen did not write; give pixelgen a .prom file of its own"
             )
         for sample in family.samples:
             key = (sample.labels.get("manifest", ""), sample.labels.get("model", ""))

@@ -26,7 +26,7 @@ from pixelgen.hashing import content_key
 from pixelgen.manifest.model import Asset
 from pixelgen.png import encode_png
 
-PACK_VERSION = 1
+PACK_VERSION = 3  # 2: Godot texture paths relative to the .tres; 3: atlas columns without blank cells
 GIF_PREVIEW_SCALE = 4
 
 
@@ -103,8 +103,35 @@ def _pack_animations(asset: Asset, images: Mapping[str, np.ndarray]) -> PackResu
             clip_frames = clip_frames[::-1]
         elif clip.direction == "pingpong" and len(clip_frames) > 2:
             clip_frames = clip_frames + clip_frames[-2:0:-1]
-        result.files[f"{clip.name}.gif"] = animated_gif(clip_frames, durations_ms=[clip.duration_ms] * len(clip_frames), scale=GIF_PREVIEW_SCALE)
+        result.files[f"{clip.name}.gif"] = animated_gif(_fit_gif_palette(clip_frames), durations_ms=[clip.duration_ms] * len(clip_frames),
+                                                        scale=GIF_PREVIEW_SCALE)
     return result
+
+
+def _fit_gif_palette(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Frames as they are when they use at most 255 opaque colours (GIF's limit), else one shared 255-colour palette.
+
+    Only the GIF preview is reduced (an asset without a palette can use
+    thousands of colours); the PNGs and the sheet keep every colour.
+    """
+    from PIL import Image
+
+    stack = np.stack(frames)
+    opaque = stack[..., 3] >= 128
+    if len(np.unique(stack[..., :3][opaque].reshape(-1, 3), axis=0)) <= 255:
+        return frames
+    montage = Image.fromarray(np.concatenate([frame[..., :3] for frame in frames], axis=1))
+    reduced = np.asarray(montage.quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).convert("RGB"))
+    width = frames[0].shape[1]
+    return [np.dstack([reduced[:, i * width:(i + 1) * width], frame[..., 3]]) for i, frame in enumerate(frames)]
+
+
+def atlas_columns(count: int) -> int:
+    """Columns of a roughly square atlas that the tiles fill exactly when a divisor allows (no blank cells)."""
+    import math
+
+    square = math.ceil(math.sqrt(count))
+    return next((columns for columns in range(square, 2 * square + 1) if count % columns == 0), square)
 
 
 def _pack_tileset(asset: Asset, images: Mapping[str, np.ndarray], manifest_name: str) -> PackResult:
@@ -129,12 +156,14 @@ def _pack_tileset(asset: Asset, images: Mapping[str, np.ndarray], manifest_name:
         sample_grid = _terrain_sample(wang, first)
     else:
         sample_grid = [[(x + y) % len(tiles) for x in range(6)] for y in range(4)]
-    atlas, columns = tileset_atlas(tiles)
+    atlas, columns = tileset_atlas(tiles, columns=atlas_columns(len(tiles)))
     height, width = tiles[0].shape[:2]
     atlas_name = f"{asset.id}.atlas.png"
+    # Tiled counts the tiles of an image tileset from the image itself: declare every cell, blank ones included.
+    cells = columns * (atlas.shape[0] // height)
     common = dict(
         name=asset.id, image_path=atlas_name, image_size=(atlas.shape[1], atlas.shape[0]), tile_size=(width, height),
-        tilecount=len(tiles), columns=columns, wangsets=wangsets, tile_names=tile_names,
+        tilecount=cells, columns=columns, wangsets=wangsets, tile_names=tile_names + ["empty"] * (cells - len(tiles)),
     )
     result = PackResult({
         atlas_name: encode_png(atlas),
@@ -142,7 +171,7 @@ def _pack_tileset(asset: Asset, images: Mapping[str, np.ndarray], manifest_name:
         f"{asset.id}.tsj": _json_bytes(tileset_tsj(**common)),
         f"{asset.id}.sample.tmx": tiled_map_tmx(tileset_source=f"{asset.id}.tsx", tile_size=(width, height), grid=sample_grid).encode("utf-8"),
         f"{asset.id}.tileset.tres": godot_tileset_tres(
-            texture_path=f"res://{manifest_name}/{asset.id}/{atlas_name}", tile_size=(width, height), tilecount=len(tiles),
+            texture_path=atlas_name, tile_size=(width, height), tilecount=len(tiles),
             columns=columns, wangset=wangsets[0] if wangsets else None,
         ).encode("utf-8"),
     })
@@ -202,6 +231,6 @@ def _pack_ui(asset: Asset, images: Mapping[str, np.ndarray], manifest_name: str)
     })
     for name, rect in zip(names, rects):
         if name in borders:
-            texture = f"res://{manifest_name}/{asset.id}/{sheet_name}"
-            result.files[f"{name}.tres"] = godot_ninepatch_tres(texture_path=texture, region=rect, border=borders[name]).encode("utf-8")
+            # Relative to the .tres beside it, so it resolves wherever the asset folder is deployed.
+            result.files[f"{name}.tres"] = godot_ninepatch_tres(texture_path=sheet_name, region=rect, border=borders[name]).encode("utf-8")
     return result

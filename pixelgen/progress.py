@@ -28,6 +28,7 @@ class BuildProgress:
 
             self._rich = Progress(
                 TextColumn("[bold]building"),
+                TextColumn("{task.fields[current]}", style="cyan"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]}"),
@@ -39,7 +40,7 @@ class BuildProgress:
     def __enter__(self) -> "BuildProgress":
         if self._rich is not None:
             self._rich.start()
-            self._task = self._rich.add_task("build", total=self.total, rate="")
+            self._task = self._rich.add_task("build", total=self.total, rate="", current="")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -53,7 +54,15 @@ class BuildProgress:
         if self.on_advance is not None:
             self.on_advance(self.done, self.total)
 
-    def advance(self, count: int, *, images: int = 0) -> None:
+    def note(self, text: str) -> None:
+        """A line of its own (e.g. while a model loads, which can take minutes with no job finishing)."""
+        if self._rich is not None:
+            self._rich.console.print(text)
+        elif self.enabled:
+            print(text, file=self.stream, flush=True)
+
+    def advance(self, count: int, *, images: int = 0, label: str = "") -> None:
+        """``count`` jobs finished; ``label`` names what was just done (an asset or image)."""
         if not count:
             return
         self.done += count
@@ -63,10 +72,22 @@ class BuildProgress:
         elapsed = time.perf_counter() - self.started
         rate = f"{self.images / elapsed:.2f} img/s" if self.images and elapsed > 0 else ""
         if self._rich is not None and self._task is not None:
-            self._rich.update(self._task, completed=self.done, rate=rate)
+            self._rich.update(self._task, completed=self.done, rate=rate, current=label)
         elif self.enabled:
             now = time.perf_counter()
             # Plain logs: a line per second at most, and the last one.
             if now - self._last_line >= 1.0 or self.done >= self.total:
                 self._last_line = now
-                print(f"progress: {self.done}/{self.total} jobs {rate}".rstrip(), file=self.stream, flush=True)
+                eta = ""
+                if 0 < self.done < self.total and elapsed > 0:
+                    eta = f", about {_duration((self.total - self.done) * elapsed / self.done)} left"
+                shown = f" {label}" if label else ""
+                print(f"progress: {self.done}/{self.total} jobs{shown} {rate}{eta}".rstrip(), file=self.stream, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

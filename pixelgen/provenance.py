@@ -60,6 +60,7 @@ from typing import Any
 
 from pixelgen import hashing
 from pixelgen.fsutil import dump_json, write_bytes_atomic
+from pixelgen.records import PROVENANCE_FILENAME, SBOM_FILENAME
 
 CYCLONEDX_SPEC_VERSION = "1.6"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -70,8 +71,6 @@ SLSA_PROVENANCE_TYPE = "https://slsa.dev/provenance/v1"
 BUILD_TYPE = "https://github.com/pixelgen/pixelgen/build/v1"
 BUILDER_ID_PREFIX = "https://github.com/pixelgen/pixelgen/builder"
 
-SBOM_FILENAME = "sbom.cdx.json"
-PROVENANCE_FILENAME = "provenance.intoto.json"
 
 PROPERTY_RESTRICTED = "pixelgen:restricted-license"
 
@@ -223,7 +222,8 @@ def _check_relative_path(path: str, what: str) -> None:
         )
 
 
-def _check_timestamp(value: str, what: str) -> None:
+def check_timestamp(value: str, what: str) -> None:
+    """Raise ``ValueError`` unless ``value`` is an RFC 3339 time with a zone."""
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (ValueError, AttributeError):
@@ -553,7 +553,7 @@ def build_sbom(info: BuildInfo, *, timestamp: str | None = None) -> dict[str, An
 
     _check_info(info)
     if timestamp is not None:
-        _check_timestamp(timestamp, "SBOM timestamp")
+        check_timestamp(timestamp, "SBOM timestamp")
 
     app = Component(
         type=ComponentType.APPLICATION,
@@ -738,8 +738,8 @@ def build_provenance(info: BuildInfo, *, byproducts: Mapping[str, str] | None = 
     subjects, not files.
     """
     _check_info(info)
-    _check_timestamp(info.started_at, "started_at")
-    _check_timestamp(info.finished_at, "finished_at")
+    check_timestamp(info.started_at, "started_at")
+    check_timestamp(info.finished_at, "finished_at")
     if not info.outputs:
         raise ValueError("a provenance statement needs at least one output file as subject; the build wrote none")
     environment = json.loads(hashing.canonical_json(dict(info.environment)))  # proves it is JSON data
@@ -811,7 +811,7 @@ def _resource_descriptor_problems(descriptor: Any, where: str) -> list[str]:
 
 def _time_problem(value: Any, where: str) -> list[str]:
     try:
-        _check_timestamp(value, where)
+        check_timestamp(value, where)
     except ValueError as error:
         return [str(error)]
     return []
@@ -905,25 +905,34 @@ def read_provenance_subjects(path: str | Path) -> dict[str, str]:
     return subjects
 
 
-def write_provenance_files(out_dir: Path, info: BuildInfo, *, sbom_timestamp: str | None = None) -> dict[str, str]:
+def write_provenance_files(out_dir: Path, info: BuildInfo, *, sbom_timestamp: str | None = None,
+                           records: Mapping[str, bytes] | None = None) -> dict[str, str]:
     """Write ``sbom.cdx.json`` and ``provenance.intoto.json`` into ``out_dir``; ``{filename: sha256}``.
 
-    Both documents are built and validated before either is written, so an
-    invalid record leaves nothing behind. Each file is written atomically. The
-    provenance lists the SBOM as a byproduct, binding the two.
+    Both documents are built and validated before anything is written, so an
+    invalid record leaves nothing behind. ``records`` are other files of the
+    build's record (``quality.json``, ``report.html``) written with them. Each
+    file is written atomically and the statement last: it lists every other
+    record as a byproduct with its sha256, binding the set, so a set on disk
+    whose byproducts do not match was not written by one build.
     """
     sbom = build_sbom(info, timestamp=sbom_timestamp)
     validate_sbom(sbom)
-    sbom_bytes = dump_json(sbom).encode("utf-8")
-    sbom_sha256 = hashing.sha256_bytes(sbom_bytes)
-    statement = build_provenance(info, byproducts={SBOM_FILENAME: sbom_sha256})
+    files = {**(records or {}), SBOM_FILENAME: dump_json(sbom).encode("utf-8")}
+    digests = {name: hashing.sha256_bytes(data) for name, data in files.items()}
+    statement = build_provenance(info, byproducts=digests)
     validate_provenance(statement)
     statement_bytes = dump_json(statement).encode("utf-8")
 
     out_dir = Path(out_dir)
-    write_bytes_atomic(out_dir / SBOM_FILENAME, sbom_bytes)
+    for name in sorted(files):
+        write_bytes_atomic(out_dir / name, files[name])
     write_bytes_atomic(out_dir / PROVENANCE_FILENAME, statement_bytes)
-    return {
-        SBOM_FILENAME: sbom_sha256,
-        PROVENANCE_FILENAME: hashing.sha256_bytes(statement_bytes),
-    }
+    return {**digests, PROVENANCE_FILENAME: hashing.sha256_bytes(statement_bytes)}
+
+
+def read_provenance_byproducts(path: str | Path) -> dict[str, str]:
+    """``{file name: sha256}`` of the records a provenance statement lists as byproducts (no validation)."""
+    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    byproducts = doc.get("predicate", {}).get("runDetails", {}).get("byproducts", [])
+    return {item["name"]: item.get("digest", {}).get("sha256", "") for item in byproducts if isinstance(item, dict) and "name" in item}

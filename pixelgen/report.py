@@ -1,10 +1,11 @@
 """The static HTML build report (``report.html``).
 
-One self-contained page, no scripts, no network: CSS is inline, asset images
-are relative ``src`` paths into the build output (so the page stays small),
-and generated previews can be inline ``data:`` URIs (:func:`png_data_uri`).
-A Content-Security-Policy forbids every fetch except images from the page's
-own folder and data URIs.
+Rendered from ``pixelgen/templates/report.html.j2`` by Jinja2 with
+autoescaping, so asset ids, prompts and messages are always text, never markup.
+One self-contained page, no scripts, no network: CSS is inline and every
+image is an inline ``data:`` URI (``ReportAsset.sources``), so the page can be
+mailed or attached to a CI run on its own. A Content-Security-Policy forbids
+every fetch except data URIs.
 
 DOM contract (tests and tools rely on it):
 
@@ -16,7 +17,6 @@ DOM contract (tests and tools rely on it):
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -45,6 +45,8 @@ class ReportAsset:
     previous_files: list[str] | None = None
     tiled_preview: str | None = None
     animation_previews: list[str] = field(default_factory=list)
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """``data:`` URIs of the files above by path, so the page needs no other file."""
 
 
 def asset_dom_id(asset_id: str) -> str:
@@ -101,15 +103,15 @@ def tile_grid(tile: np.ndarray, *, repeat: int = 3) -> np.ndarray:
 
 
 def _src(path: str) -> str:
-    """An escaped ``src`` value: a data:image URI or a relative path (percent-encoded)."""
+    """A ``src`` value (escaped by the template): a data:image URI, or a relative path, percent-encoded."""
     if path.startswith("data:image/"):
-        return html.escape(path, quote=True)
+        return path
     if "\\" in path or path.startswith("/") or urlsplit(path).scheme or urlsplit(path).netloc:
         raise ValueError(
             f"report image {path!r} must be a relative POSIX path inside the build output "
             "(or a data:image/ URI); absolute paths and URLs would break or leak when the report moves"
         )
-    return html.escape(quote(path, safe="/"), quote=True)
+    return quote(path, safe="/")
 
 
 def _hex_color(value: str, palette: str) -> str:
@@ -163,143 +165,6 @@ td.null { color: #999; }
 """
 
 
-def _attr(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _text(value: Any) -> str:
-    return html.escape(str(value), quote=False)
-
-
-def _image_figure(src: str, caption: str, *, zoom: str = "x4") -> str:
-    return (
-        f'<figure><div class="frame"><img class="{zoom}" src="{_src(src)}" alt="{_attr(caption)}"></div>'
-        f"<figcaption>{_text(caption)}</figcaption></figure>"
-    )
-
-
-def _asset_card(asset: ReportAsset, failures: Sequence[GateViolation]) -> str:
-    classes = "asset failing" if failures else "asset"
-    parts = [
-        f'<article class="{classes}" id="{asset_dom_id(asset.asset_id)}" '
-        f'data-asset="{_attr(asset.asset_id)}" data-kind="{_attr(asset.kind)}">',
-        f"<h3>{_text(asset.asset_id)}</h3>",
-        f'<p class="kind">{_text(asset.kind)}'
-        + (' · <span class="changed">changed</span>' if asset.changed else "")
-        + "</p>",
-        '<div class="views">',
-    ]
-    for path in asset.files:
-        parts.append(_image_figure(path, f"{path} (1×)", zoom="x1"))
-        parts.append(_image_figure(path, f"{path} (4×)"))
-    parts.append("</div>")
-
-    if asset.tiled_preview is not None:
-        parts.append(
-            '<div class="tiling" data-preview="tiling"><h4>3×3 tiling</h4>'
-            + _image_figure(asset.tiled_preview, "tiled preview", zoom="x2")
-            + "</div>"
-        )
-    elif asset.metrics.get("seam_error") is not None and asset.files:
-        # Seamless tile without a rendered preview: let the browser lay the
-        # tile out 3×3, which needs no knowledge of its size.
-        cell = f'<img class="x2" src="{_src(asset.files[0])}" alt="">'
-        parts.append(
-            '<div class="tiling" data-preview="tiling"><h4>3×3 tiling</h4>'
-            f'<div class="frame"><div class="grid">{cell * 9}</div></div></div>'
-        )
-
-    if asset.animation_previews:
-        parts.append('<div class="animations" data-preview="animation"><h4>Animation</h4><div class="views">')
-        # The GIF previews are already enlarged 4× when packed.
-        parts.extend(_image_figure(path, path, zoom="x1") for path in asset.animation_previews)
-        parts.append("</div></div>")
-
-    if asset.changed and asset.previous_files:
-        parts.append('<div class="comparison" data-preview="before-after"><h4>Before / after</h4>')
-        for before, after in zip_longest(asset.previous_files, asset.files):
-            parts.append('<div class="before-after">')
-            parts.append(_image_figure(before, f"before: {before}") if before else "<figure>(new)</figure>")
-            parts.append(_image_figure(after, f"after: {after}") if after else "<figure>(removed)</figure>")
-            parts.append("</div>")
-        parts.append("</div>")
-
-    if failures:
-        parts.append('<ul class="gate-failures">')
-        parts.extend(f"<li>{_text(v.message)}</li>" for v in failures)
-        parts.append("</ul>")
-    parts.append("</article>")
-    return "\n".join(parts)
-
-
-def _scores_table(assets: Sequence[ReportAsset], failing: Mapping[tuple[str, str], list[GateViolation]]) -> str:
-    # *_reason keys explain null metrics: shown as the cell's tooltip, not as columns.
-    keys = sorted({k for a in assets for k in a.metrics if not k.endswith("_reason")})
-    head = "".join(f'<th data-metric="{_attr(k)}">{_text(k)}</th>' for k in keys)
-    rows = []
-    for asset in assets:
-        cells = [f'<th><a href="#{asset_dom_id(asset.asset_id)}">{_text(asset.asset_id)}</a></th>']
-        for key in keys:
-            value = asset.metrics.get(key)
-            classes = []
-            title = ""
-            broken = failing.get((asset.asset_id, key))
-            if broken:
-                classes.append("fail")
-                title = "; ".join(v.message for v in broken)
-            elif value is None:
-                classes.append("null")
-                title = str(asset.metrics.get(f"{key}_reason") or "not computed")
-            if isinstance(value, str):
-                classes.append("text")
-            cells.append(
-                f'<td data-asset="{_attr(asset.asset_id)}" data-metric="{_attr(key)}" '
-                f'data-value="{_attr(json.dumps(value, sort_keys=True))}"'
-                + (f' class="{" ".join(classes)}"' if classes else "")
-                + (f' title="{_attr(title)}"' if title else "")
-                + f">{_text(format_metric_value(value))}</td>"
-            )
-        rows.append(f'<tr data-asset="{_attr(asset.asset_id)}">' + "".join(cells) + "</tr>")
-    return (
-        '<div class="scroll"><table class="scores"><thead><tr><th>asset</th>'
-        + head
-        + "</tr></thead><tbody>\n"
-        + "\n".join(rows)
-        + "\n</tbody></table></div>"
-    )
-
-
-def _gates_section(violations: Sequence[GateViolation], skipped: Sequence[SkippedGate]) -> str:
-    parts = ['<section id="gates"><h2>Quality gates</h2>']
-    if violations:
-        parts.append(
-            '<table class="violations"><thead><tr><th>asset</th><th>gate</th><th>metric</th>'
-            "<th>value</th><th>threshold</th><th>message</th></tr></thead><tbody>"
-        )
-        for v in violations:
-            parts.append(
-                f'<tr data-asset="{_attr(v.asset)}" data-gate="{_attr(v.gate)}">'
-                f'<td class="text"><a href="#{asset_dom_id(v.asset)}">{_text(v.asset)}</a></td>'
-                f'<td class="text">{_text(v.gate)}</td><td class="text">{_text(v.metric)}</td>'
-                f"<td>{_text(format_metric_value(v.value))}</td>"
-                f"<td>{_text(format_metric_value(v.threshold))}</td>"
-                f'<td class="text">{_text(v.message)}</td></tr>'
-            )
-        parts.append("</tbody></table>")
-    else:
-        parts.append("<p>Every asset passes its quality gates.</p>")
-    if skipped:
-        parts.append("<h3>Skipped gates</h3><ul>")
-        parts.extend(
-            f'<li data-asset="{_attr(s.asset)}" data-gate="{_attr(s.gate)}">'
-            f"{_text(s.asset)}: {_text(s.gate)}: {_text(s.reason)}</li>"
-            for s in skipped
-        )
-        parts.append("</ul>")
-    parts.append("</section>")
-    return "\n".join(parts)
-
-
 def _summary_value(value: Any) -> str:
     if isinstance(value, str):
         return value
@@ -338,53 +203,43 @@ def render_report(
         failing_by_metric.setdefault((v.asset, v.metric), []).append(v)
         failing_by_asset.setdefault(v.asset, []).append(v)
 
-    status_class = "fail" if violations else "pass"
     status_text = (
         f"FAIL: {len(violations)} quality gate violation{'s' if len(violations) != 1 else ''}"
         if violations
         else "PASS: all quality gates met"
     )
-    summary_rows = "".join(
-        f"<dt>{_text(key)}</dt><dd>{_text(_summary_value(value))}</dd>" for key, value in build_summary.items()
+    checked_palettes = [(name, [_hex_color(color, name) for color in colors]) for name, colors in palettes.items()]
+    return _template().render(
+        title=f"pixelgen report: {manifest_name}",
+        css=_CSS,
+        status_text=status_text,
+        build_summary=[(key, _summary_value(value)) for key, value in build_summary.items()],
+        assets=list(assets),
+        # *_reason keys explain null metrics: shown as the cell's tooltip, not as columns.
+        metric_keys=sorted({k for a in assets for k in a.metrics if not k.endswith("_reason")}),
+        failing_by_asset=failing_by_asset,
+        failing_by_metric=failing_by_metric,
+        violations=violations,
+        skipped=skipped,
+        palettes=checked_palettes,
+        zip_longest=zip_longest,
+    ) + "\n"
+
+
+def _template() -> Any:
+    """The page template, autoescaping every value (asset ids, prompts and messages are user text)."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+    from markupsafe import Markup
+
+    environment = Environment(loader=PackageLoader("pixelgen", "templates"), autoescape=select_autoescape(["html", "j2"]),
+                              undefined=StrictUndefined, keep_trailing_newline=False)
+    environment.filters.update(
+        src=_src,
+        dom_id=asset_dom_id,
+        metric=format_metric_value,
+        tojson_sorted=lambda value: json.dumps(value, sort_keys=True),
     )
+    # The CSS is this module's constant, not user text.
+    environment.globals["css_markup"] = Markup
+    return environment.get_template("report.html.j2")
 
-    palette_blocks = []
-    for name, colors in palettes.items():
-        swatches = "".join(
-            f'<li class="swatch" data-color="{c}"><span style="background:{c}"></span>{c}</li>'
-            for c in (_hex_color(color, name) for color in colors)
-        )
-        palette_blocks.append(
-            f'<div class="palette" data-palette="{_attr(name)}"><h3>{_text(name)} '
-            f"({len(colors)} colours)</h3><ul>{swatches}</ul></div>"
-        )
-
-    title = f"pixelgen report: {manifest_name}"
-    body = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        # No script, no network: images only from this folder or inline.
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-        "img-src 'self' data: file:; style-src 'unsafe-inline'\">",
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_text(title)}</title>",
-        f"<style>{_CSS}</style>",
-        "</head><body>",
-        f'<header><h1>{_text(title)}</h1><p id="status" class="status {status_class}" '
-        f'data-violations="{len(violations)}">{_text(status_text)}</p>',
-        f'<dl class="summary" id="summary">{summary_rows}</dl>',
-        '<nav><a href="#contact-sheet">Contact sheet</a><a href="#scores">Scores</a>'
-        '<a href="#gates">Quality gates</a><a href="#palettes">Palettes</a></nav></header>',
-        f'<section id="contact-sheet"><h2>Contact sheet ({len(assets)} assets)</h2><div class="sheet">',
-        *(_asset_card(a, failing_by_asset.get(a.asset_id, [])) for a in assets),
-        "</div></section>",
-        '<section id="scores"><h2>Scores</h2>',
-        _scores_table(assets, failing_by_metric) if assets else "<p>No assets.</p>",
-        "</section>",
-        _gates_section(violations, skipped),
-        '<section id="palettes"><h2>Palettes</h2>',
-        "\n".join(palette_blocks) or "<p>No palettes.</p>",
-        "</section>",
-        "</body></html>",
-    ]
-    return "\n".join(body) + "\n"

@@ -9,7 +9,6 @@ the network.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,22 +32,41 @@ class Resolved:
 
 
 def hf_cache_dir() -> Path:
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"])
-    home = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))
-    return home / "hub"
+    """The Hugging Face hub cache, as huggingface_hub itself locates it (HF_HUB_CACHE, HF_HOME, XDG_CACHE_HOME, …)."""
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
 
 
-def cached_hub_commit(repo: str, revision: str | None) -> str | None:
+def cached_hub_file(repo: str, filename: str, revision: str | None) -> Path | None:
+    """The cached copy of ``filename`` of ``repo`` at ``revision`` (a commit, branch or tag), if the cache has it."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo, filename, revision=revision or "main")
+    return Path(found) if isinstance(found, str) else None
+
+
+def hub_snapshot_dir(repo: str, commit: str) -> Path:
+    """Where the hub cache keeps the files of ``repo`` at ``commit``."""
+    from huggingface_hub.file_download import repo_folder_name
+
+    return hf_cache_dir() / repo_folder_name(repo_id=repo, repo_type="model") / "snapshots" / commit
+
+
+def cached_hub_commit(repo: str, revision: str | None, filename: str = "model_index.json") -> str | None:
     """The commit a branch or tag points to in the local Hugging Face cache, if known."""
     ref = revision or "main"
     if len(ref) == 40 and all(c in "0123456789abcdef" for c in ref):
         return ref
-    refs = hf_cache_dir() / f"models--{repo.replace('/', '--')}" / "refs" / ref
-    try:
-        return refs.read_text("utf-8").strip() or None
-    except OSError:
+    found = cached_hub_file(repo, filename, ref)
+    if found is None:
         return None
+    parts = found.parts
+    return parts[parts.index("snapshots") + 1] if "snapshots" in parts else None
+
+
+def hub_download_hint(repo: str, revision: str | None) -> str:
+    return f"hf download {repo}" + (f" --revision {revision}" if revision else "")
 
 
 def resolve(manifest: Manifest, digests: FileDigestCache, *, used_only: bool = True) -> Resolved:
@@ -106,12 +124,30 @@ def _model_identity(spec: ModelSpec, digests: FileDigestCache, problems: list[Pr
         return {"sha256": None}, ()
     actual = digests.file(path)
     _check_pinned("models", spec.name, str(path), spec.sha256, actual, problems, shown)
+    _check_safetensors(path, f"at /models/{spec.name}/path", f"model {spec.name!r}", problems, shown)
     return {"sha256": actual, "config": spec.config}, ((path.name, actual),)
+
+
+def _check_safetensors(path: Path, where: str, what: str, problems: list[Problem], shown: str) -> None:
+    """A ``.safetensors`` file must open: its header parses and its tensors fit in the file (reads the header only)."""
+    if path.suffix.lower() != ".safetensors":
+        return
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as weights:
+            if not list(weights.keys()):
+                raise ValueError("it holds no tensors")
+    except Exception as exc:  # noqa: BLE001 - the Rust binding raises its own error types for every kind of damage
+        problems.append(Problem(
+            shown, where, f"{what}: {path} is not a readable safetensors file ({' '.join(str(exc).split())[:200]})",
+            "the file is damaged or incomplete (an interrupted download?): download it again",
+        ))
 
 
 def _lora_identity(spec: LoraSpec, digests: FileDigestCache, problems: list[Problem], warnings: list[str], shown: str) -> dict[str, Any]:
     if spec.kind == "hub":
-        commit = cached_hub_commit(spec.source, spec.revision)
+        commit = cached_hub_commit(spec.source, spec.revision, spec.weight_name or "pytorch_lora_weights.safetensors")
         if spec.sha256 is None and commit is None:
             warnings.append(f"LoRA {spec.name!r} ({spec.source}) is pinned by neither `sha256` nor `revision`: its content may change")
         return {"repo": spec.source, "weight_name": spec.weight_name, "revision": commit or spec.revision or "unpinned", "sha256": spec.sha256}
@@ -121,4 +157,5 @@ def _lora_identity(spec: LoraSpec, digests: FileDigestCache, problems: list[Prob
         return {"sha256": None}
     actual = digests.file(path)
     _check_pinned("loras", spec.name, str(path), spec.sha256, actual, problems, shown)
+    _check_safetensors(path, f"at /loras/{spec.name}/path", f"LoRA {spec.name!r}", problems, shown)
     return {"sha256": actual}

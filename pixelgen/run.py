@@ -208,7 +208,7 @@ class Runner:
                     images[job.key] = (image, len(batch))
                 result.rendered += len(batch)
                 if self.progress:
-                    self.progress.advance(len(batch), images=len(batch))
+                    self.progress.advance(len(batch), images=len(batch), label=", ".join(sorted({a for job in batch for a in needed[job.key]})))
         return images
 
     def _postprocess(self, asset_id: str, jobs: list[PostJob], plan: Plan, renders: dict[str, tuple[np.ndarray, int]], result: RunResult) -> None:
@@ -229,4 +229,4 @@ class Runner:
             result.produced[job.key] = Produced(data, digest, meta)
             result.posts_built += 1
             if self.progress:
-                self.progress.advance(1)
+                self.progress.advance(1, label=job.output)

@@ -73,23 +73,39 @@ def pack_state(path: str, key: str, lock: Lock | None, out_dir: Path) -> OutputS
 def compute_status(plan: Plan, lock: Lock | None, out_dir: Path, *, selection: frozenset[str] | None = None) -> list[AssetState]:
     """State of every planned asset, plus assets in the lock that the manifest no longer has.
 
-    With a ``selection`` (``--only``), assets outside it are neither planned nor
+    An asset the lock knows whose images changed (variants, animations, tiles
+    added or removed) is one stale asset: its new files are "image added", its
+    old ones "image removed" — not a new asset plus a removed one. With a
+    ``selection`` (``--only``), assets outside it are neither planned nor
     reported as removed.
     """
-    states = [
-        AssetState(
-            asset_plan.asset.id,
-            tuple(output_state(post, lock, out_dir) for post in asset_plan.posts)
-            + tuple(pack_state(path, asset_plan.pack_key, lock, out_dir) for path in asset_plan.pack_files if asset_plan.pack_key),
+    recorded = [(path, entry.asset) for path, entry in lock.outputs.items()] + [(path, entry.get("asset", "?")) for path, entry in lock.packs.items()] if lock else []
+    locked_assets = {asset_id for _, asset_id in recorded}
+    planned = {post.output for post in plan.posts} | {path for a in plan.assets for path in a.pack_files}
+    orphans: dict[str, list[OutputState]] = {}
+    for path, asset_id in recorded:
+        if path not in planned:
+            orphans.setdefault(asset_id, []).append(OutputState(path, None, ("removed from the manifest",)))
+
+    states = []
+    for asset_plan in plan.assets:
+        asset_id = asset_plan.asset.id
+        outputs = tuple(output_state(post, lock, out_dir) for post in asset_plan.posts) + tuple(
+            pack_state(path, asset_plan.pack_key, lock, out_dir) for path in asset_plan.pack_files if asset_plan.pack_key
         )
-        for asset_plan in plan.assets
-    ]
+        if asset_id in locked_assets:
+            outputs = tuple(_renamed(o, "image added") if o.reasons == ("new",) else o for o in outputs)
+            outputs += tuple(_renamed(o, "image removed") for o in orphans.pop(asset_id, []))
+        states.append(AssetState(asset_id, outputs))
     if lock is not None and selection is None:
-        planned = {post.output for post in plan.posts} | {path for a in plan.assets for path in a.pack_files}
-        removed: dict[str, list[OutputState]] = {}
-        recorded = [(path, entry.asset) for path, entry in lock.outputs.items()] + [(path, entry.get("asset", "?")) for path, entry in lock.packs.items()]
-        for path, asset_id in recorded:
-            if path not in planned:
-                removed.setdefault(asset_id, []).append(OutputState(path, None, ("removed from the manifest",)))
-        states.extend(AssetState(asset_id, tuple(outputs), removed=True) for asset_id, outputs in sorted(removed.items()))
+        states.extend(AssetState(asset_id, tuple(outputs), removed=True) for asset_id, outputs in sorted(orphans.items()))
     return states
+
+
+def _renamed(state: OutputState, reason: str) -> OutputState:
+    return OutputState(state.path, state.post, (reason,), state.pack_key)
+
+
+def removed_outputs(states: list[AssetState]) -> list[str]:
+    """Files the lock records that the plan no longer produces: of removed assets, and removed images of kept ones."""
+    return [o.path for s in states for o in s.outputs if o.post is None and (s.removed or o.reasons == ("image removed",))]

@@ -102,6 +102,13 @@ def verify(manifest_path: Path, options: Any, *, render_sample: int = 0, sample_
             mismatches.append(Mismatch(path, "in the provenance statement but not in the lock"))
     else:
         mismatches.append(Mismatch(PROVENANCE_FILENAME, "missing: run pixelgen build to write it"))
+    # The other records must be the ones that statement lists (the set one build wrote).
+    from pixelgen.records import BOUND_RECORDS, record_problems
+
+    for problem in record_problems(ws.out_dir, ws.lock):
+        name = problem.split(" ", 1)[0]
+        if name in BOUND_RECORDS:
+            mismatches.append(Mismatch(name, problem.split(" ", 1)[1] + ": run pixelgen build to write the records again"))
 
     # 4. Model and LoRA files against what the outputs were built with.
     digests = FileDigestCache(None if getattr(options, "full_hash", False) else ws.cache_dir / "file-digests.json")

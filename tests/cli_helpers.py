@@ -57,3 +57,21 @@ def packed(project: Path, name: str = "small") -> dict[str, bytes]:
     root = project / "assets_out" / name
     lock = json.loads((project / "manifests" / f"{name}.lock.json").read_text())
     return {path: (root / path).read_bytes() for path in sorted(lock["packs"]) if (root / path).is_file()}
+
+
+def hub_cache_repo(hub: Path, repo: str, files: dict[str, Path], commit: str) -> None:
+    """Lay out a Hugging Face hub cache entry by hand: refs/main → commit, blobs by digest, snapshot symlinks."""
+    import shutil
+
+    from pixelgen.hashing import sha256_file
+
+    root = hub / f"models--{repo.replace('/', '--')}"
+    (root / "refs").mkdir(parents=True)
+    (root / "refs" / "main").write_text(commit)
+    for relative, source in files.items():
+        blob = root / "blobs" / sha256_file(source)
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, blob)
+        link = root / "snapshots" / commit / relative
+        link.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(os.path.relpath(blob, link.parent), link)

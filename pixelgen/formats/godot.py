@@ -24,6 +24,14 @@ _PEERING = ("top_side", "top_right_corner", "right_side", "bottom_right_corner",
 _MODE = {"corner": 1, "mixed": 0, "edge": 2}
 
 
+def check_texture_path(texture_path: str) -> None:
+    """A texture path Godot resolves: ``res://…``, or relative to the ``.tres`` file (Godot's text loader joins
+    a relative ``ext_resource`` path with the folder of the file being loaded, so it holds wherever it is deployed)."""
+    relative_ok = not texture_path.startswith("/") and "\\" not in texture_path and ".." not in texture_path.split("/") and "://" not in texture_path
+    if not texture_path or '"' in texture_path or "\n" in texture_path or not (texture_path.startswith("res://") or relative_ok):
+        raise ValueError(f"texture_path must be a res:// path or a path relative to the .tres file, without quotes or newlines; got {texture_path!r}")
+
+
 def _color(hex_color: str) -> str:
     value = hex_color.lstrip("#")
     r, g, b = (int(value[i : i + 2], 16) / 255 for i in (0, 2, 4))
@@ -32,9 +40,8 @@ def _color(hex_color: str) -> str:
 
 def godot_tileset_tres(*, texture_path: str, tile_size: tuple[int, int], tilecount: int, columns: int,
                        wangset: WangSet | None = None) -> str:
-    """The TileSet resource text; ``texture_path`` is the atlas's ``res://`` path in the Godot project."""
-    if not texture_path.startswith("res://") or '"' in texture_path or "\n" in texture_path:
-        raise ValueError(f"texture_path must be a res:// path without quotes or newlines, got {texture_path!r}")
+    """The TileSet resource text; ``texture_path``: the atlas, ``res://…`` or relative to the ``.tres``."""
+    check_texture_path(texture_path)
     if tilecount < 1 or columns < 1:
         raise ValueError(f"need at least one tile and one column, got tilecount={tilecount}, columns={columns}")
     width, height = tile_size

@@ -59,13 +59,12 @@ def validate_border(border: Border, size: tuple[int, int]) -> None:
 def godot_ninepatch_tres(*, texture_path: str, region: Rect, border: Border) -> str:
     """Godot 4 ``StyleBoxTexture`` resource text (``.tres``) for a 9-slice frame.
 
-    ``texture_path`` is the sheet's ``res://`` path inside the Godot project;
+    ``texture_path`` is the sheet's ``res://`` path, or its path relative to the ``.tres`` file;
     ``region`` is the frame's rectangle in that sheet.
     """
-    if not texture_path.startswith("res://"):
-        raise ValueError(f"texture_path must be a Godot resource path starting with 'res://', got {texture_path!r}")
-    if '"' in texture_path or "\n" in texture_path:
-        raise ValueError(f"texture_path must not contain quotes or newlines, got {texture_path!r}")
+    from pixelgen.formats.godot import check_texture_path
+
+    check_texture_path(texture_path)
     validate_border(border, (region.w, region.h))
     # format=3 is Godot 4's text resource format; integer-like floats are written as Godot does (4.0).
     return (

@@ -714,6 +714,13 @@ class _Expander:
                         seed=seed,
                         size=size,
                     ))
+                clip_images = images[-len(frame_names):]
+                if len(clip_images) > 1 and len({(image.prompt, image.negative) for image in clip_images}) == 1:
+                    self.checker.add(
+                        clip_pointer,
+                        f"the {len(clip_images)} frames of animation {clip['name']!r} would be identical: same prompt and seed for every frame",
+                        "give one pose per frame (`poses: [...]`), or put {frame} or {pose} in the prompt",
+                    )
                 clips.append(ClipSpec(name=clip_name, frames=tuple(frame_names), duration_ms=clip.get("duration_ms", 100),
                                       direction=clip.get("direction", "forward")))
         return images, clips

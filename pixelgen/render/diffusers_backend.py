@@ -94,6 +94,19 @@ def circular_padding(*modules: Any) -> Iterator[None]:
             layer.padding_mode = mode
 
 
+def _require_cached(what: str, repo: str, filename: str, revision: str | None) -> None:
+    """Offline, a hub file must already be in the Hugging Face cache: say so, and how to get it, before diffusers tries."""
+    from pixelgen.resolve import cached_hub_file, hf_cache_dir, hub_download_hint
+
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    if offline and cached_hub_file(repo, filename, revision) is None:
+        raise EnvironmentProblem(
+            f"{what}: {repo}{f' at revision {revision}' if revision else ''} is not in the Hugging Face cache "
+            f"({hf_cache_dir()}) and HF_HUB_OFFLINE is set\n"
+            f"    fix: download it once with `{hub_download_hint(repo, revision)}`, or unset HF_HUB_OFFLINE to let the build download it"
+        )
+
+
 @dataclass
 class DiffusersGenerator:
     """Keeps pipelines loaded and renders groups of jobs."""
@@ -106,6 +119,7 @@ class DiffusersGenerator:
     _pipelines: dict[str, Any] = field(default_factory=dict)
     _active_loras: dict[str, tuple] = field(default_factory=dict)
     model_files: dict[str, str] = field(default_factory=dict)
+    on_status: Any = None  # called with a line of text while something slow happens (a model loads)
 
     def __post_init__(self) -> None:
         self.torch, self.diffusers = import_render_stack()
@@ -119,7 +133,10 @@ class DiffusersGenerator:
             for other in list(self._pipelines):
                 del self._pipelines[other]
                 self._active_loras.pop(other, None)
-            pipe = self._load(self.models[model_name])
+            spec = self.models[model_name]
+            if self.on_status is not None:
+                self.on_status(f"loading model {model_name!r} ({spec.source}) onto {self.device}…")
+            pipe = self._load(spec)
             pipe.set_progress_bar_config(disable=True)
             pipe.to(self.device)
             self._pipelines[model_name] = pipe
@@ -141,6 +158,7 @@ class DiffusersGenerator:
                 return Pipeline.from_pretrained(path, use_safetensors=True, **common)
             if spec.kind == "hub":
                 # Hub ids go through the normal Hugging Face cache and honour HF_HUB_OFFLINE.
+                _require_cached(f"model {spec.name!r}", spec.source, "model_index.json", spec.revision)
                 return Pipeline.from_pretrained(
                     spec.source, revision=spec.revision, use_safetensors=not spec.allow_pickle, **common
                 )
@@ -177,11 +195,18 @@ class DiffusersGenerator:
             return
         for name, _weight in wanted:
             spec = self.loras[name]
-            if spec.kind == "hub":
-                pipe.load_lora_weights(spec.source, weight_name=spec.weight_name, revision=spec.revision, adapter_name=name)
-            else:
-                source = Path(spec.source)
-                pipe.load_lora_weights(str(source.parent), weight_name=source.name, adapter_name=name)
+            try:
+                if spec.kind == "hub":
+                    _require_cached(f"LoRA {name!r}", spec.source, spec.weight_name or "pytorch_lora_weights.safetensors", spec.revision)
+                    pipe.load_lora_weights(spec.source, weight_name=spec.weight_name, revision=spec.revision, adapter_name=name)
+                else:
+                    source = Path(spec.source)
+                    pipe.load_lora_weights(str(source.parent), weight_name=source.name, adapter_name=name)
+            except (OSError, ValueError, RuntimeError, KeyError) as exc:
+                raise InputError(
+                    f"LoRA {name!r} ({spec.source}) cannot be applied to model {model_name!r}: {' '.join(str(exc).split())[:300]}\n"
+                    "    fix: check that it is an SDXL LoRA in diffusers or kohya format, and that the file is complete"
+                ) from None
         pipe.set_adapters([name for name, _ in wanted], adapter_weights=[weight for _, weight in wanted])
         self._active_loras[model_name] = wanted
 

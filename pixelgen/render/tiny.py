@@ -59,18 +59,14 @@ def ensure_tiny_sdxl(cache_dir: Path) -> Path:
 def _byte_level_vocab() -> tuple[dict[str, int], list[str]]:
     """A CLIP BPE vocabulary of single byte-characters and no merges.
 
-    CLIP's tokenizer maps bytes to printable unicode characters and marks word
-    ends with ``</w>``; with every character and its word-final form in the
-    vocabulary and no merges, any text tokenizes, one token per byte.
+    CLIP's tokenizer maps bytes to printable unicode characters (transformers'
+    ``bytes_to_unicode``) and marks word ends with ``</w>``; with every
+    character and its word-final form in the vocabulary and no merges, any
+    text tokenizes, one token per byte.
     """
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    codes = printable[:]
-    extra = 0
-    for byte in range(256):
-        if byte not in printable:
-            codes.append(256 + extra)
-            extra += 1
-    chars = [chr(c) for c in codes]
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    chars = list(bytes_to_unicode().values())
     vocab: dict[str, int] = {}
     for token in ["<|startoftext|>", "<|endoftext|>", *chars, *(c + "</w>" for c in chars)]:
         vocab[token] = len(vocab)

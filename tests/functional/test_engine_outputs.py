@@ -150,3 +150,54 @@ def test_godot_tileset_resource(built):
     for corner in ("top_right_corner", "bottom_right_corner", "bottom_left_corner", "top_left_corner"):
         assert atlas[f"{coords}/terrains_peering_bit/{corner}"] == 1
     assert f"{coords}/terrains_peering_bit/top_side" not in atlas.properties
+
+
+TILED = shutil.which("tiled")
+
+
+def _tiled_export(*args: str, cwd: Path) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    completed = subprocess.run([TILED, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+@pytest.mark.skipif(TILED is None, reason="Tiled not installed (Debian: apt-get install tiled; bash scripts/setup.sh --test)")
+def test_tiled_itself_reads_the_tileset_and_the_sample_map(built, tmp_path):
+    """Real Tiled, headless: the tileset and sample map round-trip with their tiles and Wang set."""
+    ground = built / "ground"
+    _tiled_export("--export-tileset", "json", str(ground / "ground.tsx"), str(tmp_path / "ground.json"), cwd=ground)
+    tileset = json.loads((tmp_path / "ground.json").read_text())
+    ours = json.loads((ground / "ground.tsj").read_text())
+    assert (tileset["tilecount"], tileset["columns"], tileset["tilewidth"], tileset["tileheight"]) == (
+        ours["tilecount"], ours["columns"], ours["tilewidth"], ours["tileheight"])
+    assert tileset["tilecount"] == 2 + 16
+    assert Path(tileset["image"]).name == "ground.atlas.png"
+    [wangset] = tileset["wangsets"]
+    assert wangset["name"] == "grass-dirt" and wangset["type"] == "corner"
+    assert [colour["name"] for colour in wangset["colors"]] == ["grass", "dirt"]
+    kept = {tile["tileid"]: tile["wangid"] for tile in wangset["wangtiles"]}
+    assert kept == {tile["tileid"]: tile["wangid"] for tile in ours["wangsets"][0]["wangtiles"]}
+
+    _tiled_export("--export-map", "json", str(ground / "ground.sample.tmx"), str(tmp_path / "sample.json"), cwd=ground)
+    sample = json.loads((tmp_path / "sample.json").read_text())
+    [layer] = [layer for layer in sample["layers"] if layer["type"] == "tilelayer"]
+    assert len(layer["data"]) == sample["width"] * sample["height"]
+    used = {gid for gid in layer["data"] if gid}
+    first = sample["tilesets"][0]["firstgid"]
+    assert len(used) > 2 and all(first <= gid < first + tileset["tilecount"] for gid in used)
+
+
+def test_unity_importer_script_reads_keys_the_ui_kit_json_has(built):
+    """docs/engines/PixelgenUnityImporter.cs and <id>.unity.json stay in step (Unity itself is not run here)."""
+    import re
+
+    script = (Path(__file__).resolve().parents[2] / "docs" / "engines" / "PixelgenUnityImporter.cs").read_text()
+    unity = json.loads((built / "hud" / "hud.unity.json").read_text())
+    for key in re.findall(r'document\["(\w+)"\]', script):
+        assert key in unity, key
+    button = unity["sprites"]["button"]
+    for key in re.findall(r'rect\["(\w+)"\]', script):
+        assert key in button["rect"], key
+    for key in re.findall(r'border\["(\w+)"\]', script):
+        assert key in button["spriteBorder"], key
+    assert unity["sheet"] == "hud.sheet.png"

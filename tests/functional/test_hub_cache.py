@@ -8,40 +8,24 @@ revision=...)` and `load_lora_weights(repo, weight_name=...)` paths run.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from cli_helpers import run_subprocess
+from cli_helpers import hub_cache_repo, run_subprocess
 from pixelgen.hashing import sha256_file
 
 pytestmark = pytest.mark.slow
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
-def _cache_repo(hub: Path, repo: str, files: dict[str, Path]) -> None:
-    root = hub / f"models--{repo.replace('/', '--')}"
-    (root / "refs").mkdir(parents=True)
-    (root / "refs" / "main").write_text(COMMIT)
-    for relative, source in files.items():
-        digest = sha256_file(source)
-        blob = root / "blobs" / digest
-        blob.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, blob)
-        link = root / "snapshots" / COMMIT / relative
-        link.parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(os.path.relpath(blob, link.parent), link)
-
-
 def test_hub_model_and_lora_from_the_local_cache(project, tiny_model_dir, tmp_path):
     from pixelgen.render.tiny import build_tiny_lora
 
     hub = tmp_path / "hub"
-    _cache_repo(hub, "pixelgen-test/tiny-sdxl", {p.relative_to(tiny_model_dir).as_posix(): p for p in tiny_model_dir.rglob("*") if p.is_file()})
+    hub_cache_repo(hub, "pixelgen-test/tiny-sdxl", {p.relative_to(tiny_model_dir).as_posix(): p for p in tiny_model_dir.rglob("*") if p.is_file()}, COMMIT)
     lora = build_tiny_lora(tmp_path / "lora" / "style.safetensors")
-    _cache_repo(hub, "pixelgen-test/tiny-lora", {"style.safetensors": lora})
+    hub_cache_repo(hub, "pixelgen-test/tiny-lora", {"style.safetensors": lora}, COMMIT)
     manifest = project / "manifests" / "small.yaml"
     text = manifest.read_text().replace(
         "tiny: {builtin: tiny-sdxl}",

@@ -116,3 +116,22 @@ def test_file_mode_follows_the_source(tmp_path):
     os.chmod(files["a.png"], 0o644)
     deploy_files(files, tmp_path / "assets")
     assert (os.stat(tmp_path / "assets" / "a.png").st_mode & 0o777) == 0o644
+
+
+def test_sync_deployed_removes_only_what_it_deployed_and_nobody_edited(tmp_path):
+    from pixelgen.deploy import sync_deployed
+
+    out, game = tmp_path / "out", tmp_path / "game"
+    (out / "a").mkdir(parents=True)
+    for name in ("a/keep.png", "a/gone.png", "a/edited.png"):
+        (out / name).write_bytes(name.encode())
+    files = {name: out / name for name in ("a/keep.png", "a/gone.png", "a/edited.png")}
+    first = sync_deployed(files, game, record_name=".record.json")
+    assert first.removed == () and len(first.copied) == 3
+    (game / "a" / "edited.png").write_bytes(b"changed in the game")
+    (game / "a" / "theirs.png").write_bytes(b"never deployed")
+    second = sync_deployed({"a/keep.png": out / "a/keep.png"}, game, record_name=".record.json")
+    assert second.removed == ("a/gone.png",)
+    assert sorted(p.name for p in (game / "a").iterdir()) == ["edited.png", "keep.png", "theirs.png"]
+    (game / ".record.json").write_text("not json")
+    assert sync_deployed({}, game, record_name=".record.json").removed == ()  # an unreadable record removes nothing

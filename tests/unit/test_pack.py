@@ -16,7 +16,7 @@ defaults: {size: [8, 8], render: {width: 64, height: 64}}
 assets:
   - id: hero
     kind: sprite
-    prompt: "hero {pose}"
+    prompt: "hero, frame {frame}"
     directions: 4
     animations: [{name: idle, frames: 2, direction: reverse}]
   - id: still

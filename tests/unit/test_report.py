@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -137,12 +138,16 @@ def build_page(root: Path) -> tuple[str, list[ReportAsset], list]:
         result = evaluate_gates(asset_id, m, THRESHOLDS)
         violations += result.violations
         skipped += result.skipped
+    def embedded(*paths: str) -> dict[str, str]:
+        kind = {".png": "png", ".gif": "gif"}
+        return {p: f"data:image/{kind[Path(p).suffix]};base64," + base64.b64encode((root / p).read_bytes()).decode() for p in paths}
+
     assets = [
         ReportAsset('hero <b>"&', "sprite", ["sprites/hero <1>.png"], metrics['hero <b>"&'], True,
-                    ["previous/sprites/hero <1>.png"]),
-        ReportAsset("tiles/grass", "tile", ["tiles/grass.png"], metrics["tiles/grass"], False),
+                    ["previous/sprites/hero <1>.png"], sources=embedded("sprites/hero <1>.png")),
+        ReportAsset("tiles/grass", "tile", ["tiles/grass.png"], metrics["tiles/grass"], False, sources=embedded("tiles/grass.png")),
         ReportAsset("walk", "animation", ["anim/walk_0.png"], metrics["walk"], False,
-                    animation_previews=["anim/walk.gif"]),
+                    animation_previews=["anim/walk.gif"], sources=embedded("anim/walk_0.png", "anim/walk.gif")),
     ]  # fmt: skip
     page = render_report(
         manifest_name="demo <script>alert(1)</script>",
@@ -193,8 +198,18 @@ def test_page_is_escaped_and_offline(tmp_path: Path) -> None:
     assert "Content-Security-Policy" in page
     elements = parse(page)
     srcs = [e.attrs["src"] for e in elements if e.tag == "img"]
-    assert "sprites/hero%20%3C1%3E.png" in srcs  # percent-encoded relative path
+    # Self-contained: every image the page shows is embedded (the previous version, given as a path, is escaped).
+    assert "sprites/hero%20%3C1%3E.png" not in srcs
+    assert "previous/sprites/hero%20%3C1%3E.png" in srcs  # percent-encoded relative path
+    assert sum(s.startswith("data:image/") for s in srcs) == len(srcs) - 1
     assert all(not s.startswith("/") for s in srcs)
+
+
+def tile_images(element):
+    found = [element] if element.tag == "img" else []
+    for child in element.children:
+        found += tile_images(child)
+    return found
 
 
 def test_previews_tiles_animations_and_palettes(tmp_path: Path) -> None:
@@ -208,7 +223,7 @@ def test_previews_tiles_animations_and_palettes(tmp_path: Path) -> None:
     tiling = [c for c in tile.children if c.attrs.get("data-preview") == "tiling"]
     assert len(tiling) == 1
     assert tiling[0].text.startswith("3×3 tiling")
-    grid_imgs = [e for e in elements if e.tag == "img" and e.attrs.get("src") == "tiles/grass.png"]
+    grid_imgs = [e for e in elements if e.tag == "img" and e.attrs.get("src", "").startswith("data:image/png") and e in tile_images(tile)]
     assert len(grid_imgs) == 2 + 9  # 1× and 4× views plus the 3×3 grid
     walk = find(elements, "article", id=asset_dom_id("walk"))[0]
     assert any(c.attrs.get("data-preview") == "animation" for c in walk.children)

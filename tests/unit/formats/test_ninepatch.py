@@ -42,6 +42,6 @@ def test_validate_border_and_centre():
     with pytest.raises(ValueError, match="non-negative"):
         Border(-1, 0, 0, 0)
     with pytest.raises(ValueError, match="res://"):
-        godot_ninepatch_tres(texture_path="ui/sheet.png", region=Rect(0, 0, 8, 8), border=Border(1, 1, 1, 1))
+        godot_ninepatch_tres(texture_path="../ui/sheet.png", region=Rect(0, 0, 8, 8), border=Border(1, 1, 1, 1))
     with pytest.raises(ValueError, match="does not fit"):
         godot_ninepatch_tres(texture_path="res://a.png", region=Rect(0, 0, 8, 8), border=Border(4, 1, 4, 1))
