@@ -30,6 +30,7 @@ SECTIONS = (
     ("sheet", "sheet"),
     ("terrain", "terrain"),
     ("quality", "quality"),
+    ("limits", "limits"),
 )
 _SIMPLE = {"safeName": "name", "seed": "integer (seed)", "size": "[width, height]", "sha256": "sha256 hex", "vars": "map of variable → value"}
 
