@@ -185,10 +185,12 @@ def find_background(
     The decision depends only on the pixels, so a second run on the result
     finds the same (now transparent) background.
 
-    ``colours_of`` (same shape) is where the backdrop's extent is traced when
-    the decision is taken on a palette-mapped copy: mapping may give the
-    backdrop the colour of sprite pixels next to it, and the flood must not
-    follow it there.
+    ``colours_of`` (same shape) holds the colours before a palette mapped
+    them: the border counts as uniform when it is in either colouring, and
+    the backdrop's extent is traced in these colours, since mapping may give
+    the backdrop the colour of sprite pixels next to it and the flood must
+    not follow it there. Deciding on either colouring keeps a second run on
+    the result to the same answer: a scene in both stays a scene.
     """
     _check_image(image, rgba_only=False)
     if not isinstance(tolerance, (int, float)) or tolerance < 0:
@@ -203,12 +205,15 @@ def find_background(
     if clear_share >= _CLEAR_BORDER_SHARE:
         return BackgroundDecision("already-transparent", nothing, clear_share)
     share = float((border & candidate).sum()) / float(border.sum())
-    if share < _UNIFORM_BORDER_SHARE:
-        return BackgroundDecision("scene", nothing, share)
     if colours_of is not None:
         if colours_of.shape[:2] != image.shape[:2]:
             raise ValueError(f"colours_of must match the image's size, got {colours_of.shape} for {image.shape}")
+        # Uniform in either colouring counts: a palette can split a faint
+        # backdrop gradient between two colours, or join a noisy one.
         candidate, _ = _near_border_colour(colours_of, border, float(tolerance))
+        share = max(share, float((border & candidate).sum()) / float(border.sum()))
+    if share < _UNIFORM_BORDER_SHARE:
+        return BackgroundDecision("scene", nothing, share)
     labels, count = label_components(candidate, connectivity=4, wrap=False)
     is_background = np.zeros(count + 1, dtype=bool)
     is_background[labels[border]] = True
