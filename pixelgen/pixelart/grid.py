@@ -435,7 +435,7 @@ def _colour_planes(image: np.ndarray) -> np.ndarray:
 
 
 class _CellModel:
-    """Residual of replacing every cell by its mean colour, for any grid, from two integral images."""
+    """Residual of replacing every cell by its mean colour, for any grid, from one integral image."""
 
     def __init__(self, planes: np.ndarray) -> None:
         height, width, channels = planes.shape
@@ -446,10 +446,24 @@ class _CellModel:
         np.cumsum(planes, axis=0, dtype=dtype, out=integral[1:, 1:])
         np.cumsum(integral[1:, 1:], axis=1, out=integral[1:, 1:])
         self.integral = integral
-        squares = np.zeros((height + 1, width + 1), dtype=np.float64)
-        np.cumsum(np.einsum("ijk,ijk->ij", planes, planes, dtype=np.int64), axis=0, out=squares[1:, 1:])
-        np.cumsum(squares[1:, 1:], axis=1, out=squares[1:, 1:])
-        self.squares = squares
+        # Sums of squares are only ever needed over the image less a border
+        # band (the inner cells): per-column and per-row totals give the
+        # bands, and the four small corners are summed directly.
+        self.squares = np.einsum("ijk,ijk->ij", planes, planes, dtype=np.int64)
+        self.column_squares = np.concatenate([[0], np.cumsum(self.squares.sum(axis=0))])
+        self.row_squares = np.concatenate([[0], np.cumsum(self.squares.sum(axis=1))])
+
+    def _square_total(self, x0: int, x1: int, y0: int, y1: int) -> float:
+        height, width = self.squares.shape
+        columns, rows = self.column_squares, self.row_squares
+        total = int(columns[-1])
+        total -= int(columns[x0]) + int(columns[width] - columns[x1])
+        total -= int(rows[y0]) + int(rows[height] - rows[y1])
+        # The corners were taken away twice.
+        squares = self.squares
+        total += int(squares[:y0, :x0].sum()) + int(squares[:y0, x1:].sum())
+        total += int(squares[y1:, :x0].sum()) + int(squares[y1:, x1:].sum())
+        return float(total)
 
     def residual(self, cuts_x: tuple[int, ...], cuts_y: tuple[int, ...]) -> float:
         """Sum of squared differences from the cell means over the region the cuts span."""
@@ -458,9 +472,8 @@ class _CellModel:
         sums = corners[1:, 1:] - corners[:-1, 1:] - corners[1:, :-1] + corners[:-1, :-1]
         inverse_areas = 1.0 / np.outer(np.diff(ys), np.diff(xs)).astype(np.float64)
         explained = float(np.einsum("ijk,ijk,ij->", sums, sums, inverse_areas))
-        (x0, x1), (y0, y1) = (xs[0], xs[-1]), (ys[0], ys[-1])
-        total = self.squares[y1, x1] - self.squares[y0, x1] - self.squares[y1, x0] + self.squares[y0, x0]
-        return max(0.0, float(total) - explained)
+        total = self._square_total(int(xs[0]), int(xs[-1]), int(ys[0]), int(ys[-1]))
+        return max(0.0, total - explained)
 
 
 # Selection: the true cell is where merging cells starts to destroy
@@ -563,16 +576,16 @@ def _dedupe(periods: list[float], rel: float = 0.015) -> list[float]:
 _SMALLEST_CELL = 3.0
 
 
-def _exact_upscale_period(image: np.ndarray, axis: int) -> int | None:
-    """The factor k when every colour change along ``axis`` lies on one k-px lattice.
+def _exact_upscale_period(profile: np.ndarray) -> int | None:
+    """The factor k when every colour change along an axis lies on one k-px lattice.
 
-    A nearest-neighbour upscale repeats each column (row) exactly k times,
-    so the positions where a column differs from the previous one are all
-    congruent mod k; their gcd-like spacing is k. Renders have noise and
-    differ everywhere, giving None. 0 means too few changes to tell.
+    ``profile`` is the axis's edge profile: a column (row) with no change at
+    all has 0 there. A nearest-neighbour upscale repeats each column (row)
+    exactly k times, so the positions where one differs from the previous
+    are all congruent mod k; their gcd-like spacing is k. Renders have
+    noise and differ everywhere, giving None. 0 means too few changes to tell.
     """
-    work = image if axis == 1 else image.transpose(1, 0, 2)
-    changes = np.flatnonzero(np.any(work[:, 1:] != work[:, :-1], axis=(0, 2))) + 1
+    changes = np.flatnonzero(profile[1:] > 0) + 1
     if changes.size < 2:
         return 0  # too few changes to tell: the other axis decides
     period = int(np.gcd.reduce(np.diff(changes)))
@@ -818,7 +831,7 @@ def _hypotheses(
         lowest = max(min_cell, min(_SMALLEST_CELL, max_cell))
         candidates += axes[0].candidates(lowest, min(max_cell, width))
         candidates += axes[1].candidates(lowest, min(max_cell, height))
-        factor = (_exact_upscale_period(image, 1), _exact_upscale_period(image, 0))
+        factor = (_exact_upscale_period(px), _exact_upscale_period(py))
         if 0 in factor:
             # An axis with too few changes takes the other's factor (square cells).
             other = factor[1] if factor[0] == 0 else factor[0]
