@@ -627,7 +627,8 @@ def pixelize(image: Path, output: Path, size_text: str | None, palette: str | No
 @cache_option
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--batch-size", type=click.IntRange(1, 64), default=1, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@_json_option()
+@_verbosity
 @_friendly
 def compare(manifest: Path, vary: tuple[str, ...], assets: tuple[str, ...], out: Path | None, cache_dir: Path | None,
             device: str, batch_size: int, as_json: bool) -> None:
@@ -657,9 +658,11 @@ def compare(manifest: Path, vary: tuple[str, ...], assets: tuple[str, ...], out:
 @click.option("--batch-size", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--interval", type=click.FloatRange(0.01, 10), default=0.2, show_default=True, help="Seconds between checks for edits.")
 @click.option("--allow-origin", metavar="ORIGIN", help="Let pages of this origin (e.g. http://localhost:5173, a game's dev server) read /events and /state.")
+@_json_option("Print each status line as a JSON object.")
+@_verbosity
 @_friendly
 def serve(manifest: Path, out: Path | None, cache_dir: Path | None, port: int, host: str, deploy: Path | None, device: str,
-          batch_size: int, interval: float, allow_origin: str | None) -> None:
+          batch_size: int, interval: float, allow_origin: str | None, as_json: bool) -> None:
     """A live page of the build (contact sheet, scores, gates, diffs), rebuilt and pushed on every edit."""
     from pixelgen.serve import LiveServer
 
@@ -668,7 +671,7 @@ def serve(manifest: Path, out: Path | None, cache_dir: Path | None, port: int, h
         server = LiveServer(manifest, options, host=host, port=port, interval=interval, allow_origin=allow_origin)
     except OSError as exc:
         raise PixelgenError(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port") from None
-    server.serve(echo=lambda line: click.echo(line))
+    server.serve(echo=lambda line: click.echo(json.dumps({"message": line}) if as_json else line))
 
 
 @cli.command("mcp")
@@ -677,8 +680,10 @@ def serve(manifest: Path, out: Path | None, cache_dir: Path | None, port: int, h
 @click.option("--root", type=click.Path(path_type=Path, file_okay=False, exists=True), default=".", show_default=True,
               help="Every path a client names must lie inside this folder.")
 @click.option("--out", default="assets_out", show_default=True, help="Output root, relative to --root.")
+@_json_option("MCP speaks JSON-RPC already; accepted so every command takes --json.")
+@_verbosity
 @_friendly
-def mcp_command(transport: str, port: int, root: Path, out: str) -> None:
+def mcp_command(transport: str, port: int, root: Path, out: str, as_json: bool) -> None:
     """Serve pixelgen's tools and outputs over the Model Context Protocol (stdio, or HTTP on 127.0.0.1)."""
     import os
 

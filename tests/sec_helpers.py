@@ -41,7 +41,7 @@ SEC_MANIFEST = textwrap.dedent(
         prompt: "a hero"
       - id: walker
         kind: sprite
-        prompt: "a walker"
+        prompt: "a walker, frame {frame}"
         animations:
           - {name: walk, frames: 2}
     """
@@ -111,6 +111,7 @@ def assert_one_error(result, code: int, *needles: str) -> None:
     errors = [line for line in result.err.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and result.err.count("error: ") == 1, result.err
     before_error = result.err[: result.err.index("error: ")].splitlines()
-    assert all(line.startswith(("progress:", "warning:")) for line in before_error), result.err
+    # Progress and status lines may come first (the renderer starting, a model loading).
+    assert all(line.startswith(("progress:", "warning:", "starting the renderer", "loading model")) for line in before_error), result.err
     for needle in needles:
         assert needle in result.err, (needle, result.err)
