@@ -272,6 +272,25 @@ def _opaque_pixels(image: np.ndarray) -> np.ndarray:
     return flat[:, :3]
 
 
+def colour_counts(images: Sequence[np.ndarray], *, purpose: str) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct opaque colours (alpha >= 128) of ``images`` as (N, 3) uint8, with their pixel counts.
+
+    Sorted by packed RGB value. ``purpose`` ends the error when there are none.
+    """
+    if isinstance(images, np.ndarray):
+        raise TypeError("images must be a sequence of images, not one array; wrap it in a list")
+    chunks = [_opaque_pixels(image) for image in images]
+    if not chunks:
+        raise ValueError(f"{purpose} needs at least one image")
+    pixels = np.concatenate(chunks, axis=0)
+    if pixels.shape[0] == 0:
+        raise ValueError(f"the images have no opaque pixels to {purpose} from")
+    keys = (pixels[:, 0].astype(np.uint32) << 16) | (pixels[:, 1].astype(np.uint32) << 8) | pixels[:, 2]
+    unique_keys, counts = np.unique(keys, return_counts=True)
+    colours = np.stack([(unique_keys >> 16) & 255, (unique_keys >> 8) & 255, unique_keys & 255], axis=1).astype(np.uint8)
+    return colours, counts
+
+
 def learn_palette(images: Sequence[np.ndarray], *, n: int, seed: int = 0) -> np.ndarray:
     """Learn one palette of at most ``n`` colours shared by all ``images``.
 
@@ -281,27 +300,9 @@ def learn_palette(images: Sequence[np.ndarray], *, n: int, seed: int = 0) -> np.
     more than ``n`` unique colours they are returned as they are. Colours come
     out sorted by lightness, then a, then b.
     """
-    if isinstance(images, np.ndarray):
-        raise TypeError(
-            "images must be a sequence of images, not one array; wrap it in a list"
-        )
     if not isinstance(n, int) or isinstance(n, bool) or n < 1 or n > _MAX_COLOURS:
         raise ValueError(f"n must be an int in 1..{_MAX_COLOURS}, got {n!r}")
-    chunks = [_opaque_pixels(image) for image in images]
-    if not chunks:
-        raise ValueError("learn_palette needs at least one image")
-    pixels = np.concatenate(chunks, axis=0)
-    if pixels.shape[0] == 0:
-        raise ValueError("the images have no opaque pixels to learn a palette from")
-    keys = (
-        (pixels[:, 0].astype(np.uint32) << 16)
-        | (pixels[:, 1].astype(np.uint32) << 8)
-        | pixels[:, 2]
-    )
-    unique_keys, counts = np.unique(keys, return_counts=True)
-    colours = np.stack(
-        [(unique_keys >> 16) & 255, (unique_keys >> 8) & 255, unique_keys & 255], axis=1
-    ).astype(np.uint8)
+    colours, counts = colour_counts(images, purpose="learn a palette")
     lab = srgb_to_oklab(colours).astype(np.float64)
     if colours.shape[0] <= n:
         return _sorted_palette(colours)
@@ -349,25 +350,11 @@ def clean_palette(
     an image that uses only them keeps every one (idempotent). Sorted like
     :func:`learn_palette`.
     """
-    if isinstance(images, np.ndarray):
-        raise TypeError("images must be a sequence of images, not one array; wrap it in a list")
     if not isinstance(threshold, (int, float)) or not 0 <= threshold < 1:
         raise ValueError(f"threshold must be in [0, 1), got {threshold!r}")
-    chunks = [_opaque_pixels(image) for image in images]
-    pixels = np.concatenate(chunks, axis=0) if chunks else np.zeros((0, 3), np.uint8)
-    if pixels.shape[0] == 0:
-        raise ValueError("the images have no opaque pixels to take a palette from")
-    keys = (
-        (pixels[:, 0].astype(np.uint32) << 16)
-        | (pixels[:, 1].astype(np.uint32) << 8)
-        | pixels[:, 2]
-    )
-    unique_keys, counts = np.unique(keys, return_counts=True)
-    order = np.lexsort((unique_keys, -counts))
-    unique_keys = unique_keys[order]
-    colours = np.stack(
-        [(unique_keys >> 16) & 255, (unique_keys >> 8) & 255, unique_keys & 255], axis=1
-    ).astype(np.uint8)
+    colours, counts = colour_counts(images, purpose="take a palette")
+    # Most frequent first; equal counts keep their (packed RGB) order.
+    colours = colours[np.argsort(-counts, kind="stable")]
     lab = srgb_to_oklab(colours).astype(np.float64)
     limit = float(threshold) ** 2
     leaders: list[int] = []

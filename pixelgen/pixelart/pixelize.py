@@ -13,7 +13,7 @@ from ._checks import check_image
 
 from .alpha import add_outline, binarize_alpha, find_background, remove_specks, to_rgba
 from .grid import GridResult, declared_grid, detect_grid, grid_for_cell
-from .palette import DITHER_METHODS, clean_palette, quantize
+from .palette import DITHER_METHODS, clean_palette, colour_counts, quantize
 from .reduce import ANCHORS, REDUCE_METHODS, fit_to_size, reduce_cells
 
 __all__ = [
@@ -211,11 +211,9 @@ def _choose_grid(
 
 
 def _colour_count(image: np.ndarray) -> int:
-    colours = image[image[..., 3] > 0][:, :3]
-    if not colours.size:
+    if not np.any(image[..., 3] > 0):
         return 0
-    keys = (colours[:, 0].astype(np.uint32) << 16) | (colours[:, 1].astype(np.uint32) << 8) | colours[:, 2]
-    return int(np.unique(keys).size)
+    return int(colour_counts([image], purpose="count colours")[0].shape[0])
 
 
 def pixelize(
