@@ -836,6 +836,11 @@ def _hypotheses(
             # An axis with too few changes takes the other's factor (square cells).
             other = factor[1] if factor[0] == 0 else factor[0]
             factor = (other, other) if other else (None, None)
+        elif None not in factor and factor[0] != factor[1]:
+            # Runs of equal cells along one axis make its spacing a multiple:
+            # square cells divide both.
+            common = math.gcd(factor[0], factor[1])
+            factor = (common, common) if common >= 2 else (None, None)
         factors.append(factor)
         for period in factor:
             if period is not None:

@@ -338,7 +338,7 @@ CLEAN_MERGE_DISTANCE = 0.05
 
 
 def clean_palette(
-    images: Sequence[np.ndarray], *, threshold: float = CLEAN_MERGE_DISTANCE
+    images: Sequence[np.ndarray], *, threshold: float = CLEAN_MERGE_DISTANCE, keep: np.ndarray | None = None
 ) -> np.ndarray:
     """The colours the art actually has, with near-identical ones merged.
 
@@ -347,14 +347,19 @@ def clean_palette(
     a palette colour unless it lies within ``threshold`` of one chosen
     before. The count comes from the data. Chosen colours are real colours
     of the input and pairwise further apart than ``threshold``, so cleaning
-    an image that uses only them keeps every one (idempotent). Sorted like
-    :func:`learn_palette`.
+    an image that uses only them keeps every one (idempotent). ``keep``
+    colours (an outline colour drawn later) lead before any other, so art
+    colours near them merge into them now rather than on a second run.
+    Sorted like :func:`learn_palette`.
     """
     if not isinstance(threshold, (int, float)) or not 0 <= threshold < 1:
         raise ValueError(f"threshold must be in [0, 1), got {threshold!r}")
     colours, counts = colour_counts(images, purpose="take a palette")
     # Most frequent first; equal counts keep their (packed RGB) order.
     colours = colours[np.argsort(-counts, kind="stable")]
+    if keep is not None:
+        _check_palette(keep)
+        colours = np.concatenate([keep, colours])
     lab = srgb_to_oklab(colours).astype(np.float64)
     limit = float(threshold) ** 2
     leaders: list[int] = []

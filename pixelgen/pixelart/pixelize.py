@@ -302,7 +302,8 @@ def pixelize(
     if palette is not None:
         out = quantize(out, palette, dither=dither)
     elif colors == "auto" and np.any(out[..., 3] > 0):
-        out = quantize(out, clean_palette([out]))
+        keep = None if outline is None else np.array([outline], dtype=np.uint8)
+        out = quantize(out, clean_palette([out], keep=keep))
     # Transparent pixels stay (0, 0, 0, 0) whatever colour quantising gave them.
     out[out[..., 3] == 0] = 0
     timings["palette_ms"] = (clock() - t0) * 1000.0
