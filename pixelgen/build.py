@@ -149,10 +149,15 @@ def check_writable_folder(folder: Path, what: str) -> None:
         if existing.parent == existing:
             return
         existing = existing.parent
+    # An environment problem (exit 1, like the OS errors met later), caught before any work.
     if not existing.is_dir():
-        raise InputError(f"{what} {folder}: {existing} is a file, not a folder; choose another folder or move the file")
+        raise FileSystemError(f"{what} {folder}: {existing} is a file, not a folder\n    fix: choose another folder or move the file", str(existing))
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"{what} {folder}: {existing} is not writable by this user; choose another folder or fix its permissions")
+        raise FileSystemError(
+            f"{what} {folder}: {existing} is read-only for this user (permission denied)\n"
+            "    fix: make it writable, or choose another folder (--out, --cache-dir, --deploy)",
+            str(existing),
+        )
 
 
 def describe_stale(states: list[AssetState]) -> list[dict[str, Any]]:

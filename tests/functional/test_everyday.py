@@ -88,10 +88,11 @@ def test_output_folder_that_cannot_be_written_is_refused_before_rendering(projec
     (project / "not-a-folder").write_text("a file where the output folder should be")
     before = _tree(project)
     result = run_cli(project, "build", MANIFEST, "--out", "not-a-folder/inside")
-    _one_error(result, 2, "--out", "is a file")
+    # A folder that cannot be written is a file-system problem (exit 1, like every OS error), found before any work.
+    _one_error(result, 1, "--out", "is a file")
     assert "progress" not in result.err and _tree(project) == before
-    _one_error(run_cli(project, "build", MANIFEST, "--deploy", "not-a-folder/game"), 2, "--deploy")
-    _one_error(run_cli(project, "build", MANIFEST, "--cache-dir", "not-a-folder/cache"), 2, "--cache-dir")
+    _one_error(run_cli(project, "build", MANIFEST, "--deploy", "not-a-folder/game"), 1, "--deploy")
+    _one_error(run_cli(project, "build", MANIFEST, "--cache-dir", "not-a-folder/cache"), 1, "--cache-dir")
 
 
 # 3 ----------------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def test_many_long_animations_in_eight_directions_are_refused_quickly(sandbox):
 
 
 def test_frames_times_directions_of_one_sprite_are_limited(sandbox):
-    _replace(sandbox, '    prompt: "a walker"\n', '    prompt: "a walker"\n    directions: 8\n')
+    _replace(sandbox, '    prompt: "a walker, frame {frame}"\n', '    prompt: "a walker, frame {frame}"\n    directions: 8\n')
     clips = "".join(f"      - {{name: c{i}, frames: 64}}\n" for i in range(2))
     _replace(sandbox, "- {name: walk, frames: 2}\n", "- {name: walk, frames: 2}\n" + clips)
     # (2 + 64 + 64) frames x 8 directions = 1040 > 1024
