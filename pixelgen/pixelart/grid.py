@@ -992,7 +992,9 @@ def detect_grid_joint(
         return [h for h in hypotheses if abs(h.cell[0] / cell[0] - 1) <= 0.02 and abs(h.cell[1] / cell[1] - 1) <= 0.02]
 
     best_cell, best_total = None, math.inf
-    for cell in sorted({h.cell for hypotheses in ranked for h in hypotheses[:8]}):
+    # A set shares square-ish cells; a skewed pair is one image's accident.
+    shared_candidates = {h.cell for hypotheses in ranked for h in hypotheses[:8] if abs(h.cell[0] / h.cell[1] - 1) <= _PAIR_NEAR}
+    for cell in sorted(shared_candidates):
         total = 0.0
         for hypotheses in ranked:
             near = matching(hypotheses, cell)
