@@ -426,12 +426,16 @@ def _axis_cuts(axis: _Axis, fit: _Fit) -> tuple[int, tuple[int, ...]]:
 
 
 def _colour_planes(image: np.ndarray) -> np.ndarray:
-    """RGB as int32, transparent pixels composited over mid-grey so alpha edges count."""
+    """RGB, transparent pixels composited over mid-grey so alpha edges count.
+
+    An opaque image's own uint8 planes are used as they are (no copy): the
+    integral image widens them while summing.
+    """
+    if image.shape[2] == 3:
+        return image
     rgb = image[..., :3].astype(np.int32)
-    if image.shape[2] == 4:
-        alpha = image[..., 3:4].astype(np.int32)
-        rgb = (rgb * alpha + 128 * (255 - alpha)) // 255
-    return rgb
+    alpha = image[..., 3:4].astype(np.int32)
+    return ((rgb * alpha + 128 * (255 - alpha)) // 255).astype(np.uint8)
 
 
 class _CellModel:
