@@ -226,7 +226,6 @@ class LiveServer:
     def _loop(self, echo: Callable[[str], None], max_builds: int | None) -> None:
         from pixelgen.build import build
         from pixelgen.lock import read_lock
-        from pixelgen.outputs import manifest_out_dir
         from pixelgen.watch import reusable_generator_factory, snapshot, watched_files
 
         generators = reusable_generator_factory(self.options)

@@ -8,7 +8,6 @@ revision=...)` and `load_lora_weights(repo, weight_name=...)` paths run.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
