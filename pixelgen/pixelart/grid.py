@@ -111,25 +111,37 @@ def edge_profiles(
     premultiplied first so colour under transparent pixels does not count.
     """
     _check_image(image)
-    if image.shape[2] == 4:
-        alpha = image[..., 3:4].astype(np.uint16)
-        rgb = (image[..., :3].astype(np.uint16) * alpha + 127) // 255
-        work = np.concatenate([rgb, alpha], axis=2).astype(np.int16)
-    else:
-        work = image.astype(np.int16)
+    return _profiles(_premultiplied(image), wrap)
+
+
+def _premultiplied(image: np.ndarray) -> np.ndarray:
+    """RGB, or for RGBA premultiplied RGB plus alpha, as uint8: the colours edges are measured on."""
+    if image.shape[2] == 3:
+        return image
+    alpha = image[..., 3:4].astype(np.uint16)
+    rgb = ((image[..., :3].astype(np.uint16) * alpha + 127) // 255).astype(np.uint8)
+    return np.concatenate([rgb, image[..., 3:4]], axis=2)
+
+
+def _profiles(work: np.ndarray, wrap: bool) -> tuple[np.ndarray, np.ndarray]:
     height, width = work.shape[:2]
     px = np.zeros(width, dtype=np.float64)
     py = np.zeros(height, dtype=np.float64)
-    # Summing int16 into int32 per axis is ~25x faster than numpy's default
-    # int64 reduction over a strided axis.
-    px[1:] = np.abs(work[:, 1:] - work[:, :-1]).sum(axis=0, dtype=np.int32).sum(axis=1)
-    py[1:] = (
-        np.abs(work[1:] - work[:-1]).reshape(height - 1, -1).sum(axis=1, dtype=np.int32)
-    )
+    # |a - b| of uint8 as max - min stays in uint8 (no widening copy), and
+    # summing into int32 per axis is far faster than numpy's default int64
+    # reduction over a strided axis.
+    px[1:] = _absolute_difference(work[:, 1:], work[:, :-1]).sum(axis=0, dtype=np.int32).sum(axis=1)
+    py[1:] = _absolute_difference(work[1:], work[:-1]).reshape(height - 1, -1).sum(axis=1, dtype=np.int32)
     if wrap:
-        px[0] = np.abs(work[:, 0] - work[:, -1]).sum()
-        py[0] = np.abs(work[0] - work[-1]).sum()
+        px[0] = _absolute_difference(work[:, 0], work[:, -1]).sum(dtype=np.int64)
+        py[0] = _absolute_difference(work[0], work[-1]).sum(dtype=np.int64)
     return px, py
+
+
+def _absolute_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    difference = np.maximum(a, b)
+    difference -= np.minimum(a, b)
+    return difference
 
 
 def _clip01(value: float) -> float:
@@ -425,17 +437,17 @@ def _axis_cuts(axis: _Axis, fit: _Fit) -> tuple[int, tuple[int, ...]]:
 # --------------------------------------------------------------------------- selection
 
 
-def _colour_planes(image: np.ndarray) -> np.ndarray:
-    """RGB, transparent pixels composited over mid-grey so alpha edges count.
+def _colour_planes(premultiplied: np.ndarray) -> np.ndarray:
+    """RGB with transparent pixels composited over mid-grey, so alpha edges count, as uint8.
 
-    An opaque image's own uint8 planes are used as they are (no copy): the
-    integral image widens them while summing.
+    Takes :func:`_premultiplied`'s output: an opaque image's own planes are
+    used as they are (no copy); for RGBA the grey shows through in
+    proportion to transparency.
     """
-    if image.shape[2] == 3:
-        return image
-    rgb = image[..., :3].astype(np.int32)
-    alpha = image[..., 3:4].astype(np.int32)
-    return ((rgb * alpha + 128 * (255 - alpha)) // 255).astype(np.uint8)
+    if premultiplied.shape[2] == 3:
+        return premultiplied
+    grey = ((255 - premultiplied[..., 3:4].astype(np.uint16)) * 128 + 127) // 255
+    return (premultiplied[..., :3] + grey).astype(np.uint8)
 
 
 class _CellModel:
@@ -660,13 +672,16 @@ def _axis_grids(
 
 
 def _knee(
-    model: "_CellModel", cuts_x: tuple[int, ...], cuts_y: tuple[int, ...], merges: tuple[int, ...] = (2, 3)
+    model: "_CellModel", cuts_x: tuple[int, ...], cuts_y: tuple[int, ...], merges: tuple[int, ...] = (2, 3),
+    *, every_phase: bool = True,
 ) -> tuple[float, float]:
     """How sharply the residual jumps when k x k cells are merged, beyond a smooth image's jump.
 
     The smallest over k in ``merges`` and every phase of
     ln(R_merged / R) - _SMOOTH_EXPONENT * ln(k^2), residuals per pixel
     plus the floor; returned with R (the inner cells' residual, summed).
+    With ``every_phase`` false only phase 0 is merged: a knee at least as
+    high, hence a lower bound on the hypothesis's cost.
     Only inner cells count: partial border cells (a crop, or slivers merged
     into their neighbour) would blur the comparison. In smooth content (a
     render's blur, gradients) the residual of cells of size c grows as c^2,
@@ -682,9 +697,10 @@ def _knee(
     for k in merges:
         if len(inner_x) <= k or len(inner_y) <= k:
             continue
-        for phase_x in range(k):
+        phases = range(k) if every_phase else range(1)
+        for phase_x in phases:
             merged_x = (inner_x[0], *inner_x[1 + phase_x : -1 : k], inner_x[-1])
-            for phase_y in range(k):
+            for phase_y in phases:
                 merged_y = (inner_y[0], *inner_y[1 + phase_y : -1 : k], inner_y[-1])
                 merged = model.residual(merged_x, merged_y) / area + _RESIDUAL_FLOOR
                 best = min(best, math.log(merged / base) - _SMOOTH_EXPONENT * math.log(k * k))
@@ -701,10 +717,11 @@ def _cost(
     *,
     supported: bool = True,
     merges: tuple[int, ...] = (2, 3),
+    every_phase: bool = True,
 ) -> _Hypothesis:
     if wrap and (x.offset or y.offset):
         model = _CellModel(np.roll(planes, (-y.offset, -x.offset), axis=(0, 1)))
-    knee, residual = _knee(model, x.cuts, y.cuts, merges)
+    knee, residual = _knee(model, x.cuts, y.cuts, merges, every_phase=every_phase)
     cost = -knee - _Z_WEIGHT * min(x.fit.z, y.fit.z)
     if not supported:
         cost += _UNSUPPORTED_PENALTY
@@ -827,9 +844,12 @@ def _hypotheses(
     candidates: list[float] = []
     exact: list[float] = []
     factors = []
+    prepared = []
     for image in images:
         height, width = image.shape[:2]
-        px, py = edge_profiles(image, wrap=wrap)
+        premultiplied = _premultiplied(image)
+        prepared.append(premultiplied)
+        px, py = _profiles(premultiplied, wrap)
         axes = (_Evidence.of(px, wrap), _Evidence.of(py, wrap))
         evidence.append(axes)
         lowest = max(min_cell, min(_SMALLEST_CELL, max_cell))
@@ -856,10 +876,10 @@ def _hypotheses(
     guesses = [(period, 0.0) for period in sorted(set(exact))]
     guesses += [(period, _REFINE_NEAR) for period in _dedupe(_harmonics(candidates + exact, min_cell, max_cell))]
     ranked_per_image = []
-    for image, (evidence_x, evidence_y), factor in zip(images, evidence, factors):
+    for image, (evidence_x, evidence_y), factor, premultiplied in zip(images, evidence, factors, prepared):
         height, width = image.shape[:2]
         priors = _prior_cells(width, height, prior_cell, prior_size)
-        planes = _colour_planes(image)
+        planes = _colour_planes(premultiplied)
         model = _CellModel(planes)
         grids_x = _axis_grids(
             evidence_x, guesses + [(p[0], _PRIOR_NEAR) for p in priors], min_cell, min(max_cell, float(width))
@@ -892,14 +912,14 @@ def _hypotheses(
             # The strongest lattice per axis, paired even when it is not square.
             strongest = (max(grids_x, key=lambda g: g.fit.score), max(grids_y, key=lambda g: g.fit.score))
             pair(*strongest)
-        # Branch and bound: the 2x2 merges alone give a lower bound on each
-        # cost (the 3x3 merges can only raise it); hypotheses are completed
-        # in that order until no bound can beat the best complete cost.
-        def score(x: _AxisGrid, y: _AxisGrid, merges: tuple[int, ...]) -> _Hypothesis:
+        # Branch and bound: one 2x2 merge (phase 0) gives a lower bound on
+        # each cost (more merges and phases can only raise it); hypotheses are
+        # completed in that order until no bound can beat the best complete cost.
+        def score(x: _AxisGrid, y: _AxisGrid, merges: tuple[int, ...], every_phase: bool = True) -> _Hypothesis:
             supported = min(support[id(x)], support[id(y)]) >= _Z_NOISE
-            return _cost(model, planes, x, y, priors, wrap, supported=supported, merges=merges)
+            return _cost(model, planes, x, y, priors, wrap, supported=supported, merges=merges, every_phase=every_phase)
 
-        bounds = sorted((score(x, y, (2,)) for x, y in pairs), key=lambda h: h.cost)
+        bounds = sorted((score(x, y, (2,), every_phase=False) for x, y in pairs), key=lambda h: h.cost)
         scored: list[_Hypothesis] = []
         best = math.inf
         for index, bound in enumerate(bounds):
@@ -962,7 +982,7 @@ def grid_for_cell(
             fit = _Fit(period=period, phase=0.0, score=0.0, z=0.0)
             found = [_AxisGrid(axis, fit, *_axis_cuts(axis, fit), pinned=True)]
         grids.append(found[0])
-    planes = _colour_planes(image)
+    planes = _colour_planes(_premultiplied(image))
     return _result([_cost(_CellModel(planes), planes, grids[0], grids[1], [], wrap)], wrap)
 
 
