@@ -91,7 +91,7 @@ def validate_options(
     palette: np.ndarray | None = None,
     cell: float | None = None,
     on_grid_failure: str = "use_declared",
-    min_confidence: float = 0.5,
+    min_confidence: float = 0.0,
     reduce: str = "kcentroid",
     dither: str = "none",
     background: str = "keep",
