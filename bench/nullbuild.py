@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pixelgen.build import BuildOptions, build, open_workspace
-from pixelgen.status import compute_status
+from pixelgen.commands.build import BuildOptions, build, open_workspace
+from pixelgen.commands.status import compute_status
 
 
 class FlatColourGenerator:

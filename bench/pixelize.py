@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pixelart_corpus import Case, generate
 
-from pixelgen.fsutil import write_json_atomic
+from pixelgen.files.fsutil import write_json_atomic
 from pixelgen.pixelart import pixelize, quantize
 
 

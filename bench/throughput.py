@@ -60,11 +60,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _stats
 
-from pixelgen.envinfo import environment_fingerprint, git_info
-from pixelgen.fsutil import write_bytes_atomic, write_json_atomic, write_text_atomic
-from pixelgen.hashing import content_key
+from pixelgen.core.hashing import content_key
+from pixelgen.core.plan import RenderJob
+from pixelgen.files.fsutil import (
+    write_bytes_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
 from pixelgen.manifest.model import ModelSpec
-from pixelgen.plan import RenderJob
+from pixelgen.records.envinfo import environment_fingerprint, git_info
 
 METRICS_SCHEMA = "pixelgen-bench-throughput/1"
 MODEL_NAME = "bench"

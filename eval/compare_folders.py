@@ -29,8 +29,8 @@ if str(_REPO) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from pixelgen.fsutil import dump_json  # noqa: E402
-from pixelgen.quality import optional_metrics, reference_metrics  # noqa: E402
+from pixelgen.files.fsutil import dump_json  # noqa: E402
+from pixelgen.quality.scores import optional_metrics, reference_metrics  # noqa: E402
 
 IMAGE_SUFFIXES = (".png", ".webp", ".bmp", ".gif", ".jpg", ".jpeg")
 

@@ -30,7 +30,7 @@ _REPO = Path(__file__).resolve().parents[1]
 if str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
-from pixelgen.fsutil import dump_json  # noqa: E402
+from pixelgen.files.fsutil import dump_json  # noqa: E402
 
 CRITERIA = ("readability", "palette")
 MIN_ITEMS = 3  # a rank correlation over fewer items is meaningless

@@ -148,7 +148,7 @@ def schema(markdown: bool, as_json: bool) -> None:
 @_friendly
 def init(folder: Path, as_json: bool) -> None:
     """Start a game repo: a commented manifest, a palette, and a .gitignore for the cache and outputs."""
-    from pixelgen.scaffold import scaffold
+    from pixelgen.commands.init import scaffold
 
     written = scaffold(folder)
     manifest = written[0]
@@ -193,10 +193,10 @@ def _each_manifest(manifests: tuple[Path, ...], as_json: bool, one: Callable[[Pa
 @_friendly
 def validate(manifests: tuple[Path, ...], as_json: bool) -> None:
     """Check manifests; report every problem at once (exit 2 on any)."""
-    from pixelgen.build import default_cache_dir
-    from pixelgen.hashing import FileDigestCache
+    from pixelgen.commands.build import default_cache_dir
+    from pixelgen.core.hashing import FileDigestCache
+    from pixelgen.core.resolve import resolve
     from pixelgen.manifest import load_manifest
-    from pixelgen.resolve import resolve
 
     def one(manifest: Path) -> tuple[int, Any]:
         # The schema and references, then the files it names (weights that do not open, pins); not the lock or outputs.
@@ -212,7 +212,7 @@ def validate(manifests: tuple[Path, ...], as_json: bool) -> None:
 
 
 def _options(**kwargs: Any):
-    from pixelgen.build import BuildOptions
+    from pixelgen.commands.build import BuildOptions
 
     return BuildOptions(**{k: v for k, v in kwargs.items() if v is not None})
 
@@ -237,8 +237,8 @@ def plan(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[s
     """Expand a manifest into content-addressed jobs and show what is stale and why."""
     from dataclasses import asdict
 
-    from pixelgen.build import open_workspace
-    from pixelgen.status import compute_status
+    from pixelgen.commands.build import open_workspace
+    from pixelgen.commands.status import compute_status
 
     options = _options(out=out, cache_dir=cache_dir, only=frozenset(only) or None)
     ws = open_workspace(manifest, options)
@@ -288,8 +288,8 @@ def _print_states(states: list, keys: dict | None = None) -> None:
 @_friendly
 def status(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None, as_json: bool) -> None:
     """Show, per asset, whether it is up to date and, if not, why."""
-    from pixelgen.build import open_workspace
-    from pixelgen.status import compute_status
+    from pixelgen.commands.build import open_workspace
+    from pixelgen.commands.status import compute_status
 
     def one(manifest: Path) -> tuple[int, Any]:
         ws = open_workspace(manifest, _options(out=out, cache_dir=cache_dir))
@@ -329,7 +329,7 @@ def build(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None,
     """Build the assets of each MANIFEST (only what changed)."""
     from dataclasses import asdict
 
-    from pixelgen.build import build as run_build
+    from pixelgen.commands.build import build as run_build
     from pixelgen.manifest import load_manifest
 
     options = _options(
@@ -363,7 +363,7 @@ def _print_summary(summary: Any) -> None:
         for asset_id, message in sorted(summary.failed.items()):
             click.echo(f"  failed: {asset_id}: {message}", err=True)
         if summary.gates_failed:
-            from pixelgen.gates import GateViolation, format_violations
+            from pixelgen.quality.gates import GateViolation, format_violations
 
             click.echo(format_violations([GateViolation(**v) for v in summary.gate_violations]), err=True)
         return
@@ -392,7 +392,7 @@ def _print_summary(summary: Any) -> None:
     for asset_id, message in sorted(summary.failed.items()):
         click.echo(f"  failed: {asset_id}: {message}", err=True)
     if summary.gate_violations:
-        from pixelgen.gates import GateViolation, format_violations
+        from pixelgen.quality.gates import GateViolation, format_violations
 
         word = "failed" if summary.gates_failed else "warning (--gates warn)"
         click.echo(f"quality gates {word}: {len(summary.gate_violations)} violation(s)", err=True)
@@ -408,7 +408,7 @@ def _print_summary(summary: Any) -> None:
 @_friendly
 def gc(manifests: tuple[Path, ...], cache_dir: Path | None, dry_run: bool, as_json: bool) -> None:
     """Remove cache objects that no given manifest's lock references."""
-    from pixelgen.build import collect_garbage
+    from pixelgen.commands.build import collect_garbage
 
     result = collect_garbage(list(manifests), cache_dir, dry_run=dry_run)
     if dry_run:
@@ -437,7 +437,7 @@ def gc(manifests: tuple[Path, ...], cache_dir: Path | None, dry_run: bool, as_js
 def verify(manifest: Path, out: Path | None, cache_dir: Path | None, render_sample: int, sample_seed: int, device: str, full: bool,
            as_json: bool) -> None:
     """Re-hash every output and compare with its job's cache object, the lock and provenance (exit 1 on any mismatch)."""
-    from pixelgen.verify import verify as run_verify
+    from pixelgen.commands.verify import verify as run_verify
 
     mismatches, notes = run_verify(manifest, _options(out=out, cache_dir=cache_dir, device=device, progress=False, full_hash=full),
                                    render_sample=render_sample, sample_seed=sample_seed)
@@ -467,11 +467,11 @@ def verify(manifest: Path, out: Path | None, cache_dir: Path | None, render_samp
 @_friendly
 def sbom(manifest: Path, out: Path | None, cache_dir: Path | None, output: Path | None, timestamp: str | None, as_json: bool) -> None:
     """Print (or write) the CycloneDX 1.6 SBOM of the last build of MANIFEST."""
-    from pixelgen.build import open_workspace
-    from pixelgen.buildinfo import build_info, default_tasks, utc_now
-    from pixelgen.fsutil import dump_json, write_text_atomic
-    from pixelgen.hashing import FileDigestCache
-    from pixelgen.provenance import build_sbom, check_timestamp, validate_sbom
+    from pixelgen.commands.build import open_workspace
+    from pixelgen.core.hashing import FileDigestCache
+    from pixelgen.files.fsutil import dump_json, write_text_atomic
+    from pixelgen.records.buildinfo import build_info, default_tasks, utc_now
+    from pixelgen.records.provenance import build_sbom, check_timestamp, validate_sbom
 
     if timestamp is not None:
         try:
@@ -504,8 +504,8 @@ def diff(manifest: Path, out: Path | None, cache_dir: Path | None, against: str,
     """Per changed asset: metric deltas and side-by-side images against another version of the lock."""
     from dataclasses import asdict
 
-    from pixelgen.build import open_workspace
-    from pixelgen.diff import diff_outputs, read_other_lock
+    from pixelgen.commands.build import open_workspace
+    from pixelgen.commands.diff import diff_outputs, read_other_lock
 
     ws = open_workspace(manifest, _options(out=out, cache_dir=cache_dir))
     changes = diff_outputs(ws, read_other_lock(ws.manifest.lock_path, against, ws.manifest.name))
@@ -545,7 +545,7 @@ def diff(manifest: Path, out: Path | None, cache_dir: Path | None, against: str,
 def watch(manifest: Path, out: Path | None, cache_dir: Path | None, deploy: Path | None, device: str, batch_size: int,
           interval: float, poll: bool | None, max_builds: int | None, as_json: bool) -> None:
     """Rebuild and deploy whenever the manifest or a file it names changes."""
-    from pixelgen.watch import watch as run_watch
+    from pixelgen.commands.watch import watch as run_watch
 
     options = _options(out=out, cache_dir=cache_dir, deploy=deploy, device=device, batch_size=batch_size, progress=False, gates="warn")
     run_watch(manifest, options, echo=lambda line: click.echo(line, err=False), interval=interval, max_builds=max_builds,
@@ -600,7 +600,7 @@ def pixelize(image: Path, output: Path, size_text: str | None, palette: str | No
     the command fails only when no pixel grid is visible at all (or below
     --min-confidence), unless --size gives a size to cut the render into.
     """
-    from pixelgen import pixelize_command
+    from pixelgen.commands import pixelize as pixelize_command
 
     options = dict(cell=cell, min_confidence=min_confidence, on_grid_failure=on_grid_failure, background=background,
                    background_tolerance=background_tolerance, reduce=reduce, dither=dither, min_speck=min_speck,
@@ -633,8 +633,8 @@ def pixelize(image: Path, output: Path, size_text: str | None, palette: str | No
 def compare(manifest: Path, vary: tuple[str, ...], assets: tuple[str, ...], out: Path | None, cache_dir: Path | None,
             device: str, batch_size: int, as_json: bool) -> None:
     """Render selected assets across variations into one grid PNG and an HTML page of scores (cached like builds)."""
-    from pixelgen.compare import compare as run_compare
-    from pixelgen.compare import parse_variation
+    from pixelgen.commands.compare import compare as run_compare
+    from pixelgen.commands.compare import parse_variation
 
     variations = [parse_variation(text) for text in vary]
     result = run_compare(manifest, variations, _options(out=out, cache_dir=cache_dir, device=device, batch_size=batch_size, progress=False),
@@ -664,7 +664,7 @@ def compare(manifest: Path, vary: tuple[str, ...], assets: tuple[str, ...], out:
 def serve(manifest: Path, out: Path | None, cache_dir: Path | None, port: int, host: str, deploy: Path | None, device: str,
           batch_size: int, interval: float, allow_origin: str | None, as_json: bool) -> None:
     """A live page of the build (contact sheet, scores, gates, diffs), rebuilt and pushed on every edit."""
-    from pixelgen.serve import LiveServer
+    from pixelgen.commands.serve import LiveServer
 
     options = _options(out=out, cache_dir=cache_dir, deploy=deploy, device=device, batch_size=batch_size, progress=False, gates="warn")
     try:
@@ -687,7 +687,7 @@ def mcp_command(transport: str, port: int, root: Path, out: str, as_json: bool) 
     """Serve pixelgen's tools and outputs over the Model Context Protocol (stdio, or HTTP on 127.0.0.1)."""
     import os
 
-    from pixelgen.mcp_server import run_server
+    from pixelgen.commands.mcp_server import run_server
 
     # Relative paths in tools and manifests mean the same as on the command line run from --root.
     os.chdir(root)

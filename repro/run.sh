@@ -62,8 +62,8 @@ from pathlib import Path
 
 import torch  # imported first so the fingerprint records the CUDA runtime
 
-from pixelgen.envinfo import environment_fingerprint
-from pixelgen.fsutil import write_json_atomic
+from pixelgen.records.envinfo import environment_fingerprint
+from pixelgen.files.fsutil import write_json_atomic
 
 seed, target = int(sys.argv[1]), Path(sys.argv[2])
 print(f"Python:      {sys.version.split()[0]} ({sys.executable})")
@@ -217,7 +217,7 @@ import json
 import sys
 from pathlib import Path
 
-from pixelgen.fsutil import write_json_atomic
+from pixelgen.files.fsutil import write_json_atomic
 
 base, base_rel, latest, mode, sha, dirty, stamp, seed, smoke_rc, bench_rc = sys.argv[1:]
 base = Path(base)

@@ -8,8 +8,8 @@ import itertools
 import json
 import os
 import re
-import signal
 import shutil
+import signal
 import subprocess
 import time
 import urllib.request

@@ -18,7 +18,6 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from cli_helpers import run_cli, run_subprocess
 
 SEC_MANIFEST = textwrap.dedent(

@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import run_cli
+
 from pixelgen.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent

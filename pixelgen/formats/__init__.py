@@ -2,7 +2,7 @@
 
 Every function here is pure: images in, images or file *contents* (``bytes``,
 ``str``, ``dict``) out. The build decides where contents go and writes them
-atomically; :mod:`pixelgen.deploy` copies finished files into a game project.
+atomically; :mod:`pixelgen.commands.deploy` copies finished files into a game project.
 Import the submodules directly (``from pixelgen.formats.sheet import pack_frames``);
 this package imports nothing so ``import pixelgen.formats`` stays cheap.
 """

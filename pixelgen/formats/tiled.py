@@ -20,7 +20,11 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
-from pixelgen.formats._image import check_non_negative_int, check_rgba_list, check_same_size
+from pixelgen.formats._image import (
+    check_non_negative_int,
+    check_rgba_list,
+    check_same_size,
+)
 
 TILED_FORMAT_VERSION = "1.10"
 DEFAULT_TILED_VERSION = "1.10.2"

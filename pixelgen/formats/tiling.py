@@ -1,7 +1,7 @@
 """A repeated preview of a seamless tile, to look at it tiling.
 
 How seamless a tile is (the wrap-around seam error) is measured in one place,
-:func:`pixelgen.quality.seam_metrics`, which the build reports and the
+:func:`pixelgen.quality.scores.seam_metrics`, which the build reports and the
 ``max_seam_error`` gate reads.
 """
 

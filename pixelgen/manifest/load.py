@@ -21,9 +21,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
+from pixelgen.core.hashing import sha256_bytes
 from pixelgen.errors import InputError, ManifestError, Problem, translate_os_errors
-from pixelgen.fsutil import read_regular_file, regular_file_problem, write_bytes_inside
-from pixelgen.hashing import sha256_bytes
+from pixelgen.files.fsutil import (
+    read_regular_file,
+    regular_file_problem,
+    write_bytes_inside,
+)
+from pixelgen.files.limits import Limits, input_image_problem, matrix_combinations
+from pixelgen.files.paths import RESERVED_NAMES, portable_key, portable_name_problem
 from pixelgen.manifest.model import (
     MANIFEST_VERSION,
     Asset,
@@ -39,9 +45,12 @@ from pixelgen.manifest.model import (
     SheetSettings,
     TerrainSpec,
 )
-from pixelgen.limits import Limits, input_image_problem, matrix_combinations
-from pixelgen.manifest.yamlread import Located, YamlProblem, escape_pointer_token, load_located
-from pixelgen.paths import RESERVED_NAMES, portable_key, portable_name_problem
+from pixelgen.manifest.yamlread import (
+    Located,
+    YamlProblem,
+    escape_pointer_token,
+    load_located,
+)
 
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024
 MAX_PALETTE_FILE_BYTES = 1024 * 1024  # a text palette of 256 colours is a few KB
@@ -118,8 +127,8 @@ def _memo_path(memo_dir: Path, manifest_digest: str) -> Path | None:
     nothing in the cache can make a build skip validation.
     """
     from pixelgen import __version__
-    from pixelgen.hashing import hmac_sha256
-    from pixelgen.trust import cache_key
+    from pixelgen.core.hashing import hmac_sha256
+    from pixelgen.files.trust import cache_key
 
     key = cache_key(memo_dir.parent)
     if key is None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from .alpha import (
     BackgroundDecision,
     add_outline,
-    find_background,
     binarize_alpha,
+    find_background,
     label_components,
     remove_background,
     remove_specks,
@@ -19,13 +19,20 @@ from .alpha import (
 )
 from .color import oklab_distance, oklab_to_srgb, srgb_to_oklab
 from .dither import bayer_matrix
-from .grid import GridResult, declared_grid, detect_grid, detect_grid_joint, edge_profiles, grid_for_cell
+from .grid import (
+    GridResult,
+    declared_grid,
+    detect_grid,
+    detect_grid_joint,
+    edge_profiles,
+    grid_for_cell,
+)
 from .palette import (
     CLEAN_MERGE_DISTANCE,
     DITHER_METHODS,
-    clean_palette,
     builtin_palette,
     builtin_palette_names,
+    clean_palette,
     hex_to_rgb,
     learn_palette,
     load_palette_file,
@@ -40,8 +47,8 @@ from .palette import (
 from .pixelize import (
     BACKGROUND_MODES,
     COLOR_MODES,
-    LOW_CONFIDENCE,
     GRID_FAILURE_MODES,
+    LOW_CONFIDENCE,
     PIXELIZE_ALGORITHM_VERSION,
     GridDetectionError,
     PixelizeResult,

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 from ._checks import check_image
-
 from .color import oklab_to_srgb, srgb_to_oklab
 
 __all__ = [

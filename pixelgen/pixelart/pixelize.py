@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from ._checks import check_image
-
 from .alpha import add_outline, binarize_alpha, find_background, remove_specks, to_rgba
 from .grid import GridResult, declared_grid, detect_grid, grid_for_cell
 from .palette import DITHER_METHODS, clean_palette, colour_counts, quantize

@@ -23,7 +23,7 @@ from pixelgen.errors import EnvironmentProblem, InputError
 from pixelgen.manifest.model import LoraSpec, ModelSpec
 
 if TYPE_CHECKING:
-    from pixelgen.plan import RenderJob
+    from pixelgen.core.plan import RenderJob
 
 log = logging.getLogger("pixelgen")
 
@@ -42,8 +42,8 @@ def import_render_stack() -> tuple[Any, Any]:
 
     quiet_hf_libraries()
     try:
-        import torch
         import diffusers
+        import torch
         import transformers
     except ImportError as exc:
         raise EnvironmentProblem(
@@ -96,7 +96,7 @@ def circular_padding(*modules: Any) -> Iterator[None]:
 
 def _require_cached(what: str, repo: str, filename: str, revision: str | None) -> None:
     """Offline, a hub file must already be in the Hugging Face cache: say so, and how to get it, before diffusers tries."""
-    from pixelgen.resolve import cached_hub_file, hf_cache_dir, hub_download_hint
+    from pixelgen.core.resolve import cached_hub_file, hf_cache_dir, hub_download_hint
 
     offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
     if offline and cached_hub_file(repo, filename, revision) is None:

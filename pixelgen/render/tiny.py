@@ -78,8 +78,18 @@ def build_tiny_sdxl(directory: Path) -> None:
 
     import_render_stack()
     import torch
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+    from diffusers import (
+        AutoencoderKL,
+        EulerDiscreteScheduler,
+        StableDiffusionXLPipeline,
+        UNet2DConditionModel,
+    )
+    from transformers import (
+        CLIPTextConfig,
+        CLIPTextModel,
+        CLIPTextModelWithProjection,
+        CLIPTokenizer,
+    )
 
     directory = Path(directory)
     vocab, merges = _byte_level_vocab()
@@ -170,10 +180,9 @@ def build_tiny_lora(path: Path, *, seed: int = 0, rank: int = 4, scale: float = 
     """
     import torch
     from diffusers import StableDiffusionXLPipeline, UNet2DConditionModel
+    from diffusers.utils import convert_state_dict_to_diffusers
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict
-
-    from diffusers.utils import convert_state_dict_to_diffusers
 
     path = Path(path)
     scratch = Path(tempfile.mkdtemp(prefix="tiny-lora-"))

@@ -6,6 +6,7 @@ import json
 import re
 
 from cli_helpers import run_cli
+
 from pixelgen.cli import cli
 
 MANIFEST = "manifests/small.yaml"

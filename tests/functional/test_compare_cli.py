@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
-
 from cli_helpers import run_cli
-from pixelgen.compare import grid_size
-from pixelgen.hashing import sha256_file
-from pixelgen.png import decode_png
+
+from pixelgen.commands.compare import grid_size
+from pixelgen.core.hashing import sha256_file
+from pixelgen.formats.png import decode_png
 
 pytestmark = pytest.mark.slow
 MANIFEST = "manifests/small.yaml"

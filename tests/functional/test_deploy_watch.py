@@ -8,7 +8,6 @@ import sys
 import time
 
 import pytest
-
 from cli_helpers import build_json, run_cli
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pixelgen.png import decode_png
+from pixelgen.formats.png import decode_png
 
 pytestmark = pytest.mark.slow
 JS_DIR = Path(__file__).resolve().parents[1] / "js"

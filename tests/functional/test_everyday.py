@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from cli_helpers import build_json, hub_cache_repo, run_cli, run_subprocess
-from pixelgen.hashing import sha256_file
-from pixelgen.png import decode_png, encode_png
+
+from pixelgen.core.hashing import sha256_file
+from pixelgen.formats.png import decode_png, encode_png
 
 pytestmark = pytest.mark.slow
 MANIFEST = "manifests/small.yaml"

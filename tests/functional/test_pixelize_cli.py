@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from cli_helpers import run_cli
-from pixelgen.png import decode_png, encode_png
+
+from pixelgen.formats.png import decode_png, encode_png
 
 
 def _render(tmp_path: Path) -> tuple[Path, np.ndarray]:

@@ -18,7 +18,6 @@ import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from chromium_cdp import CHROMIUM, Browser
 from conftest import REPO
 from server_helpers import free_port, stop, wait_listening
@@ -67,7 +66,7 @@ def documented_snippet(serve_port: int) -> str:
 
 
 def test_documented_pixi_loop_swaps_the_texture(project, tmp_path_factory):
-    from pixelgen.png import decode_png
+    from pixelgen.formats.png import decode_png
 
     # Only the two assets the page shows: less to build.
     path = project / MANIFEST

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import run_cli
-from pixelgen.png import decode_png
+
+from pixelgen.formats.png import decode_png
 
 pytestmark = pytest.mark.slow
 MANIFEST = "manifests/small.yaml"
@@ -36,7 +36,7 @@ def _assert_everything_decodes(project: Path) -> None:
     for png in (project / "assets_out").rglob("*.png"):
         decode_png(png.read_bytes())  # raises on a truncated file
     objects = project / "manifests" / ".pixelgen" / "cache" / "objects" / "sha256"
-    from pixelgen.hashing import sha256_file
+    from pixelgen.core.hashing import sha256_file
 
     for obj in objects.glob("*/*"):
         if not obj.name.startswith("."):

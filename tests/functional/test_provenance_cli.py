@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import build_json, outputs, run_cli
-from pixelgen.png import read_png_text
+
+from pixelgen.formats.png import read_png_text
 
 pytestmark = pytest.mark.slow
 MANIFEST = "manifests/small.yaml"

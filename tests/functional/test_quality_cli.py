@@ -7,7 +7,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from cli_helpers import build_json, outputs, run_cli
 
 pytestmark = pytest.mark.slow
@@ -79,7 +78,7 @@ def test_report_renders_in_headless_chromium(project, tmp_path):
     assert 'data-metric="palette_compliance"' in dom and "hero/seed1.png" in dom
     shot = tmp_path / "report.png"
     subprocess.run(["chromium", *flags, f"--screenshot={shot}", "--window-size=1200,900", report.as_uri()], capture_output=True, timeout=60)
-    from pixelgen.png import decode_png
+    from pixelgen.formats.png import decode_png
 
     pixels = decode_png(shot.read_bytes())
     assert pixels.shape[0] == 900 and len({tuple(p) for p in pixels[::17, ::17, :3].reshape(-1, 3)}) > 10
@@ -98,7 +97,7 @@ def test_diff_against_an_older_lock(project):
     assert set(changes) == {"ground/grass.png", "ground/dirt.png"}
     grass = changes["ground/grass.png"]
     assert grass["status"] == "changed" and grass["metrics"]["changed_pixels"] > 0 and grass["metrics"]["ssim"] < 1
-    from pixelgen.png import decode_png
+    from pixelgen.formats.png import decode_png
 
     side = decode_png((project / "assets_out" / "small" / grass["image"]).read_bytes())
     assert side.shape == (16 * 4, (16 * 3 + 2) * 4, 4)

@@ -9,9 +9,8 @@ import pytest
 
 pytest.importorskip("mcp")
 import anyio  # noqa: E402
-from mcp import Client, StdioServerParameters  # noqa: E402
-
 from conftest import REPO  # noqa: E402
+from mcp import Client, StdioServerParameters  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

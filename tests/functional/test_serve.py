@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from chromium_cdp import CHROMIUM, Browser
 from server_helpers import free_port, listening_addresses, stop, wait_listening
 

@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import run_cli
 from sec_helpers import CACHE, MANIFEST, SEC_MANIFEST, Sandbox, make_sentinel, snapshot
 

@@ -7,10 +7,9 @@ import os
 import shutil
 
 import pytest
-
-from pixelgen.store import Store
-
 from sec_helpers import MANIFEST, assert_one_error
+
+from pixelgen.core.store import Store
 
 
 def _post_entries(sandbox):

@@ -7,9 +7,9 @@ import subprocess
 import sys
 import time
 
-from pixelgen.store import CacheLock, Store
-
 from sec_helpers import MANIFEST
+
+from pixelgen.core.store import CacheLock, Store
 
 
 def _wait_for(log, text: str, process: subprocess.Popen, seconds: float = 120) -> None:

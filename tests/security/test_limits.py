@@ -7,11 +7,10 @@ import time
 import zlib
 
 import pytest
+from sec_helpers import MANIFEST, assert_one_error
 
 from pixelgen.errors import InputError
-from pixelgen.limits import Limits, check_input_image, input_image_problem
-
-from sec_helpers import MANIFEST, assert_one_error
+from pixelgen.files.limits import Limits, check_input_image, input_image_problem
 
 
 def _png_header_only(path, width: int, height: int) -> None:

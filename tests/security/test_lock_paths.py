@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from sec_helpers import LOCK, MANIFEST, assert_one_error
 
 

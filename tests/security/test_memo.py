@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
+from sec_helpers import MANIFEST, assert_one_error
 
-from pixelgen.hashing import sha256_bytes
+from pixelgen.core.hashing import sha256_bytes
 from pixelgen.manifest import load as manifest_load
 from pixelgen.manifest import manifest_schema_text
-
-from sec_helpers import MANIFEST, assert_one_error
 
 BAD_NAMES = ['"../../../sentinel/x"', '"/tmp/evil"', '"con"', '"a b"']
 

@@ -13,10 +13,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from pixelgen.hashing import sha256_bytes
-
 from sec_helpers import MANIFEST, assert_one_error
+
+from pixelgen.core.hashing import sha256_bytes
 
 
 def _mount(*args: str) -> bool:

@@ -7,10 +7,9 @@ import os
 import shutil
 
 import pytest
-
-from pixelgen.store import Store
-
 from sec_helpers import MANIFEST, assert_one_error, snapshot
+
+from pixelgen.core.store import Store
 
 
 def _link_folder(link, target) -> None:

@@ -7,11 +7,10 @@ import os
 import time
 
 import pytest
-
-from pixelgen.hashing import sha256_bytes
-from pixelgen.png import decode_png, encode_png
-
 from sec_helpers import MANIFEST, assert_one_error
+
+from pixelgen.core.hashing import sha256_bytes
+from pixelgen.formats.png import decode_png, encode_png
 
 
 def _forge(sandbox, path: str, data: bytes) -> None:

@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pixelgen.formats.aseprite import FrameInfo, FrameTag, Slice, aseprite_json_hash, expand_tag, nine_slice
+from pixelgen.formats.aseprite import (
+    FrameInfo,
+    FrameTag,
+    Slice,
+    aseprite_json_hash,
+    expand_tag,
+    nine_slice,
+)
 from pixelgen.formats.ninepatch import Border
 from pixelgen.formats.sheet import Rect, pack_frames
 

@@ -2,7 +2,12 @@
 
 import pytest
 
-from pixelgen.formats.ninepatch import Border, godot_ninepatch_tres, unity_sprite_border, validate_border
+from pixelgen.formats.ninepatch import (
+    Border,
+    godot_ninepatch_tres,
+    unity_sprite_border,
+    validate_border,
+)
 from pixelgen.formats.sheet import Rect
 
 

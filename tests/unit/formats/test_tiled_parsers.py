@@ -11,7 +11,14 @@ import pytest
 from PIL import Image
 
 from pixelgen.formats.autotile import corner_wang_tiles, corner_wangset, wang_tile_label
-from pixelgen.formats.tiled import WangColor, WangSet, tileset_atlas, tileset_tsj, tileset_tsx, tiled_map_tmx
+from pixelgen.formats.tiled import (
+    WangColor,
+    WangSet,
+    tiled_map_tmx,
+    tileset_atlas,
+    tileset_tsj,
+    tileset_tsx,
+)
 
 TILE = 8
 

@@ -178,7 +178,7 @@ def test_kind_specific_keys(tmp_path):
 
 
 def test_schema_lists_exactly_the_known_gates():
-    from pixelgen.gates import GATE_METRICS
+    from pixelgen.quality.gates import GATE_METRICS
 
     assert manifest_schema()["$defs"]["quality"]["propertyNames"]["enum"] == sorted(GATE_METRICS)
 

@@ -12,7 +12,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from pixelgen.pixelart import GridDetectionError, builtin_palette, pixelize, srgb_to_oklab
+from pixelgen.pixelart import (
+    GridDetectionError,
+    builtin_palette,
+    pixelize,
+    srgb_to_oklab,
+)
 
 MODES = {
     "auto": {},

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pixelgen.hashing import sha256_bytes
+from pixelgen.core.hashing import sha256_bytes
 from pixelgen.pixelart import PIXELIZE_ALGORITHM_VERSION, builtin_palette, pixelize
 
 GOLDEN = Path(__file__).with_name("pixelize_golden.json")

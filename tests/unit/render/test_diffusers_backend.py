@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pixelgen.core.plan import RenderJob
 from pixelgen.manifest.model import ModelSpec
-from pixelgen.plan import RenderJob
 
 torch = pytest.importorskip("torch")
 

@@ -1,0 +1,681 @@
+"""``pixelgen build``: the recipe, step by step."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from pixelgen.commands.status import AssetState, compute_status, removed_outputs
+from pixelgen.core.hashing import FileDigestCache
+from pixelgen.core.outputs import manifest_out_dir, remove_outputs, write_output
+from pixelgen.core.plan import Plan, make_plan
+from pixelgen.core.resolve import Resolved, resolve
+from pixelgen.core.store import CacheLock, Store
+from pixelgen.errors import (
+    EnvironmentProblem,
+    FileSystemError,
+    InputError,
+    ModelChangedError,
+    translate_os_errors,
+)
+from pixelgen.manifest import Manifest, load_manifest, remember_validated
+from pixelgen.quality.stage import lock_quality_summary
+from pixelgen.records.buildinfo import lock_model_records, utc_now
+from pixelgen.records.lock import Lock, LockEntry, read_lock, write_lock_if_changed
+
+log = logging.getLogger("pixelgen")
+DEFAULT_OUT = "assets_out"
+BUILD_LOCK_WAIT_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    out: Path | None = None
+    cache_dir: Path | None = None
+    only: frozenset[str] | None = None
+    force: bool = False
+    check: bool = False
+    batch_size: int = 1
+    device: str = "auto"
+    dtype: str | None = None
+    keep_going: bool = False
+    progress: bool = True
+    lock_wait_seconds: float = BUILD_LOCK_WAIT_SECONDS
+    sbom_timestamp: str | None = None
+    strip_metadata: bool = False
+    metrics_file: Path | None = None
+    gates: str = "error"  # "warn": report gate violations without failing the build
+    deploy: Path | None = None  # overrides the manifest's deploy.dir
+    # (done, total) jobs after each finished job; raising from it stops the build before
+    # anything is written to OUT or the lock (finished renders stay cached).
+    on_progress: Callable[[int, int], None] | None = field(default=None, compare=False)
+    full_hash: bool = False  # hash every model file again instead of trusting the digest memo (verify --full)
+
+    def __post_init__(self) -> None:
+        # Checked before any work, so a bad option never leaves a half-recorded build.
+        if self.sbom_timestamp is not None:
+            from pixelgen.records.provenance import check_timestamp
+
+            try:
+                check_timestamp(self.sbom_timestamp, "--sbom-timestamp")
+            except ValueError as exc:
+                raise InputError(str(exc)) from None
+        if self.gates not in ("error", "warn"):
+            raise InputError(f"--gates {self.gates!r}: use error or warn")
+
+
+@dataclass
+class BuildSummary:
+    manifest: str
+    out_dir: str
+    stale: list[dict[str, Any]] = field(default_factory=list)
+    built: int = 0
+    cached: int = 0
+    up_to_date: int = 0
+    removed: list[str] = field(default_factory=list)
+    packed: int = 0
+    seam_errors: dict[str, float | None] = field(default_factory=dict)
+    gate_violations: list[dict[str, Any]] = field(default_factory=list)
+    gates_failed: bool = False
+    deployed: list[str] = field(default_factory=list)
+    undeployed: list[str] = field(default_factory=list)  # removed from the deploy folder with the assets they came from
+    deploy_dir: str | None = None
+    deploy_ms: float | None = None
+    render_to_deploy_ms: float | None = None  # from the last render/post-process finishing to the deploy finishing
+    rendered: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    images_per_second: float | None = None
+    lock_written: bool = False
+    provenance_written: bool = False
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Workspace:
+    """Everything a command derives from a manifest before doing any work."""
+
+    manifest: Manifest
+    resolved: Resolved
+    plan: Plan
+    lock: Lock | None
+    out_dir: Path
+    store: Store
+    cache_dir: Path
+    full_plan: Plan | None = None  # the plan of every asset when ``plan`` is a selection (--only)
+
+    @property
+    def every_asset(self) -> Plan:
+        return self.full_plan or self.plan
+
+
+def default_cache_dir(manifest_path: Path) -> Path:
+    env = os.environ.get("PIXELGEN_CACHE")
+    return Path(env) if env else manifest_path.parent / ".pixelgen" / "cache"
+
+
+@translate_os_errors("read")
+def open_workspace(manifest_path: Path, options: BuildOptions) -> Workspace:
+    cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir(manifest_path)
+    memo = cache_dir / "validated" if cache_dir.is_dir() else None
+    manifest = load_manifest(manifest_path, validation_memo=memo)
+    if options.only:
+        unknown = sorted(options.only - {asset.id for asset in manifest.assets})
+        if unknown:
+            raise InputError(f"--only names assets the manifest does not have: {', '.join(unknown)}")
+    digests = FileDigestCache(cache_dir / "file-digests.json" if cache_dir.is_dir() and not options.full_hash else None)
+    resolved = resolve(manifest, digests)
+    plan = make_plan(manifest, resolved, only=options.only, strip_metadata=options.strip_metadata)
+    full_plan = make_plan(manifest, resolved, only=None, strip_metadata=options.strip_metadata) if options.only else None
+    if memo is not None:
+        remember_validated(memo, manifest)
+    out_root = Path(options.out) if options.out else Path(DEFAULT_OUT)
+    return Workspace(
+        manifest=manifest,
+        resolved=resolved,
+        plan=plan,
+        lock=read_lock(manifest.lock_path),
+        out_dir=manifest_out_dir(out_root, manifest.name),
+        store=Store(cache_dir),
+        cache_dir=cache_dir,
+        full_plan=full_plan,
+    )
+
+
+def check_writable_folder(folder: Path, what: str) -> None:
+    """Refuse, before any work, a folder that cannot be created or written (a file in the way, no permission)."""
+    existing = Path(folder)
+    while not existing.exists():
+        if existing.parent == existing:
+            return
+        existing = existing.parent
+    # An environment problem (exit 1, like the OS errors met later), caught before any work.
+    if not existing.is_dir():
+        raise FileSystemError(f"{what} {folder}: {existing} is a file, not a folder\n    fix: choose another folder or move the file", str(existing))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise FileSystemError(
+            f"{what} {folder}: {existing} is read-only for this user (permission denied)\n"
+            "    fix: make it writable, or choose another folder (--out, --cache-dir, --deploy)",
+            str(existing),
+        )
+
+
+def describe_stale(states: list[AssetState]) -> list[dict[str, Any]]:
+    return [
+        {"asset": state.asset_id, "reasons": ["removed from the manifest"] if state.removed else state.reasons}
+        for state in states
+        if not state.up_to_date
+    ]
+
+
+@translate_os_errors("write")
+def build(
+    manifest_path: str | Path,
+    options: BuildOptions = BuildOptions(),
+    *,
+    make_generator: Callable[[Workspace], Any] | None = None,
+) -> BuildSummary:
+    started = time.perf_counter()
+    started_at = utc_now()
+    manifest_path = Path(manifest_path)
+
+    # 1. Load, validate and plan. Bad input stops here, before anything is written.
+    if options.metrics_file:
+        from pixelgen.records.metrics import check_metrics_file
+
+        check_metrics_file(Path(options.metrics_file))
+    ws = open_workspace(manifest_path, options)
+    summary = BuildSummary(manifest=ws.manifest.name, out_dir=str(ws.out_dir))
+    if not options.check:
+        check_writable_folder(ws.out_dir, "--out" if options.out else "the output folder")
+        check_writable_folder(ws.cache_dir, "--cache-dir" if options.cache_dir else "the cache folder")
+        deploy_dir = options.deploy or ws.manifest.deploy_dir
+        if deploy_dir is not None:
+            check_writable_folder(Path(deploy_dir), "--deploy" if options.deploy else "deploy.dir")
+
+    # 2. Compare the plan with the lock and the output folder.
+    states = compute_status(ws.plan, ws.lock, ws.out_dir, selection=options.only)
+    summary.stale = describe_stale(states)
+    if options.check:
+        reasons = records_stale_reasons(ws, ws.lock)
+        if reasons:
+            summary.stale.append({"asset": "(build records)", "reasons": reasons})
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    # 3. Refuse early what would fail late: an unwritable folder must not
+    # stop the build after outputs were written or removed.
+    _check_writable(ws, options)
+
+    # 4. One build of this manifest at a time; the cache is held shared, so
+    # gc (which holds it exclusively) never collects what this build stores.
+    with _build_lock(manifest_path, options.lock_wait_seconds) as held, \
+            CacheLock(ws.cache_dir, exclusive=False, wait_seconds=options.lock_wait_seconds):
+        if held.waited:
+            # Another build finished while we waited: compare again with what it wrote.
+            ws.lock = read_lock(ws.manifest.lock_path)
+            states = compute_status(ws.plan, ws.lock, ws.out_dir, selection=options.only)
+        stale_posts = [o.post for s in states for o in s.outputs if o.post is not None and (o.stale or options.force)]
+        removed_paths = removed_outputs(states)
+        recorded_digests = _recorded_digests(ws.lock, removed_paths)
+        summary.up_to_date = sum(1 for s in states for o in s.outputs if o.post is not None and not o.stale)
+        if options.force:
+            summary.up_to_date = 0
+
+        # 5. Models whose bytes changed under the same identity stop the build
+        # before anything is rendered with them or recorded as theirs.
+        digests = FileDigestCache(ws.cache_dir / "file-digests.json")
+        _check_model_files(ws, ws.lock, digests)
+
+        # 6. Render and post-process what the cache lacks.
+        from pixelgen.commands.progress import BuildProgress
+        from pixelgen.core.run import Runner
+
+        generator_factory = make_generator or diffusers_generator_factory(options)
+        with BuildProgress(enabled=options.progress, on_advance=options.on_progress) as progress:
+            progress.add_total(len(stale_posts))
+
+            def start_generator() -> Any:
+                progress.note("starting the renderer: importing torch and diffusers…")
+                generator = generator_factory(ws)
+                if hasattr(generator, "on_status"):
+                    generator.on_status = progress.note
+                return generator
+
+            runner = Runner(
+                ws.store,
+                start_generator,
+                ws.resolved,
+                batch_size=options.batch_size,
+                force=options.force,
+                keep_going=options.keep_going,
+                progress=progress,
+            )
+            result = runner.run(ws.plan, stale_posts)
+        rendered_at = time.perf_counter()
+
+        # 7. Write outputs into OUT, remove those of removed assets.
+        lock = ws.lock or Lock(manifest=ws.manifest.name)
+        previous_entries = dict(lock.outputs)
+        previous_identities = (dict(lock.models), dict(lock.loras))
+        _write_outputs(ws, lock, stale_posts, result, summary)
+
+        # 8. Pack engine-ready files (sheets, tilesets, 9-slice data) where images or settings changed.
+        stale_packs = {s.asset_id for s in states for o in s.outputs if o.pack_key and (o.stale or options.force)}
+        for asset_plan in ws.plan.assets:
+            if asset_plan.asset.id in stale_packs and asset_plan.asset.id not in result.failures:
+                summary.packed += _pack(ws, asset_plan, result, lock, summary)
+        summary.removed, kept = remove_outputs(ws.out_dir, recorded_digests)
+        for path in kept:
+            summary.warnings.append(f"{path}: kept in {ws.out_dir} although its asset was removed, because it is not the file "
+                                    "pixelgen wrote there (its bytes changed, or it is a link); delete it yourself if it is not needed")
+        for path in removed_paths:
+            lock.outputs.pop(path, None)
+            lock.packs.pop(path, None)
+
+        # 9. Write the lock, only if an entry changed: serialising a big lock
+        # costs more than the rest of a no-op build.
+        _refresh_identities(ws, lock, options, digests)
+        if ws.lock is None or stale_posts or stale_packs or removed_paths or (lock.models, lock.loras) != previous_identities:
+            summary.lock_written = write_lock_if_changed(ws.manifest.lock_path, lock)
+
+        # 10. Deploy changed files into the game's asset folder, first, so a game's
+        # hot reload sees them as soon as possible (the records below follow).
+        deploy_dir = options.deploy or ws.manifest.deploy_dir
+        if deploy_dir is not None:
+            _deploy(ws, lock, Path(deploy_dir), summary, rendered_at)
+
+        # 11. Quality scores, gates and report; provenance: SBOM and in-toto statement.
+        summary.warnings.extend(ws.resolved.warnings)
+        changed = bool(summary.lock_written or result.posts_built or result.posts_cached or summary.packed or summary.removed)
+        if changed or records_stale_reasons(ws, lock):
+            assessment = _write_records(ws, lock, previous_entries, result, stale_posts, summary, options, started_at, digests)
+        else:
+            assessment = _gates_from_recorded_scores(ws)
+        if options.only:
+            assessment.violations = [v for v in assessment.violations if v.asset in options.only]
+        summary.gate_violations = [violation.to_dict() for violation in assessment.violations]
+        summary.gates_failed = bool(assessment.violations) and options.gates == "error"
+
+    # 12. Metrics for Prometheus' textfile collector, when asked for.
+    if options.metrics_file:
+        from pixelgen.records.metrics import write_build_metrics
+
+        written = result.posts_built + result.posts_cached
+        write_build_metrics(
+            Path(options.metrics_file),
+            manifest=ws.manifest.name,
+            model_names=sorted({asset_plan.asset.model for asset_plan in ws.plan.assets}),
+            images_total=written,
+            build_seconds=time.perf_counter() - started,
+            image_latencies_s=result.image_latencies,
+            cache_hits=min(written, result.posts_cached + result.renders_cached),
+            gpu_energy_joules=None,  # energy is measured by bench/throughput.py (NVML), not per build
+            gpu_memory_peak_bytes=getattr(runner.started_generator, "memory_peak_bytes", None),
+        )
+
+    # 13. Summary.
+    summary.built = result.posts_built
+    summary.cached = result.posts_cached
+    summary.rendered = result.rendered
+    summary.failed = dict(result.failures)
+    summary.seconds = time.perf_counter() - started
+    if result.rendered and result.render_seconds > 0:
+        summary.images_per_second = result.rendered / result.render_seconds
+    return summary
+
+
+def _recorded_digests(lock: Lock | None, paths: list[str]) -> dict[str, str]:
+    """What pixelgen wrote at each path, per the lock: only files with these bytes are ever removed."""
+    if lock is None:
+        return {}
+    found = {}
+    for path in paths:
+        if path in lock.outputs:
+            found[path] = lock.outputs[path].sha256
+        elif path in lock.packs:
+            found[path] = lock.packs[path]["sha256"]
+    return found
+
+
+def _check_writable(ws: Workspace, options: BuildOptions) -> None:
+    """Every folder the build writes to must be writable, and OUT/<name> must not be a symlink, before any work."""
+    if ws.out_dir.is_symlink():
+        raise FileSystemError.from_os_error(OSError(errno.ELOOP, "the output folder is a symbolic link", str(ws.out_dir)), ws.out_dir, "write into")
+    deploy_dir = options.deploy or ws.manifest.deploy_dir
+    # The confined writes refuse a symlinked folder anyway; finding the asset
+    # folders' links here stops the build before it renders anything.
+    for root in [ws.out_dir, *([Path(deploy_dir)] if deploy_dir else [])]:
+        for asset_plan in ws.plan.assets:
+            if (Path(root) / asset_plan.asset.id).is_symlink():
+                link = Path(root) / asset_plan.asset.id
+                raise FileSystemError.from_os_error(OSError(errno.ELOOP, "a symbolic link to a folder is not followed", str(link)), link, "write into")
+    folders = [ws.manifest.lock_path.parent, ws.out_dir, ws.cache_dir, *([Path(deploy_dir)] if deploy_dir else [])]
+    for folder in folders:
+        existing = Path(folder)
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if existing.exists() and not existing.is_dir():
+            raise FileSystemError.from_os_error(OSError(errno.ENOTDIR, "not a folder", str(existing)), existing, "write into")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            read_only = bool(os.statvfs(existing).f_flag & os.ST_RDONLY) if hasattr(os, "statvfs") else False
+            code, reason = (errno.EROFS, "read-only file system") if read_only else (errno.EACCES, "permission denied")
+            raise FileSystemError.from_os_error(OSError(code, reason, str(existing)), existing, "write into")
+
+
+def _check_model_files(ws: Workspace, lock: Lock | None, digests: FileDigestCache) -> None:
+    from pixelgen.records.buildinfo import changed_models
+
+    changed = changed_models(ws, lock, digests) if lock is not None else []
+    if changed:
+        name, where = changed[0]
+        raise ModelChangedError(
+            f"model {name!r}: its files{where} differ from those {ws.manifest.lock_path.name} recorded for the same model identity "
+            "(swapped, modified or damaged weights); stopping before anything is rendered with them or recorded as the model's\n"
+            "    fix: restore the original files"
+            + (" (delete that folder: pixelgen rebuilds the built-in model)" if ws.manifest.models[name].kind == "builtin" else "")
+            + f"; if the new weights are intended, delete `models.{name}` from the lock file and build again"
+        )
+
+
+def _write_outputs(ws: Workspace, lock: Lock, stale_posts: list, result: Any, summary: BuildSummary) -> None:
+    for post in stale_posts:
+        produced = result.produced.get(post.key)
+        if produced is None:
+            continue  # failed: its previous output and lock entry stay
+        write_output(ws.out_dir, post.output, produced.data, produced.digest)
+        lock.outputs[post.output] = LockEntry(
+            asset=post.asset_id,
+            image=post.image,
+            render_key=post.render_key,
+            post_key=post.key,
+            sha256=produced.digest,
+            inputs=post.inputs,
+            model=post.model,
+            seed=post.seed,
+            batch_size=int(produced.meta.get("batch_size", 1)),
+            palette=produced.meta.get("palette"),
+            quality=lock_quality_summary(produced.meta.get("metrics")),
+        )
+        summary.notes.extend(_notes(post.output, produced.meta))
+
+
+def _refresh_identities(ws: Workspace, lock: Lock, options: BuildOptions, digests: FileDigestCache) -> None:
+    """Model and LoRA records of the lock: current where this run resolved them, kept otherwise (--only)."""
+    lock.manifest = ws.manifest.name
+    used_models = {entry.model for entry in lock.outputs.values()}
+    previous = lock.models
+    lock.models = {name: record for name, record in previous.items() if name in used_models and name not in ws.resolved.models}
+    lock.models.update(lock_model_records(ws, used_models, digests, previous))
+    names = set(ws.resolved.loras) | set(lock.loras) if options.only else set(ws.resolved.loras)
+    lock.loras = _identities_in_use(lock.loras, ws.resolved.loras, names)
+
+
+def _deploy(ws: Workspace, lock: Lock, deploy_dir: Path, summary: BuildSummary, rendered_at: float) -> None:
+    from pixelgen.commands.deploy import deploy_record_name, sync_deployed
+
+    started = time.perf_counter()
+    try:
+        deployed = sync_deployed({path: ws.out_dir / path for path in [*lock.outputs, *lock.packs]}, deploy_dir,
+                                 record_name=deploy_record_name(ws.manifest.name), source_root=ws.out_dir)
+    except ValueError as exc:
+        raise EnvironmentProblem(f"deploy to {deploy_dir} stopped: {exc}\n    fix: build again so every output exists, then deploy") from None
+    summary.deploy_ms = (time.perf_counter() - started) * 1e3
+    summary.render_to_deploy_ms = (time.perf_counter() - rendered_at) * 1e3
+    summary.deployed = list(deployed.copied)
+    summary.undeployed = list(deployed.removed)
+    summary.deploy_dir = str(deploy_dir)
+    if deployed.staging_fallback:
+        summary.notes.append(f"deploy: {deployed.staging_fallback}")
+
+
+def _pack(ws: Workspace, asset_plan: Any, result: Any, lock: Lock, summary: BuildSummary) -> int:
+    """Pack one asset's final images into engine files; returns how many files were written."""
+    from pixelgen.core.hashing import sha256_bytes
+    from pixelgen.files.fsutil import file_digest_inside, write_bytes_inside
+    from pixelgen.formats.pack import pack_asset
+    from pixelgen.formats.png import decode_png
+
+    images = {}
+    for post in asset_plan.posts:
+        produced = result.produced.get(post.key)
+        data = produced.data if produced else (hit.data if (hit := ws.store.get("post", post.key)) else None)
+        if data is None:
+            return 0  # an image is missing (failed): keep the previous pack
+        images[post.image] = decode_png(data)
+    packed = pack_asset(asset_plan.asset, images, manifest_name=ws.manifest.name)
+    for name, seams in packed.report.get("seam", {}).items():
+        summary.seam_errors[f"{asset_plan.asset.id}/{name}"] = seams.get("seam_error")
+    for name, data in packed.files.items():
+        path = f"{asset_plan.asset.id}/{name}"
+        digest = sha256_bytes(data)
+        target = ws.out_dir / path
+        if file_digest_inside(ws.out_dir, target) != digest:
+            write_bytes_inside(ws.out_dir, target, data)
+        lock.packs[path] = {"asset": asset_plan.asset.id, "key": asset_plan.pack_key, "sha256": digest}
+    return len(packed.files)
+
+
+def records_stale_reasons(ws: Workspace, lock: Lock | None) -> list[str]:
+    """Why the build records must be written again though no output changed; empty when they are current.
+
+    The set must be the one the last build wrote (see :mod:`pixelgen.records.recordset`),
+    and ``quality.json`` must cover every asset of the lock with the gates the
+    manifest declares now.
+    """
+    import json
+
+    from pixelgen.records.recordset import QUALITY_FILENAME, record_problems
+
+    problems = record_problems(ws.out_dir, lock)
+    if problems or lock is None or not lock.outputs:
+        return problems
+    try:
+        recorded = json.loads((ws.out_dir / QUALITY_FILENAME).read_text("utf-8")).get("assets", {})
+    except (OSError, ValueError):
+        return [f"{QUALITY_FILENAME} unreadable"]
+    locked_assets = {entry.asset for entry in lock.outputs.values()}
+    if set(recorded) != locked_assets:
+        return [f"{QUALITY_FILENAME} does not cover the assets of the lock"]
+    for asset_plan in ws.every_asset.assets:
+        entry = recorded.get(asset_plan.asset.id)
+        if entry is None:
+            continue
+        declared = json.loads(json.dumps(dict(asset_plan.asset.quality)))
+        if (entry.get("gates", {}).get("thresholds") or {}) != declared:
+            return ["quality gates changed"]
+    return []
+
+
+def _write_records(ws: Workspace, lock: Lock, previous: dict[str, LockEntry], result: Any, stale_posts: list, summary: BuildSummary,
+                   options: BuildOptions, started_at: str, digests: FileDigestCache) -> Any:
+    """Score every asset, then write quality.json, report.html, the SBOM and the provenance as one set."""
+    from pixelgen.files.fsutil import write_bytes_atomic
+    from pixelgen.records.recordset import PROVENANCE_FILENAME, SBOM_FILENAME
+
+    assessment, files = _assess(ws, lock, previous, result, stale_posts, summary)
+    if lock.outputs:
+        from pixelgen.records.buildinfo import build_info, default_tasks
+        from pixelgen.records.provenance import (
+            restricted_licenses,
+            write_provenance_files,
+        )
+
+        info = build_info(ws, lock, started_at=started_at, selection=options.only, tasks=default_tasks(lock), digests=digests)
+        write_provenance_files(ws.out_dir, info, sbom_timestamp=options.sbom_timestamp, records=files)
+        summary.provenance_written = True
+        summary.warnings.extend(restricted_licenses(info))
+    else:
+        # Nothing is built any more: the statement and SBOM of earlier outputs would describe files that are gone.
+        for name in (PROVENANCE_FILENAME, SBOM_FILENAME):
+            (ws.out_dir / name).unlink(missing_ok=True)
+        for name, data in files.items():
+            write_bytes_atomic(ws.out_dir / name, data)
+    return assessment
+
+
+def _assess(ws: Workspace, lock: Lock, previous: dict[str, LockEntry], result: Any, stale_posts: list, summary: BuildSummary) -> tuple[Any, dict[str, bytes]]:
+    """Score every asset of the manifest (not only a ``--only`` selection) and check the gates."""
+    from dataclasses import replace
+
+    from pixelgen.formats.png import decode_png
+    from pixelgen.quality.stage import assess, quality_and_report
+
+    ws = replace(ws, plan=ws.every_asset, full_plan=None)
+    images: dict[str, Any] = {}
+    image_bytes: dict[str, bytes] = {}
+    metrics: dict[str, Any] = {}
+    for post in ws.plan.posts:
+        source = result.produced.get(post.key) or ws.store.get("post", post.key)
+        locked = lock.outputs.get(post.output)
+        if source is None and locked is not None:
+            source = ws.store.get("post", locked.post_key)  # outside a --only selection: what is on disk
+        if source is None:
+            continue  # failed this build
+        images[post.output] = decode_png(source.data)
+        image_bytes[post.output] = source.data
+        metrics[post.output] = source.meta.get("metrics", {})
+    assessment = assess(ws, lock, previous, images, metrics)
+    changed_outputs = {post.output for post in stale_posts if post.key in result.produced}
+    previous_images = {}
+    for path in changed_outputs:
+        before = previous.get(path)
+        hit = ws.store.get("post", before.post_key) if before else None
+        if hit is not None and before.post_key != lock.outputs[path].post_key:
+            previous_images[path] = decode_png(hit.data)
+    changed_assets = {post.asset_id for post in stale_posts if post.output in changed_outputs}
+    files = quality_and_report(ws, lock, assessment, changed=changed_assets, previous_images=previous_images, image_bytes=image_bytes,
+                               summary={"built": result.posts_built, "from cache": result.posts_cached, "rendered": result.rendered,
+                                        "removed": len(summary.removed), "failed": len(result.failures)})
+    return assessment, files
+
+
+def _gates_from_recorded_scores(ws: Workspace) -> Any:
+    """A no-op build re-checks the gates on the recorded scores."""
+    import json
+
+    from pixelgen.quality.gates import evaluate_gates
+    from pixelgen.quality.stage import QUALITY_FILENAME, Assessment
+
+    quality_file = ws.out_dir / QUALITY_FILENAME
+    document = json.loads(quality_file.read_text("utf-8")) if quality_file.is_file() else {"assets": {}}
+    assessment = Assessment(document=document)
+    for asset_plan in ws.plan.assets:
+        entry = document.get("assets", {}).get(asset_plan.asset.id)
+        if entry and asset_plan.asset.quality:
+            gates = evaluate_gates(asset_plan.asset.id, entry["metrics"], dict(asset_plan.asset.quality))
+            assessment.violations.extend(gates.violations)
+            assessment.skipped.extend(gates.skipped)
+    return assessment
+
+
+def _identities_in_use(previous: dict[str, Any], current: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """Resolved identities for the lock: current where known, else what the lock had (``--only`` builds)."""
+    return {name: current.get(name, previous.get(name)) for name in sorted(names) if name in current or name in previous}
+
+
+def _notes(output: str, meta: dict[str, Any]) -> list[str]:
+    report = meta.get("report") or {}
+    notes = []
+    if report.get("fallback"):
+        notes.append(f"{output}: {report['fallback']}")
+    for note in report.get("notes") or []:
+        notes.append(f"{output}: {note}")
+    return notes
+
+
+def diffusers_generator_factory(options: BuildOptions) -> Callable[[Workspace], Any]:
+    def factory(ws: Workspace) -> Any:
+        from pixelgen.render.diffusers_backend import DiffusersGenerator
+
+        return DiffusersGenerator(
+            models=ws.manifest.models,
+            loras=ws.manifest.loras,
+            cache_dir=ws.cache_dir,
+            device=options.device,
+            dtype=options.dtype,
+        )
+
+    return factory
+
+
+class _build_lock:
+    """An exclusive lock per manifest, so two builds never interleave writes."""
+
+    def __init__(self, manifest_path: Path, wait_seconds: float) -> None:
+        from filelock import FileLock
+
+        folder = manifest_path.resolve().parent / ".pixelgen" / "locks"
+        for part in (folder.parent, folder):
+            if part.is_symlink():  # beside the manifest, i.e. in a checkout: create nothing through a link
+                raise OSError(errno.ELOOP, "a symbolic link to a folder is not followed", str(part))
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{manifest_path.stem}.build.lock"
+        self.lock = FileLock(str(self.path))
+        self.wait_seconds = wait_seconds
+
+    def __enter__(self) -> "_build_lock":
+        from filelock import Timeout
+
+        self.waited = False
+        try:
+            self.lock.acquire(timeout=0)
+            return self
+        except Timeout:
+            log.warning("another build of this manifest is running; waiting for it to finish (lock %s)", self.path)
+            self.waited = True
+        try:
+            self.lock.acquire(timeout=self.wait_seconds)
+        except Timeout:
+            raise EnvironmentProblem(
+                f"another build of this manifest still holds {self.path} after {self.wait_seconds:.0f} s; "
+                "wait for it, or stop it"
+            ) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+@dataclass(frozen=True)
+class GcResult:
+    cache_dir: Path
+    kept_renders: int
+    kept_assets: int
+    removed_entries: int = 0
+    freed_bytes: int = 0
+
+
+@translate_os_errors("clean the cache")
+def collect_garbage(manifests: list[Path], cache_dir: Path | None, *, dry_run: bool = False,
+                    wait_seconds: float = BUILD_LOCK_WAIT_SECONDS) -> GcResult:
+    """Remove cache entries no given manifest's lock references, holding the cache exclusively.
+
+    The locks are read only once no build holds the cache, so renders a build
+    stored but has not yet recorded in its lock are never collected.
+    """
+    roots = {Path(cache_dir) if cache_dir else default_cache_dir(Path(manifest)) for manifest in manifests}
+    if len(roots) != 1:
+        raise InputError("these manifests use different cache folders; pass --cache-dir or run gc once per cache")
+    root = roots.pop()
+    store = Store(root)
+    with CacheLock(root, exclusive=True, wait_seconds=wait_seconds):
+        keep: dict[str, set[str]] = {"render": set(), "post": set()}
+        for manifest in manifests:
+            lock_path = Path(manifest).with_name(f"{Path(manifest).stem}.lock.json")
+            lock = read_lock(lock_path)
+            if lock is None:
+                raise InputError(f"{lock_path}: no lock file; build {manifest} first so gc knows what to keep")
+            for entry in lock.outputs.values():
+                keep["render"].add(entry.render_key)
+                keep["post"].add(entry.post_key)
+        if dry_run:
+            return GcResult(root, len(keep["render"]), len(keep["post"]))
+        removed, freed = store.gc(keep)
+    return GcResult(root, len(keep["render"]), len(keep["post"]), removed, freed)

@@ -1,0 +1,1 @@
+"""The build's machinery: plan (pure), resolve, run, store, post-process, hashing, outputs."""

@@ -1,0 +1,231 @@
+"""Execute a plan's stale jobs against a store and a generator.
+
+Renders come from the cache when present; what is missing is rendered in
+batches of jobs that share a pipeline configuration. Post-processing then runs
+per asset. Every result is stored as soon as it exists, so a killed build
+loses at most the batch in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence
+
+import numpy as np
+
+from pixelgen.core.hashing import content_key
+from pixelgen.core.plan import Plan, PostJob, RenderJob
+from pixelgen.core.resolve import Resolved
+from pixelgen.core.store import Store
+from pixelgen.errors import PixelgenError
+from pixelgen.formats.png import decode_png, encode_png
+
+log = logging.getLogger("pixelgen")
+
+
+class Generator(Protocol):
+    def render(self, jobs: Sequence[RenderJob]) -> list[np.ndarray]: ...
+
+
+class Progress(Protocol):
+    def add_total(self, count: int) -> None: ...
+    def advance(self, count: int, *, images: int = 0) -> None: ...
+
+
+@dataclass(frozen=True)
+class Produced:
+    data: bytes
+    digest: str
+    meta: dict[str, Any]
+
+
+@dataclass
+class RunResult:
+    produced: dict[str, Produced] = field(default_factory=dict)  # post key → asset bytes
+    failures: dict[str, str] = field(default_factory=dict)  # asset id → message
+    rendered: int = 0
+    render_seconds: float = 0.0
+    renders_cached: int = 0
+    posts_cached: int = 0
+    posts_built: int = 0
+    batch_sizes: list[int] = field(default_factory=list)
+    image_latencies: list[float] = field(default_factory=list)  # render seconds per image (batch time ÷ batch size)
+
+
+def png_parameters(post: PostJob, render: RenderJob, resolved: Resolved) -> dict[str, str]:
+    """PNG text chunks: an A1111-style ``parameters`` block and pixelgen's own JSON."""
+    import json
+
+    model_hash = content_key(resolved.models[render.model])[:10]
+    loras = ", ".join(f"{name}: {content_key(resolved.loras[name])[:10]} x{weight:g}" for name, weight in render.loras)
+    settings = [
+        f"Steps: {render.steps}",
+        f"Sampler: {render.scheduler}",
+        f"CFG scale: {render.guidance:g}",
+        f"Seed: {render.seed}",
+        f"Size: {render.width}x{render.height}",
+        f"Model: {render.model}",
+        f"Model hash: {model_hash}",
+    ]
+    if loras:
+        settings.append(f"Lora hashes: \"{loras}\"")
+    if render.seamless:
+        settings.append("Tiling: True")
+    parameters = f"{render.prompt}\nNegative prompt: {render.negative}\n" + ", ".join(settings)
+    own = json.dumps({"asset": post.asset_id, "image": post.image, "job": post.key, "render": render.key}, sort_keys=True)
+    return {"parameters": parameters, "pixelgen": own}
+
+
+def image_scores(image: np.ndarray, job: PostJob, palette: list[str] | None, report: dict[str, Any]) -> dict[str, Any]:
+    """Pixel-art scores of one final image; computed once and cached with the post-processed asset."""
+    from pixelgen.pixelart import hex_to_rgb, palette_from_hex
+    from pixelgen.quality.scores import pixel_metrics, seam_metrics
+
+    colours = None if palette is None else palette_from_hex(palette)
+    outline = job.pixelart.get("outline")
+    outline_rgb = None if outline is None else hex_to_rgb(outline)
+    scores = pixel_metrics(image, palette=colours, grid_confidence=report.get("confidence"), outline_color=outline_rgb)
+    if report.get("grid_consistency") is not None:
+        scores["grid_consistency"] = report["grid_consistency"]
+    if job.wrap:
+        scores.update(seam_metrics(image))
+    return scores
+
+
+class Runner:
+    def __init__(
+        self,
+        store: Store,
+        make_generator: Callable[[], Generator],
+        resolved: Resolved,
+        *,
+        batch_size: int = 1,
+        force: bool = False,
+        keep_going: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
+        self.store = store
+        self._make_generator = make_generator
+        self._generator: Generator | None = None
+        self.resolved = resolved
+        self.batch_size = max(1, batch_size)
+        self.force = force
+        self.keep_going = keep_going
+        self.progress = progress
+
+    @property
+    def generator(self) -> Generator:
+        # Created on first need: a fully cached build never imports torch.
+        if self._generator is None:
+            self._generator = self._make_generator()
+        return self._generator
+
+    @property
+    def started_generator(self) -> Generator | None:
+        """The generator if this run needed one (None for a fully cached build)."""
+        return self._generator
+
+    def run(self, plan: Plan, stale: Sequence[PostJob]) -> RunResult:
+        result = RunResult()
+        # 1. Post-processed assets already in the cache.
+        todo_by_asset: dict[str, list[PostJob]] = defaultdict(list)
+        for post in stale:
+            hit = None if self.force else self.store.get("post", post.key)
+            if hit is not None:
+                result.produced[post.key] = Produced(hit.data, hit.digest, hit.meta)
+                result.posts_cached += 1
+            else:
+                todo_by_asset[post.asset_id].append(post)
+        if self.progress:
+            self.progress.advance(result.posts_cached)
+        # A shared palette needs every image of the asset.
+        for asset_plan in plan.assets:
+            jobs = todo_by_asset.get(asset_plan.asset.id)
+            if jobs and jobs[0].palette and "shared_with" in jobs[0].palette:
+                todo_by_asset[asset_plan.asset.id] = list(asset_plan.posts)
+        # 2. Renders the cache lacks, in batches.
+        renders = self._ensure_renders(plan, todo_by_asset, result)
+        # 3. Post-processing, per asset.
+        for asset_id, jobs in todo_by_asset.items():
+            if asset_id in result.failures:
+                continue
+            try:
+                self._postprocess(asset_id, jobs, plan, renders, result)
+            except PixelgenError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a failed asset must not hide the others
+                if not self.keep_going and not isinstance(exc, ValueError):
+                    raise
+                result.failures[asset_id] = f"post-processing failed: {exc}"
+                if not self.keep_going:
+                    break
+        return result
+
+    def _ensure_renders(self, plan: Plan, todo_by_asset: dict[str, list[PostJob]], result: RunResult) -> dict[str, tuple[np.ndarray, int]]:
+        needed: dict[str, list[str]] = defaultdict(list)  # render key → asset ids
+        for asset_id, jobs in todo_by_asset.items():
+            for job in jobs:
+                needed[job.render_key].append(asset_id)
+        images: dict[str, tuple[np.ndarray, int]] = {}
+        missing: list[RenderJob] = []
+        for key in needed:
+            hit = None if self.force else self.store.get("render", key)
+            if hit is not None:
+                images[key] = (decode_png(hit.data), int(hit.meta.get("batch_size", 1)))
+                result.renders_cached += 1
+            else:
+                missing.append(plan.renders[key])
+        if self.progress:
+            self.progress.add_total(len(missing))
+        groups: dict[tuple, list[RenderJob]] = defaultdict(list)
+        for job in sorted(missing, key=lambda j: (repr(j.group), j.key)):
+            groups[job.group].append(job)
+        for group_jobs in groups.values():
+            for start in range(0, len(group_jobs), self.batch_size):
+                batch = group_jobs[start : start + self.batch_size]
+                started = time.perf_counter()
+                try:
+                    outputs = self.generator.render(batch)
+                except PixelgenError:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    if not self.keep_going:
+                        raise
+                    for job in batch:
+                        for asset_id in needed[job.key]:
+                            result.failures.setdefault(asset_id, f"render failed: {exc}")
+                    continue
+                elapsed = time.perf_counter() - started
+                result.render_seconds += elapsed
+                result.batch_sizes.append(len(batch))
+                result.image_latencies.extend([elapsed / len(batch)] * len(batch))
+                for job, image in zip(batch, outputs):
+                    self.store.put("render", job.key, encode_png(image), {"batch_size": len(batch)})
+                    images[job.key] = (image, len(batch))
+                result.rendered += len(batch)
+                if self.progress:
+                    self.progress.advance(len(batch), images=len(batch), label=", ".join(sorted({a for job in batch for a in needed[job.key]})))
+        return images
+
+    def _postprocess(self, asset_id: str, jobs: list[PostJob], plan: Plan, renders: dict[str, tuple[np.ndarray, int]], result: RunResult) -> None:
+        from pixelgen.core.postprocess import postprocess_asset
+
+        outcomes = postprocess_asset([renders[job.render_key][0] for job in jobs], jobs)
+        for job, outcome in zip(jobs, outcomes):
+            render_job = plan.renders[job.render_key]
+            text = None if job.strip_metadata else png_parameters(job, render_job, self.resolved)
+            data = encode_png(outcome.image, text=text)
+            meta = {
+                "report": outcome.report,
+                "palette": outcome.palette,
+                "batch_size": renders[job.render_key][1],
+                "metrics": image_scores(outcome.image, job, outcome.palette, outcome.report),
+            }
+            digest = self.store.put("post", job.key, data, meta)
+            result.produced[job.key] = Produced(data, digest, meta)
+            result.posts_built += 1
+            if self.progress:
+                self.progress.advance(1, label=job.output)

@@ -1,0 +1,1 @@
+"""Files pixelgen writes atomically or reads without trusting them: atomic writes, confinement, limits."""
