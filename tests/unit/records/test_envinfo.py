@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pixelgen.records.envinfo import environment_fingerprint, gpu_info
-from pixelgen.records.recordset import envinfo
+from pixelgen.records import envinfo
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -34,7 +34,7 @@ from pixelgen.records.provenance import (
     validate_sbom,
     write_provenance_files,
 )
-from pixelgen.records.recordset import provenance
+from pixelgen.records import provenance
 
 HUB_REVISION = "0123456789abcdef0123456789abcdef01234567"
 
