@@ -50,7 +50,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
-from pixelgen.pixelart.pixelize import GridDetectionError  # noqa: E402
+from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
+from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
@@ -58,7 +59,7 @@ MODES = {
     "auto": {},
     "palette": {"palette": "pico-8"},
     "transparent": {"background": "transparent"},
-    "outline": {"background": "transparent", "outline": (0, 0, 0)},
+    "outline": {"background": "transparent", "outline": "#000000"},
 }
 
 
@@ -87,7 +88,8 @@ def run_pixelgen(pixels: np.ndarray, mode: str) -> np.ndarray | None:
     options = dict(MODES[mode])
     palette = builtin_palette(options.pop("palette")) if "palette" in options else None
     try:
-        return pixelize(pixels, size=None, palette=palette, **options).image
+        background = options.pop("background", "keep")
+        return pixelize(pixels, size=None, palette=palette, background=background, options=PixelArtOptions(**options)).image
     except GridDetectionError:
         return None
 

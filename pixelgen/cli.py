@@ -564,6 +564,30 @@ def _parse_size(value: str | None) -> tuple[int, int] | None:
     return width, height
 
 
+# `colors` is chosen through --palette (auto / keep / a palette), so it has no flag of its own.
+_PIXELART_FLAGLESS = frozenset({"colors"})
+
+
+def _pixelart_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """One flag per pixel-art option, from the declaration the manifest and the engine share."""
+    from pixelgen.pixelart.options import option_specs
+
+    for spec in reversed(option_specs()):
+        if spec.name in _PIXELART_FLAGLESS:
+            continue
+        if spec.choices is not None:
+            kind: Any = click.Choice(spec.choices)
+        elif spec.kind == "integer":
+            kind = click.IntRange(spec.minimum, spec.maximum)
+        elif spec.kind == "number":
+            kind = click.FloatRange(spec.minimum, spec.maximum)
+        else:
+            kind = str
+        func = click.option(spec.flag, spec.name, type=kind, default=spec.default, show_default=spec.default is not None,
+                            metavar=spec.metavar, help=spec.help.replace("null", "unset"))(func)
+    return func
+
+
 @cli.command()
 @click.argument("image", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Output image: .png (or lossless .webp).")
@@ -571,42 +595,27 @@ def _parse_size(value: str | None) -> tuple[int, int] | None:
 @click.option("--palette", metavar="NAME|FILE|auto|auto:N|keep",
               help="Built-in palette, a .hex/.gpl/.pal/.png file, auto:N (learn N colours); default auto: the art's own colours, "
                    "near-identical ones merged; keep: every cell colour.")
-@click.option("--cell", type=click.FloatRange(min=2), help="Cell size in render pixels (skips detecting the size).")
-@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.0, show_default=True,
-              help="Treat a grid below this confidence as a failure (see --on-grid-failure); below 0.5 it is used with a warning.")
-@click.option("--on-grid-failure", type=click.Choice(["error", "use_declared"]), default="use_declared", show_default=True,
-              help="On failure: stop, or cut the render evenly into --size.")
+@_pixelart_options
 @click.option("--background", type=click.Choice(["transparent", "keep"]), default="keep", show_default=True,
               help="transparent: remove a uniform backdrop connected to the border (a scene is kept).")
-@click.option("--background-tolerance", type=click.FloatRange(0, 1), default=0.08, show_default=True, help="OKLab distance of backdrop colours.")
-@click.option("--reduce", type=click.Choice(["kcentroid", "median", "mode"]), default="kcentroid", show_default=True)
-@click.option("--dither", type=click.Choice(["none", "bayer2", "bayer4", "bayer8", "floyd-steinberg"]), default="none", show_default=True)
-@click.option("--min-speck", type=click.IntRange(0, 4096), default=0, show_default=True, help="Remove opaque islands smaller than this many pixels.")
-@click.option("--outline", metavar="#RRGGBB", help="Draw a 1-px outline in this colour around opaque shapes.")
-@click.option("--anchor", type=click.Choice(["bottom-center", "center", "top-left", "top-center", "top-right", "bottom-left",
-                                             "bottom-right", "center-left", "center-right"]),
-              default="bottom-center", show_default=True, help="Where the art sits when it is cropped or padded to --size.")
 @click.option("--wrap", is_flag=True, help="Treat the image as a seamless tile (a torus).")
 @click.option("--max-input-pixels", type=click.IntRange(1), default=4096 * 4096, show_default=True,
               help="Refuse larger inputs before decoding them.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report (grid hypotheses, confidence, timings) as one JSON object.")
 @_friendly
-def pixelize(image: Path, output: Path, size_text: str | None, palette: str | None, cell: float | None, min_confidence: float,
-             on_grid_failure: str, background: str, background_tolerance: float, reduce: str, dither: str, min_speck: int,
-             outline: str | None, anchor: str, wrap: bool, max_input_pixels: int, as_json: bool) -> None:
+def pixelize(image: Path, output: Path, size_text: str | None, palette: str | None, background: str, wrap: bool,
+             max_input_pixels: int, as_json: bool, **pixelart: Any) -> None:
     """Turn one render into true pixel art (grid snap, clean colours, clean alpha).
 
     The best grid is always used, with a warning when its confidence is low;
-    the command fails only when no pixel grid is visible at all (or below
-    --min-confidence), unless --size gives a size to cut the render into.
+    the command fails only when no pixel grid is visible at all (or with
+    --on-grid-failure error), unless --size gives a size to cut the render into.
+    Every option is the manifest's pixelart setting of the same name.
     """
     from pixelgen.commands import pixelize as pixelize_command
 
-    options = dict(cell=cell, min_confidence=min_confidence, on_grid_failure=on_grid_failure, background=background,
-                   background_tolerance=background_tolerance, reduce=reduce, dither=dither, min_speck=min_speck,
-                   outline=pixelize_command.parse_outline(outline), anchor=anchor, wrap=wrap)
-    report = pixelize_command.run(image, output, size=_parse_size(size_text), palette=palette, options=options,
-                                  max_pixels=max_input_pixels)
+    report = pixelize_command.run(image, output, size=_parse_size(size_text), palette=palette, pixelart=pixelart,
+                                  background=background, wrap=wrap, max_pixels=max_input_pixels)
     if as_json:
         click.echo(json.dumps(report, sort_keys=True))
         return

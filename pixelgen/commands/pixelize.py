@@ -66,14 +66,13 @@ def parse_palette(value: str | None) -> PaletteChoice:
     return PaletteChoice(fixed=builtin_palette(value))
 
 
-def parse_outline(value: str | None) -> tuple[int, int, int] | None:
-    from pixelgen.pixelart import hex_to_rgb
+def _as_flags(message: str) -> str:
+    """Option names as the flags a user typed: min_speck -> --min-speck."""
+    from pixelgen.pixelart.options import option_specs
 
-    if value is None:
-        return None
-    if not re.fullmatch(r"#?[0-9A-Fa-f]{6}", value):
-        raise InputError(f"--outline {value!r} is not a #RRGGBB colour, e.g. --outline '#1a1c2c'")
-    return hex_to_rgb(value)
+    for spec in option_specs():
+        message = re.sub(rf"\b{spec.name}\b", spec.flag, message)
+    return message
 
 
 def check_output(path: Path) -> str:
@@ -133,26 +132,27 @@ def run(
     *,
     size: tuple[int, int] | None,
     palette: str | None,
-    options: dict[str, Any],
+    pixelart: dict[str, Any],
+    background: str = "keep",
+    wrap: bool = False,
     max_pixels: int,
 ) -> dict[str, Any]:
-    """Pixelize one file into ``output``; returns the JSON report. Raises PixelgenError for people."""
+    """Pixelize one file into ``output``; returns the JSON report. Raises PixelgenError for people.
+
+    ``pixelart`` holds the pixel-art options by name (see :class:`PixelArtOptions`).
+    """
     from pixelgen.files.fsutil import write_bytes_atomic
-    from pixelgen.pixelart import (
-        GridDetectionError,
-        learn_palette,
-        pixelize,
-        validate_options,
-    )
+    from pixelgen.pixelart import GridDetectionError, learn_palette, pixelize
+    from pixelgen.pixelart.options import PixelArtOptions
 
     started = time.perf_counter()
     form = check_output(output)
     choice = parse_palette(palette)
-    engine = {**options, "size": size, "colors": choice.colors}
     try:
-        validate_options(**engine)
+        options = PixelArtOptions(**{**pixelart, "colors": choice.colors})
     except ValueError as exc:
-        raise InputError(f"pixelize: {exc}") from None
+        raise InputError(f"pixelize: {_as_flags(str(exc))}") from None
+    engine = {"size": size, "options": options, "background": background, "wrap": wrap}
 
     t0 = time.perf_counter()
     pixels = read_image(image_path, max_pixels=max_pixels)
@@ -160,7 +160,7 @@ def run(
     try:
         fixed = choice.fixed
         if choice.learn is not None:
-            reduced = pixelize(pixels, palette=None, **{**engine, "outline": None, "colors": "keep"}).image
+            reduced = pixelize(pixels, palette=None, **{**engine, "options": options.with_changes(outline=None, colors="keep")}).image
             fixed = learn_palette([reduced], n=choice.learn, seed=0)
         result = pixelize(pixels, palette=fixed, **engine)
     except GridDetectionError as exc:

@@ -17,13 +17,13 @@ from pixelgen.core.plan import PostJob
 from pixelgen.pixelart import (
     GridResult,
     detect_grid_joint,
-    hex_to_rgb,
     learn_palette,
     nine_slice_fit,
     palette_from_hex,
     palette_to_hex,
     pixelize,
 )
+from pixelgen.pixelart.options import PixelArtOptions
 
 
 @dataclass(frozen=True)
@@ -33,23 +33,13 @@ class PostResult:
     palette: list[str] | None  # the colours the image was snapped to
 
 
-def _options(job: PostJob) -> dict[str, Any]:
-    settings = job.pixelart
-    return dict(
-        size=job.size,
-        cell=settings["cell"],
-        colors=settings.get("colors", "auto"),
-        on_grid_failure=settings["on_grid_failure"],
-        min_confidence=settings["min_confidence"],
-        reduce=settings["reduce"],
-        dither=settings["dither"],
-        background=job.background,
-        background_tolerance=settings["background_tolerance"],
-        min_speck=settings["min_speck"],
-        outline=None if settings["outline"] is None else hex_to_rgb(settings["outline"]),
-        anchor=settings["anchor"],
-        wrap=job.wrap,
-    )
+def _options(job: PostJob) -> PixelArtOptions:
+    return PixelArtOptions(**job.pixelart)
+
+
+def _call(job: PostJob) -> dict[str, Any]:
+    """The per-image arguments of pixelize beside its options."""
+    return dict(size=job.size, background=job.background, wrap=job.wrap)
 
 
 def _shared_grids(renders: Sequence[np.ndarray], jobs: Sequence[PostJob]) -> tuple[list[GridResult | None], float | None]:
@@ -76,7 +66,8 @@ def postprocess_asset(renders: Sequence[np.ndarray], jobs: Sequence[PostJob]) ->
         # Learn from the reduced images (one pixel per cell), not the raw
         # renders: the palette should describe what the asset will show.
         reduced = [
-            pixelize(render, **{**_options(job), "outline": None, "colors": "keep"}, grid=grid, palette=None).image
+            pixelize(render, **_call(job), options=_options(job).with_changes(outline=None, colors="keep"), grid=grid,
+                     palette=None).image
             for render, job, grid in zip(renders, jobs, grids)
         ]
         count = palette_spec["auto"]
@@ -87,13 +78,13 @@ def postprocess_asset(renders: Sequence[np.ndarray], jobs: Sequence[PostJob]) ->
             palettes = [learn_palette([image], n=count, seed=0) for image in reduced]
     results = []
     for render, job, palette, grid in zip(renders, jobs, palettes, grids):
-        outcome = pixelize(render, **_options(job), grid=grid, palette=palette)
+        outcome = pixelize(render, **_call(job), options=_options(job), grid=grid, palette=palette)
         image, report = outcome.image, dict(outcome.report)
         if job.border and tuple(report.get("cells") or job.size) != tuple(job.size):
             # The detected grid does not match the element's size: fitting by
             # crop or resample would cut into the 9-slice corners. Keep the
             # cell-level image and stretch only its centre band instead.
-            cells = pixelize(render, **{**_options(job), "size": None}, grid=grid, palette=palette)
+            cells = pixelize(render, **{**_call(job), "size": None}, options=_options(job), grid=grid, palette=palette)
             image = nine_slice_fit(cells.image, size=job.size, border=job.border)
             report = {**dict(cells.report), "size": list(job.size),
                       "notes": [*cells.report.get("notes", []), f"9-slice fit from {report['cells']} cells: corners kept, centre resized"]}

@@ -40,7 +40,6 @@ from pixelgen.manifest.model import (
     Manifest,
     ModelSpec,
     PaletteSpec,
-    PixelArtSettings,
     RenderSettings,
     SheetSettings,
     TerrainSpec,
@@ -51,6 +50,7 @@ from pixelgen.manifest.yamlread import (
     escape_pointer_token,
     load_located,
 )
+from pixelgen.pixelart.options import PixelArtOptions
 
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024
 MAX_PALETTE_FILE_BYTES = 1024 * 1024  # a text palette of 256 colours is a few KB
@@ -572,7 +572,11 @@ class _Expander:
                 f"a {render.width}x{render.height} render at {render.steps} steps is {pixel_steps} pixel-steps, more than the {self.limits.max_render_pixel_steps} allowed",
                 "render smaller or with fewer steps, or raise `limits.max_render_pixel_steps`",
             )
-        pixelart = PixelArtSettings(**merged["pixelart"])
+        try:
+            pixelart = PixelArtOptions(**merged["pixelart"])
+        except (TypeError, ValueError) as exc:
+            self.checker.add(pointer + "/pixelart", str(exc), "see docs/manifest.md#pixelart for the allowed values")
+            pixelart = PixelArtOptions()
         kind = merged["kind"]
         asset_size = tuple(merged["size"])
         seed = merged.get("seed", 0)
@@ -663,9 +667,6 @@ class _Expander:
             self.checker.add(pointer + "/matrix", f"matrix expansion gives an unsafe id {asset_id!r}", "use matrix values made of letters, digits, '.', '_' and '-'")
         elif portable_name_problem(asset_id):
             self.checker.add(pointer + "/id", str(portable_name_problem(asset_id)), "choose another name")
-        outline = pixelart.outline
-        if outline is not None:
-            pixelart = PixelArtSettings(**{**merged["pixelart"], "outline": "#" + outline.lstrip("#").lower()})
         return Asset(
             id=asset_id,
             kind=kind,

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from pixelgen.pixelart.options import PixelArtOptions
+
 MANIFEST_VERSION = 1
 
 AssetKind = Literal["sprite", "tileset", "ui"]
@@ -57,20 +59,6 @@ class RenderSettings:
     steps: int = 30
     guidance: float = 7.0
     scheduler: str = "euler"
-
-
-@dataclass(frozen=True)
-class PixelArtSettings:
-    cell: float | None = None
-    on_grid_failure: str = "use_declared"
-    min_confidence: float = 0.5
-    colors: str = "auto"
-    reduce: str = "kcentroid"
-    dither: str = "none"
-    background_tolerance: float = 0.08
-    min_speck: int = 0
-    outline: str | None = None
-    anchor: str = "bottom-center"
 
 
 @dataclass(frozen=True)
@@ -127,7 +115,7 @@ class Asset:
     palette: str | None
     background: str
     render: RenderSettings
-    pixelart: PixelArtSettings
+    pixelart: PixelArtOptions
     seamless: bool = False
     quality: tuple[tuple[str, float], ...] = ()
     clips: tuple[ClipSpec, ...] = ()

@@ -1,109 +1,46 @@
 """Pure-numpy post-processing of generated renders into true pixel art.
 
-``pixelize`` is the entry point; the building blocks are public too. Importing
-this package loads numpy only (scipy and Pillow are imported where needed).
+``pixelize`` is the entry point; the building blocks are public too. Names are
+loaded on first use (PEP 562), so importing this package, its options or its
+algorithm version loads no numpy: the manifest, plan and a no-op build need
+only those.
 """
 
 from __future__ import annotations
 
-from .alpha import (
-    BackgroundDecision,
-    add_outline,
-    binarize_alpha,
-    find_background,
-    label_components,
-    remove_background,
-    remove_specks,
-    to_rgba,
-    trim_and_place,
-)
-from .color import oklab_distance, oklab_to_srgb, srgb_to_oklab
-from .dither import bayer_matrix
-from .grid import (
-    GridResult,
-    declared_grid,
-    detect_grid,
-    detect_grid_joint,
-    edge_profiles,
-    grid_for_cell,
-)
-from .palette import (
-    CLEAN_MERGE_DISTANCE,
-    DITHER_METHODS,
-    builtin_palette,
-    builtin_palette_names,
-    clean_palette,
-    hex_to_rgb,
-    learn_palette,
-    load_palette_file,
-    palette_from_hex,
-    palette_to_hex,
-    parse_gpl,
-    parse_hex,
-    parse_jasc_pal,
-    parse_png_swatch,
-    quantize,
-)
-from .pixelize import (
-    BACKGROUND_MODES,
-    COLOR_MODES,
-    GRID_FAILURE_MODES,
-    LOW_CONFIDENCE,
-    PIXELIZE_ALGORITHM_VERSION,
-    GridDetectionError,
-    PixelizeResult,
-    pixelize,
-    validate_options,
-)
-from .reduce import ANCHORS, REDUCE_METHODS, fit_to_size, nine_slice_fit, reduce_cells
+import importlib
+from typing import Any
 
-__all__ = [
-    "ANCHORS",
-    "BackgroundDecision",
-    "CLEAN_MERGE_DISTANCE",
-    "COLOR_MODES",
-    "LOW_CONFIDENCE",
-    "clean_palette",
-    "detect_grid_joint",
-    "find_background",
-    "grid_for_cell",
-    "BACKGROUND_MODES",
-    "DITHER_METHODS",
-    "GRID_FAILURE_MODES",
-    "PIXELIZE_ALGORITHM_VERSION",
-    "REDUCE_METHODS",
-    "GridDetectionError",
-    "GridResult",
-    "PixelizeResult",
-    "add_outline",
-    "bayer_matrix",
-    "binarize_alpha",
-    "builtin_palette",
-    "builtin_palette_names",
-    "declared_grid",
-    "detect_grid",
-    "edge_profiles",
-    "fit_to_size",
-    "nine_slice_fit",
-    "label_components",
-    "hex_to_rgb",
-    "learn_palette",
-    "load_palette_file",
-    "oklab_distance",
-    "oklab_to_srgb",
-    "palette_from_hex",
-    "palette_to_hex",
-    "parse_gpl",
-    "parse_hex",
-    "parse_jasc_pal",
-    "parse_png_swatch",
-    "pixelize",
-    "quantize",
-    "reduce_cells",
-    "remove_background",
-    "remove_specks",
-    "srgb_to_oklab",
-    "to_rgba",
-    "trim_and_place",
-    "validate_options",
-]
+# Public name -> the module of this package that defines it.
+_EXPORTS = {
+    "BackgroundDecision": "alpha", "add_outline": "alpha", "binarize_alpha": "alpha", "find_background": "alpha",
+    "label_components": "alpha", "remove_background": "alpha", "remove_specks": "alpha", "to_rgba": "alpha",
+    "trim_and_place": "alpha",
+    "oklab_distance": "color", "oklab_to_srgb": "color", "srgb_to_oklab": "color",
+    "bayer_matrix": "dither",
+    "GridResult": "grid", "declared_grid": "grid", "detect_grid": "grid", "detect_grid_joint": "grid",
+    "edge_profiles": "grid", "grid_for_cell": "grid",
+    "CLEAN_MERGE_DISTANCE": "palette", "builtin_palette": "palette", "builtin_palette_names": "palette",
+    "clean_palette": "palette", "hex_to_rgb": "palette", "learn_palette": "palette", "load_palette_file": "palette",
+    "palette_from_hex": "palette", "palette_to_hex": "palette", "parse_gpl": "palette", "parse_hex": "palette",
+    "parse_jasc_pal": "palette", "parse_png_swatch": "palette", "quantize": "palette",
+    "BACKGROUND_MODES": "engine", "LOW_CONFIDENCE": "engine", "GridDetectionError": "engine",
+    "PixelizeResult": "engine", "pixelize": "engine",
+    "fit_to_size": "reduce", "nine_slice_fit": "reduce", "reduce_cells": "reduce",
+    "ANCHORS": "options", "COLOR_MODES": "options", "DITHER_METHODS": "options", "GRID_FAILURE_MODES": "options",
+    "PIXELIZE_ALGORITHM_VERSION": "options", "REDUCE_METHODS": "options", "PixelArtOptions": "options",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

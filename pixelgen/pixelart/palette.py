@@ -14,6 +14,7 @@ import numpy as np
 
 from ._checks import check_image
 from .color import oklab_to_srgb, srgb_to_oklab
+from .options import DITHER_METHODS
 
 __all__ = [
     "DITHER_METHODS",
@@ -34,7 +35,6 @@ __all__ = [
     "quantize",
 ]
 
-DITHER_METHODS = ("none", "bayer2", "bayer4", "bayer8", "floyd-steinberg")
 _PALETTE_DIR = Path(__file__).with_name("palettes")
 _MAX_COLOURS = 256
 

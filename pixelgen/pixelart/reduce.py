@@ -9,18 +9,8 @@ from .grid import GridResult
 
 __all__ = ["ANCHORS", "REDUCE_METHODS", "fit_to_size", "reduce_cells"]
 
-REDUCE_METHODS = ("mode", "median", "kcentroid")
-ANCHORS = (
-    "top-left",
-    "top-center",
-    "top-right",
-    "center-left",
-    "center",
-    "center-right",
-    "bottom-left",
-    "bottom-center",
-    "bottom-right",
-)
+from .options import ANCHORS, REDUCE_METHODS
+
 # At most this many sample positions per cell axis: a cell's inner area is
 # sampled on a regular sub-grid, which keeps the work per cell bounded (and
 # vectorisable as one array) whatever the cell size.

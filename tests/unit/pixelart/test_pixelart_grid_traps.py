@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from pixelgen.pixelart import detect_grid, detect_grid_joint, pixelize
+from pixelgen.pixelart.options import PixelArtOptions
 
 
 def _art(seed: int, width: int, height: int) -> np.ndarray:
@@ -82,7 +83,7 @@ def test_partial_border_cells_count_when_more_than_half_is_visible(left, right):
 def test_an_exact_upscale_with_a_cropped_border_is_recovered_to_the_pixel():
     art = _art(9, 20, 16)
     render = np.roll(_up(art, 8.0), (3, 5), axis=(0, 1))
-    result = pixelize(np.ascontiguousarray(render), size=None, palette=None, colors="keep")
+    result = pixelize(np.ascontiguousarray(render), size=None, palette=None, options=PixelArtOptions(colors="keep"))
     assert result.report["cell"] == [8.0, 8.0]
     assert result.image.shape[:2] == (16, 20)
 

@@ -18,13 +18,14 @@ from pixelgen.pixelart import (
     pixelize,
     srgb_to_oklab,
 )
+from pixelgen.pixelart.options import PixelArtOptions
 
 MODES = {
     "auto": {},
     "keep": {"colors": "keep"},
     "palette": {"palette": "pico-8"},
     "transparent": {"background": "transparent"},
-    "outline": {"background": "transparent", "outline": (20, 12, 28)},
+    "outline": {"background": "transparent", "outline": "#140c1c"},
     "specks": {"background": "transparent", "min_speck": 3},
 }
 
@@ -32,7 +33,8 @@ MODES = {
 def _run(image: np.ndarray, mode: str) -> np.ndarray:
     options = dict(MODES[mode])
     palette = builtin_palette(options.pop("palette")) if "palette" in options else None
-    return pixelize(image, size=None, palette=palette, **options).image
+    background = options.pop("background", "keep")
+    return pixelize(image, size=None, palette=palette, background=background, options=PixelArtOptions(**options)).image
 
 
 def _distinct_colours(rng: np.random.Generator, count: int) -> np.ndarray:

@@ -8,8 +8,8 @@ from pixelgen.pixelart import (
     GridDetectionError,
     builtin_palette,
     pixelize,
-    validate_options,
 )
+from pixelgen.pixelart.options import PixelArtOptions
 
 
 def _opaque(sprite):
@@ -44,7 +44,7 @@ def test_degraded_render_is_recovered_exactly(sprite_factory, upscaler, degrader
 @pytest.mark.parametrize("colors", ["auto", "keep"])
 def test_without_palette_distinct_colours_stay_as_reduced(sprite_factory, upscaler, colors):
     sprite, _ = sprite_factory(22, 32, 32)
-    result = pixelize(upscaler(sprite, cell=9), size=None, palette=None, colors=colors)
+    result = pixelize(upscaler(sprite, cell=9), size=None, palette=None, options=PixelArtOptions(colors=colors))
     np.testing.assert_array_equal(result.image[..., :3], sprite)
     assert result.report["palette"] == colors
 
@@ -53,7 +53,7 @@ def test_auto_colours_merge_render_noise_keep_merges_nothing(sprite_factory, ups
     sprite, palette = sprite_factory(31, 40, 40, colours=4)
     render = degrader(upscaler(sprite, cell=8.4, phase=(1.0, 3.0)), seed=3, blur=0.8, noise=5.0)
     auto = pixelize(render, size=None, palette=None)
-    kept = pixelize(render, size=None, palette=None, colors="keep")
+    kept = pixelize(render, size=None, palette=None, options=PixelArtOptions(colors="keep"))
     assert auto.report["colors"] == 4
     assert kept.report["colors"] > 4
     # Each merged colour is one of the render's own cell colours, near its truth.
@@ -71,9 +71,9 @@ def test_low_confidence_is_a_warning_unless_a_minimum_is_asked(upscaler, degrade
     assert 0 < confidence < 0.5
     assert len(result.report["warnings"]) == 1 and "low grid confidence" in result.report["warnings"][0]
     with pytest.raises(GridDetectionError, match=f"grid confidence {confidence:.2f} < 0.5"):
-        pixelize(render, size=None, palette=None, min_confidence=0.5, on_grid_failure="error")
+        pixelize(render, size=None, palette=None, options=PixelArtOptions(min_confidence=0.5, on_grid_failure="error"))
     # With a declared size to fall back on, the render is cut evenly instead.
-    fallback = pixelize(render, size=(20, 20), palette=None, min_confidence=0.99)
+    fallback = pixelize(render, size=(20, 20), palette=None, options=PixelArtOptions(min_confidence=0.99))
     assert fallback.report["fallback"].startswith("use_declared: grid confidence")
     assert fallback.image.shape == (20, 20, 4)
     # A confident grid gives no warning.
@@ -114,7 +114,7 @@ def test_noise_raises_in_error_mode():
         0, 256, size=(256, 256, 3), dtype=np.uint8
     )
     with pytest.raises(GridDetectionError, match="no periodic pixel grid.*--cell N") as info:
-        pixelize(noise, size=(32, 32), palette=None, on_grid_failure="error")
+        pixelize(noise, size=(32, 32), palette=None, options=PixelArtOptions(on_grid_failure="error"))
     assert info.value.confidence < 0.2
     assert isinstance(info.value, ValueError)
 
@@ -133,7 +133,7 @@ def test_noise_falls_back_to_declared_grid():
 def test_given_cell_is_used(sprite_factory, upscaler):
     sprite, palette = sprite_factory(24, 30, 30)
     render = upscaler(sprite, cell=8, phase=(2.0, 2.0))
-    result = pixelize(render, size=(30, 30), palette=palette, cell=8)
+    result = pixelize(render, size=(30, 30), palette=palette, options=PixelArtOptions(cell=8))
     assert result.report["cell"] == [8.0, 8.0]
     np.testing.assert_array_equal(result.image[..., :3], sprite)
 
@@ -151,9 +151,7 @@ def test_options_outline_and_specks():
     cells[4:12, 4:12] = (200, 40, 40, 255)
     cells[1, 14] = (200, 40, 40, 255)  # a speck
     render = np.repeat(np.repeat(cells, 6, axis=0), 6, axis=1)
-    result = pixelize(
-        render, size=(16, 16), palette=None, min_speck=2, outline=(0, 0, 0)
-    )
+    result = pixelize(render, size=(16, 16), palette=None, options=PixelArtOptions(min_speck=2, outline='#000000'))
     out = result.image
     assert out[1, 14, 3] == 0
     assert tuple(out[3, 6]) == (0, 0, 0, 255) and tuple(out[6, 6]) == (200, 40, 40, 255)
@@ -169,8 +167,8 @@ def test_wrap_tile(sprite_factory, upscaler):
 def test_deterministic_bytes_and_json_report(sprite_factory, upscaler, degrader):
     sprite, palette = sprite_factory(27, 40, 40)
     render = degrader(upscaler(sprite, cell=7.3, phase=(2.0, 1.0)), seed=5)
-    first = pixelize(render, size=(40, 40), palette=palette, dither="bayer4")
-    second = pixelize(render.copy(), size=(40, 40), palette=palette, dither="bayer4")
+    first = pixelize(render, size=(40, 40), palette=palette, options=PixelArtOptions(dither="bayer4"))
+    second = pixelize(render.copy(), size=(40, 40), palette=palette, options=PixelArtOptions(dither="bayer4"))
     assert first.image.tobytes() == second.image.tobytes()
     report = json.loads(json.dumps(first.report))
     assert set(report) >= {
@@ -198,22 +196,32 @@ def test_deterministic_bytes_and_json_report(sprite_factory, upscaler, degrader)
     [
         ({"reduce": "average"}, "kcentroid"),
         ({"dither": "atkinson"}, "floyd-steinberg"),
-        ({"background": "remove"}, "transparent"),
         ({"on_grid_failure": "retry"}, "use_declared"),
         ({"anchor": "middle"}, "bottom-center"),
-        ({"size": (0, 4)}, "size"),
         ({"cell": 1}, "cell"),
-        ({"outline": (0, 0)}, "outline"),
+        ({"outline": "red"}, "outline"),
         ({"min_confidence": 2.0}, "min_confidence"),
+        ({"min_speck": 1.5}, "min_speck"),
     ],
 )
 def test_option_validation(options, match):
     with pytest.raises(ValueError, match=match):
-        validate_options(**options)
+        PixelArtOptions(**options)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        ({"background": "remove"}, "transparent"),
+        ({"size": (0, 4)}, "size"),
+        ({"wrap": "yes"}, "wrap"),
+        ({"options": {"cell": 8}}, "PixelArtOptions"),
+    ],
+)
+def test_call_validation(call, match):
     image = np.zeros((32, 32, 3), dtype=np.uint8)
-    kwargs = {"size": (4, 4), "palette": None, **options}
     with pytest.raises(ValueError, match=match):
-        pixelize(image, **kwargs)
+        pixelize(image, **{"size": (4, 4), "palette": None, **call})
 
 
 def test_image_type_errors():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -12,30 +11,21 @@ import numpy as np
 from ._checks import check_image
 from .alpha import add_outline, binarize_alpha, find_background, remove_specks, to_rgba
 from .grid import GridResult, declared_grid, detect_grid, grid_for_cell
-from .palette import DITHER_METHODS, clean_palette, colour_counts, quantize
-from .reduce import ANCHORS, REDUCE_METHODS, fit_to_size, reduce_cells
+from .options import PixelArtOptions
+from .palette import clean_palette, colour_counts, quantize
+from .reduce import fit_to_size, reduce_cells
 
 __all__ = [
-    "COLOR_MODES",
-    "PIXELIZE_ALGORITHM_VERSION",
+    "BACKGROUND_MODES",
     "GridDetectionError",
     "PixelizeResult",
     "pixelize",
-    "validate_options",
 ]
 
-# Goes into cache keys: bump whenever pixelize's output bytes for the same
-# input and options change. tests/unit/pixelart/test_pixelize_golden.py
-# fails with a reminder when they do.
-PIXELIZE_ALGORITHM_VERSION = 2
-
-GRID_FAILURE_MODES = ("error", "use_declared")
 BACKGROUND_MODES = ("transparent", "keep")
-# Without a palette: "auto" merges near-identical colours (the art's own
-# palette, count from the data); "keep" keeps every cell colour.
-COLOR_MODES = ("auto", "keep")
 # Below this confidence a detected grid is used with a warning.
 LOW_CONFIDENCE = 0.5
+_DEFAULT_OPTIONS = PixelArtOptions()
 
 
 class GridDetectionError(ValueError):
@@ -84,26 +74,10 @@ def _check_size(size: Any) -> tuple[int, int] | None:
     return int(w), int(h)
 
 
-def validate_options(
-    *,
-    size: tuple[int, int] | None = None,
-    palette: np.ndarray | None = None,
-    cell: float | None = None,
-    on_grid_failure: str = "use_declared",
-    min_confidence: float = 0.0,
-    reduce: str = "kcentroid",
-    dither: str = "none",
-    background: str = "keep",
-    background_tolerance: float = 0.08,
-    min_speck: int = 0,
-    outline: tuple[int, int, int] | None = None,
-    anchor: str = "bottom-center",
-    wrap: bool = False,
-    colors: str = "auto",
-) -> None:
-    """Raise ValueError (naming the allowed values) on any bad pixelize option."""
-    _check_size(size)
-    _choice("colors", colors, COLOR_MODES)
+def _check_call(*, palette: np.ndarray | None, options: Any, background: str, wrap: Any) -> None:
+    """Raise ValueError (naming the allowed values) on a bad argument; options check themselves."""
+    if not isinstance(options, PixelArtOptions):
+        raise ValueError(f"options must be PixelArtOptions, got {type(options).__name__}")
     if palette is not None:
         if (
             not isinstance(palette, np.ndarray)
@@ -114,50 +88,9 @@ def validate_options(
             raise ValueError("palette must be an (N, 3) uint8 array or None")
         if palette.shape[0] < 1:
             raise ValueError("palette must hold at least one colour")
-    if cell is not None and (
-        not isinstance(cell, (int, float))
-        or isinstance(cell, bool)
-        or not math.isfinite(cell)
-        or cell < 2
-    ):
-        raise ValueError(
-            f"cell must be a number >= 2 (render pixels per cell) or None, got {cell!r}"
-        )
-    _choice("on_grid_failure", on_grid_failure, GRID_FAILURE_MODES)
-    if (
-        not isinstance(min_confidence, (int, float))
-        or isinstance(min_confidence, bool)
-        or not 0.0 <= min_confidence <= 1.0
-    ):
-        raise ValueError(f"min_confidence must be in [0, 1], got {min_confidence!r}")
-    _choice("reduce", reduce, REDUCE_METHODS)
-    _choice("dither", dither, DITHER_METHODS)
     _choice("background", background, BACKGROUND_MODES)
-    if (
-        not isinstance(background_tolerance, (int, float))
-        or not 0.0 <= background_tolerance <= 1.0
-    ):
-        raise ValueError(
-            f"background_tolerance must be in [0, 1] (OKLab distance), got {background_tolerance!r}"
-        )
-    if (
-        not isinstance(min_speck, (int, np.integer))
-        or isinstance(min_speck, bool)
-        or min_speck < 0
-    ):
-        raise ValueError(f"min_speck must be a non-negative int, got {min_speck!r}")
-    if outline is not None and (
-        not isinstance(outline, (tuple, list))
-        or len(outline) != 3
-        or not all(isinstance(v, (int, np.integer)) and 0 <= v <= 255 for v in outline)
-    ):
-        raise ValueError(
-            f"outline must be (r, g, b) with ints 0-255 or None, got {outline!r}"
-        )
-    _choice("anchor", anchor, ANCHORS)
     if wrap not in (True, False):
         raise ValueError(f"wrap must be true or false, got {wrap!r}")
-
 
 
 def _choose_grid(
@@ -220,56 +153,35 @@ def pixelize(
     *,
     size: tuple[int, int] | None,
     palette: np.ndarray | None,
-    colors: str = "auto",
-    cell: float | None = None,
-    grid: GridResult | None = None,
-    on_grid_failure: str = "use_declared",
-    min_confidence: float = 0.0,
-    reduce: str = "kcentroid",
-    dither: str = "none",
+    options: PixelArtOptions = _DEFAULT_OPTIONS,
     background: str = "keep",
-    background_tolerance: float = 0.08,
-    min_speck: int = 0,
-    outline: tuple[int, int, int] | None = None,
-    anchor: str = "bottom-center",
     wrap: bool = False,
+    grid: GridResult | None = None,
 ) -> PixelizeResult:
     """Turn an upscaled, degraded pixel-art render into true pixel art.
 
     Steps: the grid (``grid`` when a caller found one for a whole set,
-    ``cell`` when the cell size is known, else detected with ``size`` as a
-    prior); reduction to one pixel per cell; fit to ``size``; binary alpha;
-    colours (``palette`` when given, else with ``colors="auto"`` the art's
-    own colours with near-identical ones merged, or every cell colour with
-    ``"keep"``); with ``background="transparent"`` a uniform backdrop
-    connected to the border is removed at cell level (a scene is kept, with
-    a note); speck removal; outline. Same input and options give identical
-    bytes, and pixelizing a nearest-neighbour upscale of the output gives the
-    output again (without dithering).
+    ``options.cell`` when the cell size is known, else detected with
+    ``size`` as a prior); reduction to one pixel per cell; fit to ``size``;
+    binary alpha; colours (``palette`` when given, else with
+    ``options.colors="auto"`` the art's own colours with near-identical ones
+    merged, or every cell colour with ``"keep"``); with
+    ``background="transparent"`` a uniform backdrop connected to the border
+    is removed at cell level (a scene is kept, with a note); speck removal;
+    outline. Same input and options give identical bytes, and pixelizing a
+    nearest-neighbour upscale of the output gives the output again (without
+    dithering).
 
-    The best grid is always used, with a warning below confidence 0.5. An
-    error (:class:`GridDetectionError`) comes only when no periodic grid is
-    visible at all, or when the confidence is below ``min_confidence``; with
-    ``on_grid_failure="use_declared"`` and a ``size``, the render is then
-    cut evenly into ``size`` cells instead.
+    The best visible grid is always used by default, with a warning below
+    confidence 0.5. When no periodic grid is visible, or its confidence is
+    below ``options.min_confidence`` (0 by default), ``on_grid_failure``
+    applies: ``use_declared`` cuts the render evenly into ``size`` cells,
+    ``error`` (or no size) raises :class:`GridDetectionError`.
     """
     check_image(image)
-    validate_options(
-        size=size,
-        palette=palette,
-        cell=cell,
-        on_grid_failure=on_grid_failure,
-        min_confidence=min_confidence,
-        reduce=reduce,
-        dither=dither,
-        background=background,
-        background_tolerance=background_tolerance,
-        min_speck=min_speck,
-        outline=outline,
-        anchor=anchor,
-        wrap=wrap,
-        colors=colors,
-    )
+    _check_call(palette=palette, options=options, background=background, wrap=wrap)
+    cell, reduce, dither, outline = options.cell, options.reduce, options.dither, options.outline_rgb()
+    colors, anchor, min_speck = options.colors, options.anchor, options.min_speck
     target = _check_size(size)
     notes: list[str] = []
     warnings: list[str] = []
@@ -279,8 +191,8 @@ def pixelize(
 
     t0 = clock()
     grid, fallback = _choose_grid(
-        image, grid=grid, cell=cell, target=target, on_grid_failure=on_grid_failure,
-        min_confidence=float(min_confidence), wrap=wrap, notes=notes, warnings=warnings,
+        image, grid=grid, cell=cell, target=target, on_grid_failure=options.on_grid_failure,
+        min_confidence=float(options.min_confidence), wrap=wrap, notes=notes, warnings=warnings,
     )
     timings["grid_ms"] = (clock() - t0) * 1000.0
 
@@ -313,7 +225,7 @@ def pixelize(
         # Decided on the final colours (so a second run decides the same),
         # traced on the cells' own colours (so a palette that maps the
         # backdrop onto a sprite colour does not carry the flood into it).
-        decision = find_background(out, tolerance=float(background_tolerance), wrap=wrap, colours_of=cell_colours)
+        decision = find_background(out, tolerance=float(options.background_tolerance), wrap=wrap, colours_of=cell_colours)
         out[decision.mask] = 0
         background_report.update(
             decision=decision.kind,
