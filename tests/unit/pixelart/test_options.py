@@ -7,7 +7,11 @@ import click
 import pytest
 
 from pixelgen.cli import cli
-from pixelgen.pixelart.options import PixelArtOptions, json_schema_properties, option_specs
+from pixelgen.pixelart.options import (
+    PixelArtOptions,
+    json_schema_properties,
+    option_specs,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 

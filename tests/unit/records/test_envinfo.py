@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pixelgen.records.envinfo import environment_fingerprint, gpu_info
 from pixelgen.records import envinfo
+from pixelgen.records.envinfo import environment_fingerprint, gpu_info
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

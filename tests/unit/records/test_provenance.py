@@ -17,6 +17,7 @@ from in_toto_attestation.v1.statement import Statement
 
 from pixelgen.core import hashing
 from pixelgen.files.fsutil import dump_json
+from pixelgen.records import provenance
 from pixelgen.records.provenance import (
     BuildInfo,
     DataInfo,
@@ -34,7 +35,6 @@ from pixelgen.records.provenance import (
     validate_sbom,
     write_provenance_files,
 )
-from pixelgen.records import provenance
 
 HUB_REVISION = "0123456789abcdef0123456789abcdef01234567"
 
