@@ -55,6 +55,7 @@ from pixelart_corpus import Case, generate
 
 from pixelgen.files.fsutil import write_json_atomic
 from pixelgen.pixelart import pixelize, quantize
+from pixelgen.pixelart.options import PixelArtOptions
 
 
 @dataclass
@@ -135,12 +136,15 @@ def _score(
 
 # --no-prior: detect the grid without the declared size (pixelize's automatic mode).
 USE_PRIOR = True
+DETECTION_ONLY = PixelArtOptions(min_confidence=0.0)
 
 
 def run_pixelgen(case: Case, tally: Tally) -> None:
     t0 = time.perf_counter()
+    # min_confidence 0: the detected grid always, so the figures measure detection, not the even-cut fallback.
     result = pixelize(
-        case.render, size=case.size if USE_PRIOR else None, palette=case.palette, background=case.background
+        case.render, size=case.size if USE_PRIOR else None, palette=case.palette, background=case.background,
+        options=DETECTION_ONLY,
     )
     ms = (time.perf_counter() - t0) * 1000.0
     report = result.report

@@ -38,14 +38,16 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
-import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Mapping
 
-from pixelgen.files.fsutil import FILE_MODE, open_dir_inside, read_bytes_inside
+from pixelgen.files.fsutil import (
+    FILE_MODE,
+    open_dir_inside,
+    read_bytes_inside,
+    replace_in_dir,
+)
 
 STAGING_DIR_NAME = ".pixelgen-staging"
 
@@ -188,26 +190,5 @@ def _target_path(dest_dir: Path, rel: str) -> Path:
 
 
 def _copy_atomic(data: bytes, name: str, dir_fd: int, *, temp_dir: Path | None, mode: int | None) -> None:
-    """Write ``data`` to a temp file (in ``temp_dir``, else beside the target) and rename it onto ``name`` in ``dir_fd``."""
-    file_mode = stat.S_IMODE(mode) if mode is not None else FILE_MODE
-    if temp_dir is not None:
-        fd, temp_name = tempfile.mkstemp(dir=temp_dir, prefix=f".{name}.", suffix=".tmp")
-        src_dir_fd = None
-    else:
-        temp_name = f".{name}.{secrets.token_hex(4)}.tmp"
-        fd = os.open(temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, file_mode, dir_fd=dir_fd)
-        src_dir_fd = dir_fd
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            # mkstemp makes 0600 files; give the asset the source's permissions instead.
-            os.fchmod(out.fileno(), file_mode)
-            os.fsync(out.fileno())
-        os.replace(temp_name, name, src_dir_fd=src_dir_fd, dst_dir_fd=dir_fd)
-    except BaseException:
-        try:
-            os.unlink(temp_name, dir_fd=src_dir_fd)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write ``data`` onto ``name`` in ``dir_fd`` atomically, with the source's permissions."""
+    replace_in_dir(dir_fd, name, data, mode=FILE_MODE if mode is None else mode, temp_dir=temp_dir)

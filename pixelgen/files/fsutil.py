@@ -147,27 +147,46 @@ def write_bytes_inside(root: str | Path, path: str | Path, data: bytes) -> None:
         write_bytes_atomic(path, data)
         return
     dir_fd = open_dir_inside(root, parts[:-1], create=True)
-    name = parts[-1]
-    tmp_name = f".{name}.{secrets.token_hex(4)}.tmp"
     try:
-        fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, _FILE_MODE, dir_fd=dir_fd)
+        replace_in_dir(dir_fd, parts[-1], data)
+    finally:
+        os.close(dir_fd)
+
+
+def replace_in_dir(dir_fd: int, name: str, data: bytes, *, mode: int | None = None, temp_dir: Path | None = None) -> None:
+    """Atomically make ``name`` in the open folder ``dir_fd`` hold ``data``.
+
+    The bytes go to a temp file (beside the target, or in ``temp_dir`` on the
+    same file system), are fsynced, and the temp file is renamed onto the
+    name: readers see the old file or the new one, never a part. The temp
+    file is created with O_EXCL | O_NOFOLLOW, so a planted link is never
+    written through; it is removed if anything fails.
+    """
+    file_mode = _FILE_MODE if mode is None else stat.S_IMODE(mode)
+    if temp_dir is not None:
+        fd, tmp_name = tempfile.mkstemp(dir=temp_dir, prefix=f".{name}.", suffix=".tmp")
+        src_dir_fd = None
+    else:
+        tmp_name = f".{name}.{secrets.token_hex(4)}.tmp"
+        fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, file_mode, dir_fd=dir_fd)
+        src_dir_fd = dir_fd
+    try:
         try:
-            os.fchmod(fd, _FILE_MODE)
+            # mkstemp makes 0600 files, and the umask narrows os.open's mode.
+            os.fchmod(fd, file_mode)
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp_name, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        os.replace(tmp_name, name, src_dir_fd=src_dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
         try:
-            os.unlink(tmp_name, dir_fd=dir_fd)
+            os.unlink(tmp_name, dir_fd=src_dir_fd)
         except FileNotFoundError:
             pass
         raise
-    finally:
-        os.close(dir_fd)
 
 
 def write_json_inside(root: str | Path, path: str | Path, value: Any) -> None:

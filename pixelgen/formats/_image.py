@@ -6,18 +6,12 @@ from typing import Sequence
 
 import numpy as np
 
+from pixelgen.pixelart.checks import check_image
+
 
 def check_rgba(image: object, *, what: str = "image") -> np.ndarray:
     """Return ``image`` unchanged if it is an H×W×4 uint8 array, else raise."""
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"{what} must be a numpy array, got {type(image).__name__}")
-    if image.dtype != np.uint8:
-        raise TypeError(f"{what} must have dtype uint8, got {image.dtype}; convert it before calling")
-    if image.ndim != 3 or image.shape[2] != 4:
-        raise ValueError(f"{what} must be an H×W×4 RGBA array, got shape {image.shape}")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"{what} is empty (shape {image.shape})")
-    return image
+    return check_image(image, what=what, channels=(4,))
 
 
 def check_rgba_list(images: Sequence[np.ndarray], *, what: str = "frames") -> list[np.ndarray]:

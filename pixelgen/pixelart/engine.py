@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_image
 from .alpha import add_outline, binarize_alpha, find_background, remove_specks, to_rgba
+from .checks import check_image
 from .grid import GridResult, declared_grid, detect_grid, grid_for_cell
 from .options import PixelArtOptions
 from .palette import clean_palette, colour_counts, quantize
@@ -121,9 +121,12 @@ def _choose_grid(
         grid = detect_grid(image, wrap=wrap, prior_size=target)
     if target is not None and grid.method == "detected" and grid.cells != target:
         notes.append(f"detected {grid.cells[0]}x{grid.cells[1]} cells, declared size {target[0]}x{target[1]}")
+    # Below min_confidence a visible grid gives way to an even cut into the
+    # declared size; with no size to cut into it is still the best answer.
+    can_fall_back = on_grid_failure == "error" or target is not None
     if not grid.periodic:
         problem = "no periodic pixel grid is visible (noise, a photograph or a smooth illustration)"
-    elif grid.confidence < min_confidence:
+    elif grid.confidence < min_confidence and can_fall_back:
         problem = f"grid confidence {grid.confidence:.2f} < {min_confidence:g}"
     else:
         if grid.confidence < LOW_CONFIDENCE:
@@ -172,11 +175,13 @@ def pixelize(
     nearest-neighbour upscale of the output gives the output again (without
     dithering).
 
-    The best visible grid is always used by default, with a warning below
-    confidence 0.5. When no periodic grid is visible, or its confidence is
-    below ``options.min_confidence`` (0 by default), ``on_grid_failure``
-    applies: ``use_declared`` cuts the render evenly into ``size`` cells,
-    ``error`` (or no size) raises :class:`GridDetectionError`.
+    When no periodic grid is visible, or its confidence is below
+    ``options.min_confidence``, ``on_grid_failure`` applies:
+    ``use_declared`` cuts the render evenly into ``size`` cells, ``error``
+    raises :class:`GridDetectionError`. A visible grid is never refused
+    otherwise: with no size to cut into it is used, with a warning below
+    confidence 0.5. Without a visible grid and without a size, the error
+    comes whatever the mode.
     """
     check_image(image)
     _check_call(palette=palette, options=options, background=background, wrap=wrap)

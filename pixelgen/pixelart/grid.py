@@ -52,7 +52,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._checks import check_image
+from .checks import check_image
 
 __all__ = [
     "GridResult",

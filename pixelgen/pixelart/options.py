@@ -68,11 +68,11 @@ class PixelArtOptions:
     on_grid_failure: str = _option(
         "use_declared",
         "When no pixel grid is visible, or its confidence is below min_confidence: stop (error), or cut the render "
-        "evenly into the declared size (use_declared).", example="error", choices=GRID_FAILURE_MODES)
+        "evenly into the declared size (use_declared; with no size, a visible grid is used with a warning).",
+        example="error", choices=GRID_FAILURE_MODES)
     min_confidence: float = _option(
-        0.0, "Grid confidence (0-1) below which on_grid_failure applies. At 0 the best visible grid is always used "
-        "(with a warning under 0.5): detection scores are cautious, and a visible grid is a better answer than an "
-        "even cut.", example=0.5, minimum=0, maximum=1)
+        0.5, "Grid confidence (0-1) below which on_grid_failure applies. A build has a declared size to cut into; "
+        "pixelize without --size keeps the best visible grid, with a warning.", example=0.3, minimum=0, maximum=1)
     colors: str = _option(
         "auto", "Without a palette: auto reduces to the colours the art actually has (near-identical colours "
         "merged in OKLab); keep keeps every cell colour.", example="keep", choices=COLOR_MODES)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import check_image
+from .checks import check_image
 from .color import oklab_to_srgb, srgb_to_oklab
 from .options import DITHER_METHODS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_image
+from .checks import check_image
 from .grid import GridResult
 
 __all__ = ["ANCHORS", "REDUCE_METHODS", "fit_to_size", "reduce_cells"]

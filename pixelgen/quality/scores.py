@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from pixelgen.pixelart.checks import check_image
+
 QUALITY_SCHEMA_VERSION = 1
 
 # Magenta is the traditional sprite colour key: almost never a real sprite
@@ -59,14 +61,7 @@ DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch32"
 
 def _check_image(image: Any, name: str = "image") -> np.ndarray:
     """Return ``image`` as H×W×4 uint8; RGB (H×W×3) counts as fully opaque."""
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(image).__name__}")
-    if image.dtype != np.uint8:
-        raise TypeError(f"{name} must have dtype uint8, got {image.dtype}")
-    if image.ndim != 3 or image.shape[2] not in (3, 4):
-        raise ValueError(f"{name} must be H×W×4 RGBA or H×W×3 RGB, got shape {image.shape}")
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"{name} is empty (shape {image.shape})")
+    check_image(image, what=name)
     if image.shape[2] == 3:
         alpha = np.full(image.shape[:2] + (1,), 255, dtype=np.uint8)
         return np.concatenate([image, alpha], axis=2)

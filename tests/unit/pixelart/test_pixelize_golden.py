@@ -44,7 +44,7 @@ CASES = {
     "keep": (dict(seed=2, cell=9.0, cells=(30, 30), backdrop=False), {"colors": "keep"}),
     "palette-dither": (dict(seed=3, cell=6.5, cells=(48, 40), backdrop=False), {"palette": "pico-8", "dither": "bayer4"}),
     "transparent-outline": (dict(seed=4, cell=8.2, cells=(36, 36), backdrop=True), {"background": "transparent", "outline": "#14101c"}),
-    "size-prior": (dict(seed=5, cell=11.7, cells=(24, 20), backdrop=True), {"size": (26, 22), "anchor": "bottom-center"}),
+    "size-prior": (dict(seed=5, cell=11.7, cells=(24, 20), backdrop=True), {"size": (26, 22), "anchor": "bottom-center", "min_confidence": 0.0}),
 }
 
 

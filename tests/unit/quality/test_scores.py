@@ -26,7 +26,7 @@ from pixelgen.quality.scores import (
     set_shares_palette,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 A = (200, 40, 40)
 B = (40, 180, 60)

@@ -17,7 +17,7 @@ import pytest
 from pixelgen.records import envinfo
 from pixelgen.records.envinfo import environment_fingerprint, gpu_info
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _run_python(code: str) -> str:

@@ -145,7 +145,7 @@ def test_grafana_dashboard_queries_only_metrics_pixelgen_writes(tmp_path: Path) 
     import json
     import re
 
-    dashboard_path = Path(__file__).resolve().parents[2] / "docs" / "observability" / "grafana-dashboard.json"
+    dashboard_path = Path(__file__).resolve().parents[3] / "docs" / "observability" / "grafana-dashboard.json"
     dashboard = json.loads(dashboard_path.read_text("utf-8"))
     queried = {
         name
