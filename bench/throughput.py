@@ -60,13 +60,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _stats
 
-from pixelgen.core.hashing import content_key
 from pixelgen.core.plan import RenderJob
 from pixelgen.files.fsutil import (
     write_bytes_atomic,
     write_json_atomic,
     write_text_atomic,
 )
+from pixelgen.files.hashing import content_key
 from pixelgen.manifest.model import ModelSpec
 from pixelgen.records.envinfo import environment_fingerprint, git_info
 

@@ -194,8 +194,8 @@ def _each_manifest(manifests: tuple[Path, ...], as_json: bool, one: Callable[[Pa
 def validate(manifests: tuple[Path, ...], as_json: bool) -> None:
     """Check manifests; report every problem at once (exit 2 on any)."""
     from pixelgen.commands.build import default_cache_dir
-    from pixelgen.core.hashing import FileDigestCache
     from pixelgen.core.resolve import resolve
+    from pixelgen.files.hashing import FileDigestCache
     from pixelgen.manifest import load_manifest
 
     def one(manifest: Path) -> tuple[int, Any]:
@@ -468,8 +468,8 @@ def verify(manifest: Path, out: Path | None, cache_dir: Path | None, render_samp
 def sbom(manifest: Path, out: Path | None, cache_dir: Path | None, output: Path | None, timestamp: str | None, as_json: bool) -> None:
     """Print (or write) the CycloneDX 1.6 SBOM of the last build of MANIFEST."""
     from pixelgen.commands.build import open_workspace
-    from pixelgen.core.hashing import FileDigestCache
     from pixelgen.files.fsutil import dump_json, write_text_atomic
+    from pixelgen.files.hashing import FileDigestCache
     from pixelgen.records.buildinfo import build_info, default_tasks, utc_now
     from pixelgen.records.provenance import build_sbom, check_timestamp, validate_sbom
 

@@ -63,7 +63,7 @@ def hub_cache_repo(hub: Path, repo: str, files: dict[str, Path], commit: str) ->
     """Lay out a Hugging Face hub cache entry by hand: refs/main → commit, blobs by digest, snapshot symlinks."""
     import shutil
 
-    from pixelgen.core.hashing import sha256_file
+    from pixelgen.files.hashing import sha256_file
 
     root = hub / f"models--{repo.replace('/', '--')}"
     (root / "refs").mkdir(parents=True)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from pixelgen.commands.status import AssetState, compute_status, removed_outputs
-from pixelgen.core.hashing import FileDigestCache
 from pixelgen.core.outputs import manifest_out_dir, remove_outputs, write_output
 from pixelgen.core.plan import Plan, make_plan
 from pixelgen.core.resolve import Resolved, resolve
@@ -23,6 +22,7 @@ from pixelgen.errors import (
     ModelChangedError,
     translate_os_errors,
 )
+from pixelgen.files.hashing import FileDigestCache
 from pixelgen.manifest import Manifest, load_manifest, remember_validated
 from pixelgen.quality.stage import lock_quality_summary
 from pixelgen.records.buildinfo import lock_model_records, utc_now
@@ -437,9 +437,9 @@ def _deploy(ws: Workspace, lock: Lock, deploy_dir: Path, summary: BuildSummary, 
 
 def _pack(ws: Workspace, asset_plan: Any, result: Any, lock: Lock, summary: BuildSummary) -> int:
     """Pack one asset's final images into engine files; returns how many files were written."""
-    from pixelgen.core.hashing import sha256_bytes
+    from pixelgen.core.pack import pack_asset
     from pixelgen.files.fsutil import file_digest_inside, write_bytes_inside
-    from pixelgen.formats.pack import pack_asset
+    from pixelgen.files.hashing import sha256_bytes
     from pixelgen.formats.png import decode_png
 
     images = {}

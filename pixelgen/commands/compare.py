@@ -124,12 +124,12 @@ def compare(manifest_path: Path, variations: Sequence[Variation], options: Any, 
         default_cache_dir,
         diffusers_generator_factory,
     )
-    from pixelgen.core.hashing import FileDigestCache
     from pixelgen.core.outputs import manifest_out_dir
     from pixelgen.core.plan import make_plan
     from pixelgen.core.resolve import resolve
     from pixelgen.core.run import Runner
     from pixelgen.core.store import Store
+    from pixelgen.files.hashing import FileDigestCache
     from pixelgen.formats.png import decode_png
     from pixelgen.manifest import load_manifest
     from pixelgen.manifest.edit import load_text

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from pixelgen.core.hashing import FileDigestCache, content_key
 from pixelgen.errors import CorruptStoreError, InputError, translate_os_errors
 from pixelgen.files.fsutil import file_digest_inside
+from pixelgen.files.hashing import FileDigestCache, content_key
 
 GPU_MIN_SSIM = 0.98
 
@@ -137,8 +137,8 @@ def verify(manifest_path: Path, options: Any, *, render_sample: int = 0, sample_
 
 def _repack(ws: Any, on_disk: dict[str, str | None], notes: list[str]) -> list[Mismatch]:
     """Pack each asset again from the cache objects of its images and compare with the packed files on disk."""
-    from pixelgen.core.hashing import sha256_bytes
-    from pixelgen.formats.pack import pack_asset
+    from pixelgen.core.pack import pack_asset
+    from pixelgen.files.hashing import sha256_bytes
     from pixelgen.formats.png import decode_png
 
     mismatches = []

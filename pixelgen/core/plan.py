@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pixelgen.core.hashing import content_key
+from pixelgen.core.pack import pack_key, pack_outputs
 from pixelgen.core.resolve import Resolved
-from pixelgen.formats.pack import pack_key, pack_outputs
+from pixelgen.files.hashing import content_key
 from pixelgen.manifest.model import Asset, ImageSpec, Manifest
 from pixelgen.pixelart import PIXELIZE_ALGORITHM_VERSION
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pixelgen.core.hashing import FileDigestCache
 from pixelgen.errors import ManifestError, Problem
+from pixelgen.files.hashing import FileDigestCache
 from pixelgen.manifest.model import LoraSpec, Manifest, ModelSpec
 from pixelgen.render import TINY_SDXL_RECIPE
 

@@ -16,11 +16,11 @@ from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
-from pixelgen.core.hashing import content_key
 from pixelgen.core.plan import Plan, PostJob, RenderJob
 from pixelgen.core.resolve import Resolved
 from pixelgen.core.store import Store
 from pixelgen.errors import PixelgenError
+from pixelgen.files.hashing import content_key
 from pixelgen.formats.png import decode_png, encode_png
 
 log = logging.getLogger("pixelgen")

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from pixelgen.core.hashing import sha256_bytes
 from pixelgen.errors import CorruptStoreError
 from pixelgen.files.fsutil import (
     file_digest_inside,
@@ -32,6 +31,7 @@ from pixelgen.files.fsutil import (
     write_bytes_inside,
     write_json_inside,
 )
+from pixelgen.files.hashing import sha256_bytes
 from pixelgen.files.paths import check_digest, is_digest
 
 log = logging.getLogger("pixelgen")

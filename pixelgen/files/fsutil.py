@@ -232,7 +232,7 @@ def read_bytes_inside(root: str | Path, path: str | Path) -> bytes | None:
 
 def file_digest_inside(root: str | Path, path: str | Path) -> str | None:
     """sha256 of a regular file inside ``root``, or None when there is none (symlinks are not followed)."""
-    from pixelgen.core.hashing import sha256_fd
+    from pixelgen.files.hashing import sha256_fd
 
     fd = _open_file_inside(Path(root), Path(path))
     if fd is None:

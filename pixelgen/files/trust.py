@@ -16,7 +16,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pixelgen.core.hashing import derive_key
+from pixelgen.files.hashing import derive_key
 
 KEY_FILE = "memo.key"
 KEY_BYTES = 32

@@ -21,13 +21,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
-from pixelgen.core.hashing import sha256_bytes
 from pixelgen.errors import InputError, ManifestError, Problem, translate_os_errors
 from pixelgen.files.fsutil import (
     read_regular_file,
     regular_file_problem,
     write_bytes_inside,
 )
+from pixelgen.files.hashing import sha256_bytes
 from pixelgen.files.limits import Limits, input_image_problem, matrix_combinations
 from pixelgen.files.paths import RESERVED_NAMES, portable_key, portable_name_problem
 from pixelgen.manifest.model import (
@@ -127,7 +127,7 @@ def _memo_path(memo_dir: Path, manifest_digest: str) -> Path | None:
     nothing in the cache can make a build skip validation.
     """
     from pixelgen import __version__
-    from pixelgen.core.hashing import hmac_sha256
+    from pixelgen.files.hashing import hmac_sha256
     from pixelgen.files.trust import cache_key
 
     key = cache_key(memo_dir.parent)

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pixelgen import __version__
-from pixelgen.core.hashing import FileDigestCache, content_key
 from pixelgen.core.resolve import hub_snapshot_dir
+from pixelgen.files.hashing import FileDigestCache, content_key
 from pixelgen.manifest.model import ModelSpec
 from pixelgen.pixelart import PIXELIZE_ALGORITHM_VERSION
 from pixelgen.records.lock import Lock

@@ -21,7 +21,7 @@ the build made. Every build therefore writes two documents beside its outputs:
       component hash; a model of several files (a diffusers folder) lists each
       file as a nested ``file`` component with its own hash, since a CycloneDX
       hash is the hash of one blob. Property ``pixelgen:tree-sha256`` holds
-      :func:`pixelgen.core.hashing.sha256_tree`'s digest over the listed files.
+      :func:`pixelgen.files.hashing.sha256_tree`'s digest over the listed files.
     * one ``machine-learning-model`` component per LoRA, hashed.
     * one ``data`` component per palette / manifest / reference (``data``
       field: manifest and palettes are ``configuration``, references ``dataset``).
@@ -58,7 +58,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pixelgen.core import hashing
+from pixelgen.files import hashing
 from pixelgen.files.fsutil import dump_json, write_bytes_atomic
 from pixelgen.records.recordset import PROVENANCE_FILENAME, SBOM_FILENAME
 
@@ -209,7 +209,7 @@ def restricted_licenses(info: BuildInfo) -> list[str]:
 def _check_sha256(value: str, what: str) -> None:
     if not isinstance(value, str) or not _SHA256_RE.match(value):
         raise ValueError(
-            f"{what}: sha256 {value!r} is not 64 lowercase hex digits; hash the file with pixelgen.core.hashing.sha256_file"
+            f"{what}: sha256 {value!r} is not 64 lowercase hex digits; hash the file with pixelgen.files.hashing.sha256_file"
         )
 
 

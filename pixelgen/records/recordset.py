@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pixelgen.core.hashing import sha256_file
+from pixelgen.files.hashing import sha256_file
 from pixelgen.records.lock import Lock
 
 QUALITY_FILENAME = "quality.json"

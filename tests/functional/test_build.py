@@ -49,7 +49,7 @@ def test_first_build_writes_every_output_and_the_lock(project):
     assert json.loads(text["pixelgen"])["asset"] == "hero"
     data = lock(project)
     assert data["schema"] == 1 and data["models"]["tiny"]["identity"]["builtin"] == "tiny-sdxl" and len(data["models"]["tiny"]["files_sha256"]) == 64
-    from pixelgen.core.hashing import sha256_bytes
+    from pixelgen.files.hashing import sha256_bytes
 
     for path, entry in data["outputs"].items():
         assert entry["sha256"] == sha256_bytes(files[path])
@@ -182,7 +182,7 @@ def test_gc_removes_unreferenced_objects(project):
 
 
 def test_lora_changes_the_render_and_is_pinned(project):
-    from pixelgen.core.hashing import sha256_file
+    from pixelgen.files.hashing import sha256_file
     from pixelgen.render.tiny import build_tiny_lora
 
     lora = build_tiny_lora(project / "manifests" / "loras" / "style.safetensors")

@@ -9,7 +9,7 @@ import pytest
 from cli_helpers import run_cli
 
 from pixelgen.commands.compare import grid_size
-from pixelgen.core.hashing import sha256_file
+from pixelgen.files.hashing import sha256_file
 from pixelgen.formats.png import decode_png
 
 pytestmark = pytest.mark.slow

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from cli_helpers import build_json, hub_cache_repo, run_cli, run_subprocess
 
-from pixelgen.core.hashing import sha256_file
+from pixelgen.files.hashing import sha256_file
 from pixelgen.formats.png import decode_png, encode_png
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,7 @@ import json
 import pytest
 from cli_helpers import hub_cache_repo, run_subprocess
 
-from pixelgen.core.hashing import sha256_file
+from pixelgen.files.hashing import sha256_file
 
 pytestmark = pytest.mark.slow
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

@@ -36,7 +36,7 @@ def _assert_everything_decodes(project: Path) -> None:
     for png in (project / "assets_out").rglob("*.png"):
         decode_png(png.read_bytes())  # raises on a truncated file
     objects = project / "manifests" / ".pixelgen" / "cache" / "objects" / "sha256"
-    from pixelgen.core.hashing import sha256_file
+    from pixelgen.files.hashing import sha256_file
 
     for obj in objects.glob("*/*"):
         if not obj.name.startswith("."):

@@ -7,7 +7,7 @@ import os
 import pytest
 from sec_helpers import MANIFEST, assert_one_error
 
-from pixelgen.core.hashing import sha256_bytes
+from pixelgen.files.hashing import sha256_bytes
 from pixelgen.manifest import load as manifest_load
 from pixelgen.manifest import manifest_schema_text
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sec_helpers import MANIFEST, assert_one_error
 
-from pixelgen.core.hashing import sha256_bytes
+from pixelgen.files.hashing import sha256_bytes
 
 
 def _mount(*args: str) -> bool:

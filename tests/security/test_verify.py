@@ -9,7 +9,7 @@ import time
 import pytest
 from sec_helpers import MANIFEST, assert_one_error
 
-from pixelgen.core.hashing import sha256_bytes
+from pixelgen.files.hashing import sha256_bytes
 from pixelgen.formats.png import decode_png, encode_png
 
 

@@ -31,7 +31,7 @@ def _entry(post, sha):
 
 
 def test_states_and_reasons(tmp_path: Path):
-    from pixelgen.core.hashing import sha256_bytes
+    from pixelgen.files.hashing import sha256_bytes
 
     plan = _plan(tmp_path)
     out = tmp_path / "out"

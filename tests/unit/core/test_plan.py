@@ -43,7 +43,7 @@ def plan_for(tmp_path: Path, text: str = MANIFEST):
 def test_render_key_is_sha256_of_canonical_json(tmp_path):
     plan = plan_for(tmp_path)
     (job,) = plan.renders.values()
-    # The payload written out by hand and hashed with hashlib, independently of pixelgen.core.hashing.
+    # The payload written out by hand and hashed with hashlib, independently of pixelgen.files.hashing.
     payload = {
         "job": "render", "version": 1, "model": {"builtin": "tiny-sdxl", "recipe": 1}, "loras": [],
         "prompt": "a hero", "negative": "", "seed": 5, "width": 64, "height": 64, "steps": 2,

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from pixelgen.core.hashing import sha256_bytes
 from pixelgen.core.store import Store
+from pixelgen.files.hashing import sha256_bytes
 
 
 def test_put_get_round_trip_and_levels_are_separate(tmp_path: Path):

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from pixelgen.core.hashing import sha256_bytes
 from pixelgen.files.fsutil import (
     file_digest_inside,
     read_bytes_inside,
@@ -13,6 +12,7 @@ from pixelgen.files.fsutil import (
     unlink_inside,
     write_bytes_inside,
 )
+from pixelgen.files.hashing import sha256_bytes
 
 
 @pytest.fixture

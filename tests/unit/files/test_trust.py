@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from pixelgen.core.hashing import FileDigestCache
+from pixelgen.files.hashing import FileDigestCache
 from pixelgen.files.trust import cache_key
 
 

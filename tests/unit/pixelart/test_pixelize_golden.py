@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pixelgen.core.hashing import sha256_bytes
+from pixelgen.files.hashing import sha256_bytes
 from pixelgen.pixelart import PIXELIZE_ALGORITHM_VERSION, builtin_palette, pixelize
 from pixelgen.pixelart.options import PixelArtOptions
 

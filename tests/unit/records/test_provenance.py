@@ -15,7 +15,7 @@ from in_toto_attestation.predicates.provenance.v1 import provenance_pb2
 from in_toto_attestation.v1 import statement_pb2
 from in_toto_attestation.v1.statement import Statement
 
-from pixelgen.core import hashing
+from pixelgen.files import hashing
 from pixelgen.files.fsutil import dump_json
 from pixelgen.records import provenance
 from pixelgen.records.provenance import (
@@ -47,7 +47,7 @@ def _write(path: Path, data: bytes) -> str:
 
 @pytest.fixture()
 def build_info(tmp_path: Path) -> BuildInfo:
-    """A small build made of real files hashed with pixelgen.core.hashing."""
+    """A small build made of real files hashed with pixelgen.files.hashing."""
     model_dir = tmp_path / "models" / "sdxl"
     model_files = tuple(
         FileDigest(rel, _write(model_dir / rel, f"weights of {rel}".encode()))

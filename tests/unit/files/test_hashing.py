@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from pixelgen.core.hashing import (
+from pixelgen.files.hashing import (
     FileDigestCache,
     canonical_json,
     content_key,

@@ -5,7 +5,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from pixelgen.formats.pack import pack_asset, pack_outputs
+from pixelgen.core.pack import pack_asset, pack_outputs
 from pixelgen.manifest import load_manifest
 
 MANIFEST = """\

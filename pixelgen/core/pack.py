@@ -22,7 +22,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from pixelgen.core.hashing import content_key
+from pixelgen.files.hashing import content_key
 from pixelgen.formats.png import encode_png
 from pixelgen.manifest.model import Asset
 
