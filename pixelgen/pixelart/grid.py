@@ -118,6 +118,9 @@ def _premultiplied(image: np.ndarray) -> np.ndarray:
     """RGB, or for RGBA premultiplied RGB plus alpha, as uint8: the colours edges are measured on."""
     if image.shape[2] == 3:
         return image
+    if image[..., 3].min() == 255:
+        # Opaque RGBA (most PNG renders): alpha adds no edges and no grey, so the colours are all there is.
+        return image[..., :3]
     alpha = image[..., 3:4].astype(np.uint16)
     rgb = ((image[..., :3].astype(np.uint16) * alpha + 127) // 255).astype(np.uint8)
     return np.concatenate([rgb, image[..., 3:4]], axis=2)
@@ -459,8 +462,11 @@ class _CellModel:
         # int32 holds the sums of up to 8.4 M pixels of 255; larger images need int64.
         dtype = np.int32 if self.pixels * 255 < 2**31 else np.int64
         integral = np.zeros((height + 1, width + 1, channels), dtype=dtype)
-        np.cumsum(planes, axis=0, dtype=dtype, out=integral[1:, 1:])
-        np.cumsum(integral[1:, 1:], axis=1, out=integral[1:, 1:])
+        np.cumsum(planes, axis=1, dtype=dtype, out=integral[1:, 1:])
+        # Rows added one by one: numpy's cumsum down axis 0 walks the array
+        # with a stride per element and took 2.5x as long (1024² RGB).
+        for y in range(2, height + 1):
+            np.add(integral[y], integral[y - 1], out=integral[y])
         self.integral = integral
         # Sums of squares are only ever needed over the image less a border
         # band (the inner cells): per-column and per-row totals give the
