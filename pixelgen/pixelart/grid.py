@@ -122,8 +122,13 @@ def _premultiplied(image: np.ndarray) -> np.ndarray:
         # Opaque RGBA (most PNG renders): alpha adds no edges and no grey, so the colours are all there is.
         return image[..., :3]
     alpha = image[..., 3:4].astype(np.uint16)
-    rgb = ((image[..., :3].astype(np.uint16) * alpha + 127) // 255).astype(np.uint8)
+    rgb = _over_255(image[..., :3].astype(np.uint16) * alpha + 127).astype(np.uint8)
     return np.concatenate([rgb, image[..., 3:4]], axis=2)
+
+
+def _over_255(value: np.ndarray) -> np.ndarray:
+    """``value // 255`` for uint16 values up to 65152, by shifts: exact there, and far faster than integer division."""
+    return (value + 1 + (value >> 8)) >> 8
 
 
 def _profiles(work: np.ndarray, wrap: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -440,6 +445,10 @@ def _axis_cuts(axis: _Axis, fit: _Fit) -> tuple[int, tuple[int, ...]]:
 # --------------------------------------------------------------------------- selection
 
 
+# Mid-grey showing through a pixel of each alpha: round(128 * (255 - alpha) / 255) as _premultiplied rounds.
+_GREY_UNDER = _over_255((255 - np.arange(256, dtype=np.uint16)) * 128 + 127).astype(np.uint8)
+
+
 def _colour_planes(premultiplied: np.ndarray) -> np.ndarray:
     """RGB with transparent pixels composited over mid-grey, so alpha edges count, as uint8.
 
@@ -449,8 +458,8 @@ def _colour_planes(premultiplied: np.ndarray) -> np.ndarray:
     """
     if premultiplied.shape[2] == 3:
         return premultiplied
-    grey = ((255 - premultiplied[..., 3:4].astype(np.uint16)) * 128 + 127) // 255
-    return (premultiplied[..., :3] + grey).astype(np.uint8)
+    # Premultiplied colour is at most alpha, and the grey at most 255 - alpha: uint8 holds the sum.
+    return premultiplied[..., :3] + _GREY_UNDER[premultiplied[..., 3]][..., None]
 
 
 class _CellModel:
@@ -471,9 +480,15 @@ class _CellModel:
         # Sums of squares are only ever needed over the image less a border
         # band (the inner cells): per-column and per-row totals give the
         # bands, and the four small corners are summed directly.
-        self.squares = np.einsum("ijk,ijk->ij", planes, planes, dtype=np.int64)
-        self.column_squares = np.concatenate([[0], np.cumsum(self.squares.sum(axis=0))])
-        self.row_squares = np.concatenate([[0], np.cumsum(self.squares.sum(axis=1))])
+        # Per pixel, the sum over channels of value², at most 4 x 255² (int32);
+        # channel by channel, 3x faster than one einsum into int64.
+        squares = np.zeros((height, width), dtype=np.int32)
+        for channel in range(channels):
+            plane = planes[..., channel].astype(np.int32)
+            squares += plane * plane
+        self.squares = squares
+        self.column_squares = np.concatenate([[0], np.cumsum(squares.sum(axis=0, dtype=np.int64))])
+        self.row_squares = np.concatenate([[0], np.cumsum(squares.sum(axis=1, dtype=np.int64))])
 
     def _square_total(self, x0: int, x1: int, y0: int, y1: int) -> float:
         height, width = self.squares.shape
