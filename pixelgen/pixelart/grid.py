@@ -408,6 +408,12 @@ def _snap_all(
     return np.where(empty, base, chosen)
 
 
+def _cut_list(lines: np.ndarray, length: int) -> list[int]:
+    """0, the distinct lines strictly inside, and ``length``, in order."""
+    inside = lines[(lines > 0) & (lines < length)]
+    return [0, *np.unique(inside).tolist(), length]
+
+
 def _axis_cuts(axis: _Axis, fit: _Fit) -> tuple[int, tuple[int, ...]]:
     work, length = axis.work, axis.length
     floor = _SNAP_NOISE_FACTOR * axis.noise
@@ -422,8 +428,7 @@ def _axis_cuts(axis: _Axis, fit: _Fit) -> tuple[int, tuple[int, ...]]:
             if n_cells > 1
             else []
         )
-        cuts = sorted({0, length, *(int(c) for c in inner if 0 < c < length)})
-        return offset, tuple(cuts)
+        return offset, tuple(_cut_list(np.asarray(inner, dtype=np.int64), length))
     count = math.floor((length - phase) / period) + 1
     targets = phase + period * np.arange(count)
     targets = targets[(targets > 0) & (targets < length)]
@@ -432,7 +437,7 @@ def _axis_cuts(axis: _Axis, fit: _Fit) -> tuple[int, tuple[int, ...]]:
         if targets.size
         else np.array([], dtype=np.int64)
     )
-    cuts = sorted({0, length, *(int(c) for c in lines if 0 < c < length)})
+    cuts = _cut_list(lines, length)
     # Slivers under half a cell at the borders are not cells of their own.
     if len(cuts) > 2 and cuts[1] - cuts[0] < period / 2.0:
         del cuts[1]
