@@ -292,14 +292,20 @@ def status(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None
     from pixelgen.commands.status import compute_status
 
     def one(manifest: Path) -> tuple[int, Any]:
+        from pixelgen.core.overrides import stale_overrides
+
         ws = open_workspace(manifest, _options(out=out, cache_dir=cache_dir))
         states = compute_status(ws.plan, ws.lock, ws.out_dir)
         stale = sum(1 for s in states if not s.up_to_date)
+        overrides = stale_overrides(ws.plan, ws.lock)
         if not as_json:
             click.echo(f"{ws.manifest.name}: {len(states) - stale} up to date, {stale} stale")
             _print_states(states)
+            for message in overrides.values():
+                click.echo(f"  ! {message}")
         return 0, {"manifest": ws.manifest.name, "assets": [
-            {"id": s.asset_id, "up_to_date": s.up_to_date, "removed": s.removed, "reasons": s.reasons} for s in states]}
+            {"id": s.asset_id, "up_to_date": s.up_to_date, "removed": s.removed, "reasons": s.reasons} for s in states],
+            "stale_overrides": overrides}
 
     _each_manifest(manifests, as_json, one)
 
@@ -320,12 +326,14 @@ def status(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None
 @click.option("--metrics-file", type=click.Path(path_type=Path, dir_okay=False), help="Add this build's figures to a Prometheus text file (node_exporter textfile collector).")
 @click.option("--strip-metadata", is_flag=True, help="Write PNGs without the parameters/pixelgen text chunks (shipping builds).")
 @click.option("--sbom-timestamp", metavar="RFC3339", help="Write this timestamp into the SBOM (default: none, for reproducible bytes).")
+@click.option("--overrides", "override_mode", type=click.Choice(["keep", "drop", "fail"]), default="keep", show_default=True,
+              help="A hand touch-up based on an old render: keep it in place (and warn), drop it for the new render, or fail.")
 @_json_option("Print the summary as JSON on stdout (a list with several manifests).")
 @_verbosity
 @_friendly
 def build(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None, only: tuple[str, ...], force: bool, check: bool,
           batch_size: int, device: str, dtype: str | None, keep_going: bool, deploy: Path | None, gates: str, metrics_file: Path | None,
-          strip_metadata: bool, sbom_timestamp: str | None, as_json: bool) -> None:
+          strip_metadata: bool, sbom_timestamp: str | None, override_mode: str, as_json: bool) -> None:
     """Build the assets of each MANIFEST (only what changed)."""
     from dataclasses import asdict
 
@@ -336,6 +344,7 @@ def build(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None,
         out=out, cache_dir=cache_dir, only=frozenset(only) or None, force=force, check=check,
         batch_size=batch_size, device=device, dtype=dtype, keep_going=keep_going, progress=not (as_json or _quiet()),
         sbom_timestamp=sbom_timestamp, strip_metadata=strip_metadata, metrics_file=metrics_file, gates=gates, deploy=deploy,
+        overrides=override_mode,
     )
     if len(manifests) > 1:
         for manifest in manifests:  # every manifest valid before any is built
@@ -344,6 +353,9 @@ def build(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None,
     def one(manifest: Path) -> tuple[int, Any]:
         summary = run_build(manifest, options)
         if check:
+            if not as_json:
+                for warning in summary.warnings:
+                    click.echo(f"warning: {warning}", err=True)
             if summary.stale and not as_json:
                 click.echo(f"{summary.manifest}: {len(summary.stale)} asset(s) out of date:")
                 for item in summary.stale:
@@ -497,10 +509,11 @@ def sbom(manifest: Path, out: Path | None, cache_dir: Path | None, output: Path 
 @out_option
 @cache_option
 @click.option("--against", default="HEAD", show_default=True, help="A git ref of the lock file, or a path to another lock file.")
+@click.option("--overrides", "show_overrides", is_flag=True, help="Instead: each hand touch-up as old render | override | new render | edited pixels.")
 @_json_option()
 @_verbosity
 @_friendly
-def diff(manifest: Path, out: Path | None, cache_dir: Path | None, against: str, as_json: bool) -> None:
+def diff(manifest: Path, out: Path | None, cache_dir: Path | None, against: str, show_overrides: bool, as_json: bool) -> None:
     """Per changed asset: metric deltas and side-by-side images against another version of the lock."""
     from dataclasses import asdict
 
@@ -508,6 +521,19 @@ def diff(manifest: Path, out: Path | None, cache_dir: Path | None, against: str,
     from pixelgen.commands.diff import diff_outputs, read_other_lock
 
     ws = open_workspace(manifest, _options(out=out, cache_dir=cache_dir))
+    if show_overrides:
+        from pixelgen.core.overrides import diff_overrides
+
+        items = diff_overrides(ws)
+        if as_json:
+            _print_json(items)
+            return
+        click.echo(f"{ws.manifest.name}: {len(items)} override(s)")
+        for item in items:
+            state = "stale: " + ", ".join(item["reasons"]) if item["stale"] else "current"
+            shown = f"  [{ws.out_dir / item['image']}]" if item["image"] else f"  ({item.get('note')})"
+            click.echo(f"  {item['path']:<32} {state}, {item.get('edited_pixels', '?')} px edited by hand{shown}")
+        return
     changes = diff_outputs(ws, read_other_lock(ws.manifest.lock_path, against, ws.manifest.name))
     if as_json:
         _print_json([asdict(change) for change in changes])
@@ -701,6 +727,9 @@ def mcp_command(transport: str, port: int, root: Path, out: str, as_json: bool) 
     # Relative paths in tools and manifests mean the same as on the command line run from --root.
     os.chdir(root)
     run_server(Path.cwd(), transport=transport, port=port, out=out)
+
+
+from pixelgen.commands import overrides as override_commands  # noqa: E402,F401 - registers adopt and rebase-override on `cli`
 
 
 def main() -> None:

@@ -55,6 +55,7 @@ class BuildOptions:
     # anything is written to OUT or the lock (finished renders stay cached).
     on_progress: Callable[[int, int], None] | None = field(default=None, compare=False)
     full_hash: bool = False  # hash every model file again instead of trusting the digest memo (verify --full)
+    overrides: str = "keep"  # a hand-made override based on an old render: keep it, drop it, or fail (pixelgen.core.overrides)
 
     def __post_init__(self) -> None:
         # Checked before any work, so a bad option never leaves a half-recorded build.
@@ -67,6 +68,8 @@ class BuildOptions:
                 raise InputError(str(exc)) from None
         if self.gates not in ("error", "warn"):
             raise InputError(f"--gates {self.gates!r}: use error or warn")
+        if self.overrides not in ("keep", "drop", "fail"):
+            raise InputError(f"--overrides {self.overrides!r}: use keep, drop or fail")
 
 
 @dataclass
@@ -109,6 +112,7 @@ class Workspace:
     store: Store
     cache_dir: Path
     full_plan: Plan | None = None  # the plan of every asset when ``plan`` is a selection (--only)
+    override_notes: list[str] = field(default_factory=list)  # what the repo's override files changed in the lock
 
     @property
     def every_asset(self) -> Plan:
@@ -136,7 +140,7 @@ def open_workspace(manifest_path: Path, options: BuildOptions) -> Workspace:
     if memo is not None:
         remember_validated(memo, manifest)
     out_root = Path(options.out) if options.out else Path(DEFAULT_OUT)
-    return Workspace(
+    ws = Workspace(
         manifest=manifest,
         resolved=resolved,
         plan=plan,
@@ -146,6 +150,10 @@ def open_workspace(manifest_path: Path, options: BuildOptions) -> Workspace:
         cache_dir=cache_dir,
         full_plan=full_plan,
     )
+    from pixelgen.core.overrides import sync_repo_overrides
+
+    ws.override_notes = sync_repo_overrides(ws)
+    return ws
 
 
 def check_writable_folder(folder: Path, what: str) -> None:
@@ -206,6 +214,7 @@ def build(
         reasons = records_stale_reasons(ws, ws.lock)
         if reasons:
             summary.stale.append({"asset": "(build records)", "reasons": reasons})
+        _check_overrides(ws, options, summary)
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -227,6 +236,8 @@ def build(
         summary.up_to_date = sum(1 for s in states for o in s.outputs if o.post is not None and not o.stale)
         if options.force:
             summary.up_to_date = 0
+        # Before anything renders: stop on stale overrides (fail), or rewrite them with their renders (drop).
+        kept_overrides = _overrides_to_keep(ws, stale_posts, options, summary)
 
         # 5. Models whose bytes changed under the same identity stop the build
         # before anything is rendered with them or recorded as theirs.
@@ -264,10 +275,11 @@ def build(
         lock = ws.lock or Lock(manifest=ws.manifest.name)
         previous_entries = dict(lock.outputs)
         previous_identities = (dict(lock.models), dict(lock.loras))
-        _write_outputs(ws, lock, stale_posts, result, summary)
+        _write_outputs(ws, lock, stale_posts, result, summary, kept_overrides)
 
         # 8. Pack engine-ready files (sheets, tilesets, 9-slice data) where images or settings changed.
         stale_packs = {s.asset_id for s in states for o in s.outputs if o.pack_key and (o.stale or options.force)}
+        stale_packs |= _packs_of_changed_overrides(ws, lock)
         for asset_plan in ws.plan.assets:
             if asset_plan.asset.id in stale_packs and asset_plan.asset.id not in result.failures:
                 summary.packed += _pack(ws, asset_plan, result, lock, summary)
@@ -293,6 +305,10 @@ def build(
 
         # 11. Quality scores, gates and report; provenance: SBOM and in-toto statement.
         summary.warnings.extend(ws.resolved.warnings)
+        summary.notes.extend(ws.override_notes)
+        from pixelgen.core.overrides import stale_overrides
+
+        summary.warnings.extend(stale_overrides(ws.plan, lock).values())
         changed = bool(summary.lock_written or result.posts_built or result.posts_cached or summary.packed or summary.removed)
         if changed or records_stale_reasons(ws, lock):
             assessment = _write_records(ws, lock, previous_entries, result, stale_posts, summary, options, started_at, digests)
@@ -335,10 +351,12 @@ def _recorded_digests(lock: Lock | None, paths: list[str]) -> dict[str, str]:
     """What pixelgen wrote at each path, per the lock: only files with these bytes are ever removed."""
     if lock is None:
         return {}
+    from pixelgen.core.overrides import expected_digest
+
     found = {}
     for path in paths:
         if path in lock.outputs:
-            found[path] = lock.outputs[path].sha256
+            found[path] = expected_digest(lock.outputs[path])
         elif path in lock.packs:
             found[path] = lock.packs[path]["sha256"]
     return found
@@ -384,12 +402,82 @@ def _check_model_files(ws: Workspace, lock: Lock | None, digests: FileDigestCach
         )
 
 
-def _write_outputs(ws: Workspace, lock: Lock, stale_posts: list, result: Any, summary: BuildSummary) -> None:
+def _check_overrides(ws: Workspace, options: BuildOptions, summary: BuildSummary) -> None:
+    """``--check``: a stale override is a warning with ``--overrides keep``, and out of date with drop or fail."""
+    from pixelgen.core.overrides import stale_overrides
+
+    messages = list(stale_overrides(ws.plan, ws.lock).values())
+    if not messages:
+        return
+    if options.overrides == "keep":
+        summary.warnings.extend(messages)
+    else:
+        action = "the build would replace them with the new renders" if options.overrides == "drop" else "the build would stop"
+        summary.stale.append({"asset": "(overrides)", "reasons": [*messages, f"--overrides {options.overrides}: {action}"]})
+
+
+def _overrides_to_keep(ws: Workspace, stale_posts: list, options: BuildOptions, summary: BuildSummary) -> dict[str, tuple[dict, bytes]]:
+    """Overrides to write in place of the renders of ``stale_posts``: output → (record, bytes), read and checked now.
+
+    With ``--overrides fail`` a stale override stops the build here; with
+    ``drop`` the posts of stale overrides join ``stale_posts`` (in place) and
+    their overrides are not kept.
+    """
+    from pixelgen.core.overrides import (
+        OverrideError,
+        is_stale,
+        override_bytes,
+        stale_overrides,
+    )
+
+    if ws.lock is None:
+        return {}
+    stale = stale_overrides(ws.plan, ws.lock)
+    if stale and options.overrides == "fail":
+        raise OverrideError(
+            "--overrides fail: " + "; ".join(stale.values())
+            + f"\n    fix: `pixelgen rebase-override {ws.manifest.path} OUTPUT…` moves the edits onto the new render once it is built "
+            "(build with --overrides keep), or build with --overrides drop to use the new renders"
+        )
+    if options.overrides == "drop":
+        queued = {post.output for post in stale_posts}
+        stale_posts.extend(post for post in ws.plan.posts if post.output in stale and post.output not in queued)
+    kept = {}
+    for post in stale_posts:
+        entry = ws.lock.outputs.get(post.output)
+        if entry is None or not entry.override:
+            continue
+        if options.overrides == "drop" and is_stale(entry, post):
+            summary.notes.append(f"{post.output}: override dropped (--overrides drop): the new render is used")
+            continue
+        kept[post.output] = (entry.override, override_bytes(ws, post.output, entry))
+    return kept
+
+
+def _packs_of_changed_overrides(ws: Workspace, lock: Lock) -> set[str]:
+    """Assets whose packed files were packed from other overrides than the lock now has."""
+    from pixelgen.core.overrides import effective_pack_key
+
+    return {
+        asset_plan.asset.id
+        for asset_plan in ws.plan.assets
+        if asset_plan.pack_files and any(path in lock.packs and lock.packs[path]["key"] != effective_pack_key(asset_plan, lock)
+                                         for path in asset_plan.pack_files)
+    }
+
+
+def _write_outputs(ws: Workspace, lock: Lock, stale_posts: list, result: Any, summary: BuildSummary,
+                   kept_overrides: dict[str, tuple[dict, bytes]] | None = None) -> None:
+    kept_overrides = kept_overrides or {}
     for post in stale_posts:
         produced = result.produced.get(post.key)
         if produced is None:
             continue  # failed: its previous output and lock entry stay
-        write_output(ws.out_dir, post.output, produced.data, produced.digest)
+        override, override_data = kept_overrides.get(post.output, (None, b""))
+        if override is not None:
+            write_output(ws.out_dir, post.output, override_data, override["sha256"])
+        else:
+            write_output(ws.out_dir, post.output, produced.data, produced.digest)
         lock.outputs[post.output] = LockEntry(
             asset=post.asset_id,
             image=post.image,
@@ -402,6 +490,7 @@ def _write_outputs(ws: Workspace, lock: Lock, stale_posts: list, result: Any, su
             batch_size=int(produced.meta.get("batch_size", 1)),
             palette=produced.meta.get("palette"),
             quality=lock_quality_summary(produced.meta.get("metrics")),
+            override=override,
         )
         summary.notes.extend(_notes(post.output, produced.meta))
 
@@ -437,6 +526,7 @@ def _deploy(ws: Workspace, lock: Lock, deploy_dir: Path, summary: BuildSummary, 
 
 def _pack(ws: Workspace, asset_plan: Any, result: Any, lock: Lock, summary: BuildSummary) -> int:
     """Pack one asset's final images into engine files; returns how many files were written."""
+    from pixelgen.core.overrides import effective_pack_key, override_bytes
     from pixelgen.core.pack import pack_asset
     from pixelgen.files.fsutil import file_digest_inside, write_bytes_inside
     from pixelgen.files.hashing import sha256_bytes
@@ -448,6 +538,9 @@ def _pack(ws: Workspace, asset_plan: Any, result: Any, lock: Lock, summary: Buil
         data = produced.data if produced else (hit.data if (hit := ws.store.get("post", post.key)) else None)
         if data is None:
             return 0  # an image is missing (failed): keep the previous pack
+        entry = lock.outputs.get(post.output)
+        if entry is not None and entry.override and entry.post_key == post.key:
+            data = override_bytes(ws, post.output, entry)  # the engine gets the touched-up image
         images[post.image] = decode_png(data)
     packed = pack_asset(asset_plan.asset, images, manifest_name=ws.manifest.name)
     for name, seams in packed.report.get("seam", {}).items():
@@ -458,7 +551,7 @@ def _pack(ws: Workspace, asset_plan: Any, result: Any, lock: Lock, summary: Buil
         target = ws.out_dir / path
         if file_digest_inside(ws.out_dir, target) != digest:
             write_bytes_inside(ws.out_dir, target, data)
-        lock.packs[path] = {"asset": asset_plan.asset.id, "key": asset_plan.pack_key, "sha256": digest}
+        lock.packs[path] = {"asset": asset_plan.asset.id, "key": effective_pack_key(asset_plan, lock), "sha256": digest}
     return len(packed.files)
 
 
@@ -538,6 +631,12 @@ def _assess(ws: Workspace, lock: Lock, previous: dict[str, LockEntry], result: A
             source = ws.store.get("post", locked.post_key)  # outside a --only selection: what is on disk
         if source is None:
             continue  # failed this build
+        if locked is not None and locked.override and locked.post_key == post.key:
+            # Overrides are scored and gated like renders.
+            from pixelgen.core.overrides import override_scores
+
+            images[post.output], image_bytes[post.output], metrics[post.output] = override_scores(ws, post, locked, source)
+            continue
         images[post.output] = decode_png(source.data)
         image_bytes[post.output] = source.data
         metrics[post.output] = source.meta.get("metrics", {})
@@ -666,7 +765,9 @@ def collect_garbage(manifests: list[Path], cache_dir: Path | None, *, dry_run: b
     root = roots.pop()
     store = Store(root)
     with CacheLock(root, exclusive=True, wait_seconds=wait_seconds):
-        keep: dict[str, set[str]] = {"render": set(), "post": set()}
+        from pixelgen.core.overrides import store_keeps
+
+        keep: dict[str, set[str]] = {"render": set(), "post": set(), "override": set()}
         for manifest in manifests:
             lock_path = Path(manifest).with_name(f"{Path(manifest).stem}.lock.json")
             lock = read_lock(lock_path)
@@ -675,6 +776,8 @@ def collect_garbage(manifests: list[Path], cache_dir: Path | None, *, dry_run: b
             for entry in lock.outputs.values():
                 keep["render"].add(entry.render_key)
                 keep["post"].add(entry.post_key)
+            for level, keys in store_keeps(lock).items():
+                keep[level] |= keys
         if dry_run:
             return GcResult(root, len(keep["render"]), len(keep["post"]))
         removed, freed = store.gc(keep)

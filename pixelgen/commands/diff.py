@@ -109,6 +109,7 @@ def side_by_side(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
 
 @translate_os_errors("write the diff images to")
 def diff_outputs(ws: Any, other: Lock) -> list[OutputDiff]:
+    from pixelgen.core.overrides import expected_digest
     from pixelgen.files.fsutil import read_bytes_inside, write_bytes_inside
     from pixelgen.formats.png import decode_png, encode_png
     from pixelgen.quality.scores import pixel_metrics, reference_metrics
@@ -118,7 +119,7 @@ def diff_outputs(ws: Any, other: Lock) -> list[OutputDiff]:
     results = []
     for path in sorted(set(ws.lock.outputs) | set(other.outputs)):
         now, before = ws.lock.outputs.get(path), other.outputs.get(path)
-        if now is not None and before is not None and now.sha256 == before.sha256:
+        if now is not None and before is not None and expected_digest(now) == expected_digest(before):
             continue
         if now is None:
             results.append(OutputDiff(path, "removed", {}, None))
@@ -128,7 +129,8 @@ def diff_outputs(ws: Any, other: Lock) -> list[OutputDiff]:
         if before is None or current is None:
             results.append(OutputDiff(path, "new", {}, None))
             continue
-        hit = ws.store.get("post", before.post_key)
+        # The file that was in place then: an adopted touch-up, or what its job produced.
+        hit = ws.store.get("override", before.override["sha256"]) if before.override else ws.store.get("post", before.post_key)
         if hit is None:
             results.append(OutputDiff(path, "changed", {"note": "previous version not in the cache: no image diff"}, None))
             continue

@@ -89,9 +89,11 @@ def collect_state(manifest_path: Path, options: Any, *, build_number: int, summa
         asset_id = asset_plan.asset.id
         images = []
         for post in asset_plan.posts:
+            from pixelgen.core.overrides import expected_digest
+
             entry = ws.lock.outputs.get(post.output) if ws.lock else None
             if entry is not None and (ws.out_dir / post.output).is_file():
-                images.append({"path": post.output, "url": f"/out/{post.output}?v={entry.sha256[:16]}"})
+                images.append({"path": post.output, "url": f"/out/{post.output}?v={expected_digest(entry)[:16]}"})
         assets.append({
             "id": asset_id, "kind": asset_plan.asset.kind, "images": images,
             "up_to_date": states[asset_id].up_to_date, "reasons": states[asset_id].reasons,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pixelgen.core.overrides import effective_pack_key, expected_digest
 from pixelgen.core.plan import Plan, PostJob, change_reasons
 from pixelgen.files.fsutil import file_digest_inside
 from pixelgen.records.lock import Lock
@@ -51,7 +52,7 @@ def output_state(post: PostJob, lock: Lock | None, out_dir: Path) -> OutputState
     actual = file_digest_inside(out_dir, out_dir / post.output)
     if actual is None:
         return OutputState(post.output, post, ("output missing",))
-    if actual != entry.sha256:
+    if actual != expected_digest(entry):
         return OutputState(post.output, post, ("output modified",))
     return OutputState(post.output, post, ())
 
@@ -91,7 +92,7 @@ def compute_status(plan: Plan, lock: Lock | None, out_dir: Path, *, selection: f
     for asset_plan in plan.assets:
         asset_id = asset_plan.asset.id
         outputs = tuple(output_state(post, lock, out_dir) for post in asset_plan.posts) + tuple(
-            pack_state(path, asset_plan.pack_key, lock, out_dir) for path in asset_plan.pack_files if asset_plan.pack_key
+            pack_state(path, effective_pack_key(asset_plan, lock), lock, out_dir) for path in asset_plan.pack_files if asset_plan.pack_key
         )
         if asset_id in locked_assets:
             outputs = tuple(_renamed(o, "image added") if o.reasons == ("new",) else o for o in outputs)

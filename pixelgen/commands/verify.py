@@ -60,8 +60,10 @@ def verify(manifest_path: Path, options: Any, *, render_sample: int = 0, sample_
     mismatches: list[Mismatch] = []
     notes: list[str] = []
 
-    # 1. Outputs (images and packed files) against the lock.
-    recorded = {path: entry.sha256 for path, entry in ws.lock.outputs.items()}
+    # 1. Outputs (images and packed files) against the lock; an adopted override is what the file must hold.
+    from pixelgen.core.overrides import expected_digest
+
+    recorded = {path: expected_digest(entry) for path, entry in ws.lock.outputs.items()}
     recorded.update({path: entry["sha256"] for path, entry in ws.lock.packs.items()})
     on_disk: dict[str, str | None] = {}
     for path, digest in sorted(recorded.items()):
@@ -69,7 +71,8 @@ def verify(manifest_path: Path, options: Any, *, render_sample: int = 0, sample_
         if actual is None:
             mismatches.append(Mismatch(path, "missing from the output folder"))
         elif actual != digest:
-            mismatches.append(Mismatch(path, f"sha256 differs from the lock ({digest[:12]}…): the file was modified"))
+            hint = f" (a touch-up? `pixelgen adopt {manifest_path} {path}` records it)" if path in ws.lock.outputs else ""
+            mismatches.append(Mismatch(path, f"sha256 differs from the lock ({digest[:12]}…): the file was modified{hint}"))
 
     # 2. Outputs against what their jobs produced (the cache objects of their
     # job keys): an output edited together with the lock and provenance fails here.
@@ -80,7 +83,9 @@ def verify(manifest_path: Path, options: Any, *, render_sample: int = 0, sample_
         except CorruptStoreError as exc:
             mismatches.append(Mismatch(path, f"its cache entry is malformed: {exc.message.splitlines()[0]}"))
             continue
-        if hit is None:
+        if entry.override:
+            mismatches += _check_override(ws, path, entry, hit, on_disk.get(path))
+        elif hit is None:
             unchecked += 1
         elif on_disk.get(path) is not None and hit.digest != on_disk[path]:
             mismatches.append(Mismatch(path, f"differs from the image its job {entry.post_key[:12]}… produced (cache object {hit.digest[:12]}…)"))
@@ -135,8 +140,31 @@ def verify(manifest_path: Path, options: Any, *, render_sample: int = 0, sample_
     return mismatches, notes
 
 
+def _check_override(ws: Any, path: str, entry: Any, generated: Any, actual: str | None) -> list[Mismatch]:
+    """An adopted override: its stored bytes must be the file's, and the generated image the lock's."""
+    from pixelgen.core.overrides import override_bytes
+
+    found = []
+    if generated is not None and generated.digest != entry.sha256:
+        found.append(Mismatch(path, "the lock records another sha256 for the generated image than its job produced: the lock was edited"))
+    try:
+        stored = sha256_of(override_bytes(ws, path, entry))
+    except CorruptStoreError as exc:
+        return found + [Mismatch(path, exc.message.splitlines()[0])]
+    if actual is not None and stored != actual:
+        found.append(Mismatch(path, "differs from the adopted override kept in the cache or the repo"))
+    return found
+
+
+def sha256_of(data: bytes) -> str:
+    from pixelgen.files.hashing import sha256_bytes
+
+    return sha256_bytes(data)
+
+
 def _repack(ws: Any, on_disk: dict[str, str | None], notes: list[str]) -> list[Mismatch]:
     """Pack each asset again from the cache objects of its images and compare with the packed files on disk."""
+    from pixelgen.core.overrides import effective_pack_key, override_bytes
     from pixelgen.core.pack import pack_asset
     from pixelgen.files.hashing import sha256_bytes
     from pixelgen.formats.png import decode_png
@@ -149,7 +177,7 @@ def _repack(ws: Any, on_disk: dict[str, str | None], notes: list[str]) -> list[M
     plans = {asset_plan.asset.id: asset_plan for asset_plan in ws.plan.assets}
     for asset_id, paths in sorted(by_asset.items()):
         asset_plan = plans.get(asset_id)
-        if asset_plan is None or asset_plan.pack_key != ws.lock.packs[paths[0]]["key"]:
+        if asset_plan is None or effective_pack_key(asset_plan, ws.lock) != ws.lock.packs[paths[0]]["key"]:
             skipped += 1  # the manifest changed since the build: `build --check` reports it
             continue
         images = {}
@@ -161,7 +189,11 @@ def _repack(ws: Any, on_disk: dict[str, str | None], notes: list[str]) -> list[M
                 hit = None  # reported per output above
             if hit is None:
                 break
-            images[post.image] = decode_png(hit.data)
+            try:
+                data = override_bytes(ws, post.output, entry) if entry.override else hit.data
+            except CorruptStoreError:
+                break  # reported per output above
+            images[post.image] = decode_png(data)
         else:
             packed = pack_asset(asset_plan.asset, images, manifest_name=ws.manifest.name)
             for name, data in packed.files.items():
@@ -198,7 +230,10 @@ def _render_sample(ws: Any, count: int, seed: int, make_generator: Callable[[Any
             elif produced.digest == entry.sha256:
                 continue
             elif on_gpu or entry.batch_size > 1:
-                ssim = _ssim_against_output(ws.out_dir / post.output, produced.data)
+                # An adopted touch-up is in OUT: compare with the generated image its job made then.
+                generated = ws.store.get("post", entry.post_key) if entry.override else None
+                ssim = (reference_ssim(produced.data, generated.data) if generated is not None
+                        else _ssim_against_output(ws.out_dir / post.output, produced.data))
                 why = "GPU" if on_gpu else f"built in a batch of {entry.batch_size}"
                 if ssim is None or ssim < GPU_MIN_SSIM:
                     mismatches.append(Mismatch(post.output, f"re-render differs (SSIM {ssim} < {GPU_MIN_SSIM}, {why})"))
@@ -208,6 +243,13 @@ def _render_sample(ws: Any, count: int, seed: int, make_generator: Callable[[Any
                 mismatches.append(Mismatch(post.output, "re-render on CPU is not byte-identical to the built output"))
         notes.append(f"re-rendered {len(selected)} image(s) of {len(chosen_assets)} asset(s): {', '.join(chosen_assets)}")
     return mismatches
+
+
+def reference_ssim(data: bytes, other: bytes) -> float | None:
+    from pixelgen.formats.png import decode_png
+    from pixelgen.quality.scores import reference_metrics
+
+    return reference_metrics(decode_png(data), decode_png(other)).get("ssim")
 
 
 def _ssim_against_output(path: Path, data: bytes) -> float | None:

@@ -35,7 +35,7 @@ from pixelgen.files.hashing import sha256_bytes
 from pixelgen.files.paths import check_digest, is_digest
 
 log = logging.getLogger("pixelgen")
-LEVELS = ("render", "post")
+LEVELS = ("render", "post", "override")  # override: hand-made images, keyed by their own sha256
 
 
 @dataclass(frozen=True)

@@ -380,6 +380,7 @@ class _Expander:
             assets=tuple(assets),
             description=data.get("description", ""),
             deploy_dir=self._local(data["deploy"]["dir"]) if "deploy" in data else None,
+            overrides_dir=data["overrides"]["dir"].rstrip("/") if "overrides" in data else None,
         )
 
     # -- names and references -------------------------------------------------

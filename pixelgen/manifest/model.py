@@ -138,6 +138,7 @@ class Manifest:
     version: int = MANIFEST_VERSION
     description: str = ""
     deploy_dir: Path | None = None
+    overrides_dir: str | None = None  # hand touch-ups kept in the repo, relative to the manifest (pixelgen.core.overrides)
     raw_sha256: str = field(default="", compare=False)
 
     @property

@@ -149,13 +149,16 @@ def build_info(ws: "Workspace", lock: Lock, *, started_at: str, selection: froze
             data.append(DataInfo(name=name, kind="palette", path=Path(palette.path).name, sha256=digests.file(palette.path)))
         elif palette.colors:
             data.append(DataInfo(name=name, kind="palette", path=f"{name}.palette", sha256=content_key(list(palette.colors))))
+    from pixelgen.core.overrides import expected_digest, modification_record
+
     prompts = {post.output: post for post in ws.plan.posts}
     outputs = []
     for path, entry in sorted(lock.outputs.items()):
         post = prompts.get(path)
         outputs.append(
-            OutputInfo(path=path, sha256=entry.sha256, asset_id=entry.asset, job_key=entry.post_key,
-                       prompt=post.prompt if post else None, seed=entry.seed, model=entry.model)
+            OutputInfo(path=path, sha256=expected_digest(entry), asset_id=entry.asset, job_key=entry.post_key,
+                       prompt=post.prompt if post else None, seed=entry.seed, model=entry.model,
+                       modification=modification_record(path, entry))
         )
     for path, entry in sorted(lock.packs.items()):
         outputs.append(OutputInfo(path=path, sha256=entry["sha256"], asset_id=entry["asset"], job_key=entry["key"]))

@@ -23,6 +23,9 @@ from pixelgen.files.fsutil import (
 from pixelgen.files.paths import UnsafeValue, check_digest, check_relative_path
 
 LOCK_SCHEMA = 1
+# A lock with hand-made overrides (see :mod:`pixelgen.core.overrides`) is schema 2, so a
+# pixelgen that does not know overrides refuses it instead of restoring renders over them.
+LOCK_SCHEMA_OVERRIDES = 2
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class LockEntry:
     batch_size: int
     palette: list[str] | None = None
     quality: dict[str, Any] | None = None
+    # An artist's edit adopted in place of the generated image (see pixelgen.core.overrides); the
+    # fields above stay those of the generated image.
+    override: dict[str, Any] | None = None
 
 
 @dataclass
@@ -50,15 +56,23 @@ class Lock:
     packs: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        has_overrides = any(entry.override for entry in self.outputs.values())
         return {
-            "schema": LOCK_SCHEMA,
+            "schema": LOCK_SCHEMA_OVERRIDES if has_overrides else LOCK_SCHEMA,
             "generated_by": "pixelgen; do not edit by hand",
             "manifest": self.manifest,
             "models": self.models,
             "loras": self.loras,
-            "outputs": {path: asdict(entry) for path, entry in sorted(self.outputs.items())},
+            "outputs": {path: _entry_json(entry) for path, entry in sorted(self.outputs.items())},
             "packs": dict(sorted(self.packs.items())),
         }
+
+
+def _entry_json(entry: LockEntry) -> dict[str, Any]:
+    data = asdict(entry)
+    if data["override"] is None:
+        del data["override"]  # locks without overrides keep their schema-1 bytes
+    return data
 
 
 def read_lock(path: Path) -> Lock | None:
@@ -91,8 +105,9 @@ MAX_LOCK_BYTES = 512 * 1024 * 1024
 _ENTRY_TYPES: dict[str, tuple[type, ...]] = {
     "asset": (str,), "image": (str,), "render_key": (str,), "post_key": (str,), "sha256": (str,), "inputs": (dict,),
     "model": (str,), "seed": (int,), "batch_size": (int,), "palette": (list, type(None)), "quality": (dict, type(None)),
+    "override": (dict, type(None)),
 }
-_OPTIONAL_ENTRY_FIELDS = {"palette", "quality"}
+_OPTIONAL_ENTRY_FIELDS = {"palette", "quality", "override"}
 
 
 def parse_lock(data: Any, shown: str) -> Lock:
@@ -102,9 +117,9 @@ def parse_lock(data: Any, shown: str) -> Lock:
         return CorruptStoreError(f"{shown}: the lock file is corrupt: {detail}\n    fix: {_LOCK_FIX}")
 
     schema = data.get("schema") if isinstance(data, dict) else None
-    if schema != LOCK_SCHEMA:
+    if schema not in (LOCK_SCHEMA, LOCK_SCHEMA_OVERRIDES):
         raise InputError(
-            f"{shown}: lock schema {schema!r} is not supported (this pixelgen writes schema {LOCK_SCHEMA}); "
+            f"{shown}: lock schema {schema!r} is not supported (this pixelgen writes schemas {LOCK_SCHEMA} and {LOCK_SCHEMA_OVERRIDES}); "
             "upgrade pixelgen, or delete the lock and rebuild"
         )
     for key in ("outputs", "packs", "models", "loras"):
@@ -154,6 +169,10 @@ def _entry(path: str, entry: Any) -> LockEntry:
         check_digest(entry[name], f"output {path!r}: {name}")
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in entry["inputs"].items()):
         raise UnsafeValue(f"output {path!r}: inputs are not strings")
+    if entry.get("override") is not None:
+        from pixelgen.core.overrides import check_override_record
+
+        check_override_record(path, entry["override"])
     return LockEntry(**entry)
 
 

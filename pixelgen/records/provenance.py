@@ -151,6 +151,9 @@ class OutputInfo:
     prompt: str | None = None
     seed: int | None = None
     model: str | None = None  # model name (as in ModelInfo.name)
+    # Set when the file is a hand-made override of the generated image (pixelgen.core.overrides):
+    # {"generated_sha256", "generated_job_key", "author"?, "commit"?, "date"?, "stale"?}.
+    modification: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -480,9 +483,43 @@ def _output_component(output: OutputInfo) -> Any:
                 ("pixelgen:prompt", output.prompt),
                 ("pixelgen:seed", None if output.seed is None else str(output.seed)),
                 ("pixelgen:model", output.model),
+                *_modification_properties(output.modification),
             ]
         ),
     )
+
+
+def _modification_properties(modification: Mapping[str, Any] | None) -> list[tuple[str, str | None]]:
+    if not modification:
+        return []
+    return [
+        ("pixelgen:modified-by-hand", "true"),
+        ("pixelgen:generated-sha256", modification["generated_sha256"]),
+        ("pixelgen:override-author", modification.get("author")),
+        ("pixelgen:override-commit", modification.get("commit")),
+        ("pixelgen:override-stale", modification.get("stale")),
+    ]
+
+
+def _pedigree(output: OutputInfo) -> dict[str, Any]:
+    """CycloneDX pedigree of a hand-modified file: the generated file it descends from, and who changed it."""
+    modification = output.modification or {}
+    pedigree: dict[str, Any] = {
+        "ancestors": [{"type": "file", "name": output.path, "description": "the image as pixelgen generated it",
+                       "hashes": [{"alg": "SHA-256", "content": modification["generated_sha256"]}]}],
+        "notes": "modified by hand after generation (a pixelgen override)",
+    }
+    if modification.get("commit") or modification.get("author"):
+        commit: dict[str, Any] = {}
+        if modification.get("commit"):
+            commit["uid"] = modification["commit"]
+        name, _, email = str(modification.get("author") or "").partition(" <")
+        author = {key: value for key, value in (("name", name.strip()), ("email", email.rstrip(">").strip()),
+                                                ("timestamp", modification.get("date"))) if value}
+        if author:
+            commit["author"] = author
+        pedigree["commits"] = [commit]
+    return pedigree
 
 
 def _formulation(info: BuildInfo) -> list[dict[str, Any]]:
@@ -638,6 +675,8 @@ def build_sbom(info: BuildInfo, *, timestamp: str | None = None) -> dict[str, An
         media_type = _MEDIA_TYPES.get(PurePosixPath(output.path).suffix.lower())
         if media_type is not None:
             by_ref[_output_ref(output)]["mime-type"] = media_type
+        if output.modification:
+            by_ref[_output_ref(output)]["pedigree"] = _pedigree(output)
     doc["formulation"] = _formulation(info)
 
     doc["serialNumber"] = _serial_number(doc)
@@ -719,6 +758,25 @@ def _resolved_dependencies(info: BuildInfo) -> list[dict[str, Any]]:
                         ("lora", lora.name),
                         ("source", lora.source),
                         ("license", lora.license),
+                    ]
+                ),
+            }
+        )
+    # A hand-modified output's generated original is an input of the file shipped in its place.
+    for output in sorted((o for o in info.outputs if o.modification), key=lambda o: o.path):
+        modification = output.modification
+        descriptors.append(
+            {
+                "name": f"generated/{output.path}",
+                "digest": {"sha256": modification["generated_sha256"]},
+                "annotations": _annotations(
+                    [
+                        ("kind", "generated-image"),
+                        ("modifiedByHandAs", output.path),
+                        ("overrideSha256", output.sha256),
+                        ("author", modification.get("author")),
+                        ("commit", modification.get("commit")),
+                        ("stale", modification.get("stale")),
                     ]
                 ),
             }

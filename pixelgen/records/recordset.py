@@ -26,7 +26,9 @@ BOUND_RECORDS = (QUALITY_FILENAME, REPORT_FILENAME, SBOM_FILENAME)
 
 def recorded_outputs(lock: Lock) -> dict[str, str]:
     """``{path: sha256}`` of every file the lock records: images and packed engine files."""
-    recorded = {path: entry.sha256 for path, entry in lock.outputs.items()}
+    from pixelgen.core.overrides import expected_digest
+
+    recorded = {path: expected_digest(entry) for path, entry in lock.outputs.items()}
     recorded.update({path: entry["sha256"] for path, entry in lock.packs.items()})
     return recorded
 
