@@ -254,6 +254,7 @@ def plan(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[s
                         "kind": asset_plan.asset.kind,
                         "up_to_date": states[asset_plan.asset.id].up_to_date,
                         "reasons": states[asset_plan.asset.id].reasons,
+                        "depends_on": list(asset_plan.depends_on),
                         "posts": [asdict(post) for post in asset_plan.posts],
                     }
                     for asset_plan in ws.plan.assets
@@ -263,17 +264,23 @@ def plan(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[s
         )
         return
     click.echo(f"{ws.manifest.name}: {len(ws.plan.assets)} assets, {len(ws.plan.renders)} render jobs, {len(ws.plan.posts)} post-process jobs")
-    _print_states(list(states.values()), keys={a.asset.id: a for a in ws.plan.assets})
+    _print_states(list(states.values()), keys={a.asset.id: a for a in ws.plan.assets}, needs=_asset_edges(ws.plan))
 
 
-def _print_states(states: list, keys: dict | None = None) -> None:
+def _asset_edges(plan: Any) -> dict[str, tuple[str, ...]]:
+    """Asset id → the assets whose renders it needs (the DAG's edges between assets)."""
+    return {asset_plan.asset.id: asset_plan.depends_on for asset_plan in plan.assets if asset_plan.depends_on}
+
+
+def _print_states(states: list, keys: dict | None = None, needs: dict | None = None) -> None:
     for state in states:
+        edge = f"  (needs {', '.join(needs[state.asset_id])})" if needs and state.asset_id in needs else ""
         if state.removed:
             click.echo(f"  - {state.asset_id:<28} removed from the manifest")
         elif state.up_to_date:
-            click.echo(f"  ✓ {state.asset_id:<28} up to date")
+            click.echo(f"  ✓ {state.asset_id:<28} up to date{edge}")
         else:
-            click.echo(f"  ✗ {state.asset_id:<28} {', '.join(state.reasons)}")
+            click.echo(f"  ✗ {state.asset_id:<28} {', '.join(state.reasons)}{edge}")
         if keys and state.asset_id in keys:
             for post in keys[state.asset_id].posts:
                 click.echo(f"      {post.output:<34} render {post.render_key[:12]}  post {post.key[:12]}")
@@ -300,11 +307,13 @@ def status(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None
         overrides = stale_overrides(ws.plan, ws.lock)
         if not as_json:
             click.echo(f"{ws.manifest.name}: {len(states) - stale} up to date, {stale} stale")
-            _print_states(states)
+            _print_states(states, needs=_asset_edges(ws.plan))
             for message in overrides.values():
                 click.echo(f"  ! {message}")
+        needs = _asset_edges(ws.plan)
         return 0, {"manifest": ws.manifest.name, "assets": [
-            {"id": s.asset_id, "up_to_date": s.up_to_date, "removed": s.removed, "reasons": s.reasons} for s in states],
+            {"id": s.asset_id, "up_to_date": s.up_to_date, "removed": s.removed, "reasons": s.reasons,
+             "depends_on": list(needs.get(s.asset_id, ()))} for s in states],
             "stale_overrides": overrides}
 
     _each_manifest(manifests, as_json, one)

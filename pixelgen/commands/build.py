@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import logging
 import os
@@ -199,6 +200,9 @@ def build(
 
         check_metrics_file(Path(options.metrics_file))
     ws = open_workspace(manifest_path, options)
+    if options.only:
+        # --only X also builds the assets whose renders X is conditioned on.
+        options = dataclasses.replace(options, only=frozenset(asset_plan.asset.id for asset_plan in ws.plan.assets))
     summary = BuildSummary(manifest=ws.manifest.name, out_dir=str(ws.out_dir))
     if not options.check:
         check_writable_folder(ws.out_dir, "--out" if options.out else "the output folder")
@@ -699,6 +703,8 @@ def diffusers_generator_factory(options: BuildOptions) -> Callable[[Workspace], 
             cache_dir=ws.cache_dir,
             device=options.device,
             dtype=options.dtype,
+            controlnets=ws.manifest.controlnets,
+            adapters=ws.manifest.adapters,
         )
 
     return factory

@@ -37,6 +37,11 @@ def files_named_by(manifest: Any) -> list[Path]:
     files += [Path(l.source) for l in manifest.loras.values() if l.kind == "file"]
     files += [Path(m.source) for m in manifest.models.values() if m.kind == "single_file"]
     files += [Path(i.reference) for a in manifest.assets for i in a.images if i.reference]
+    # Conditioning files: init images, masks, control images, OpenPose files.
+    for image in (i for a in manifest.assets for i in a.images):
+        sources = [image.init.image, image.init.mask] if image.init else []
+        sources += list(image.style.images) if image.style else []
+        files += [Path(s.source) for s in [*sources, *(use.image for use in image.control)] if s is not None and s.kind in ("file", "pose_file")]
     return files
 
 

@@ -9,7 +9,7 @@ cosmetic change (description, tags) changes nothing.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Iterable
 
 from pixelgen.core.pack import pack_key, pack_outputs
 from pixelgen.core.resolve import Resolved
@@ -37,11 +37,34 @@ class RenderJob:
     guidance: float
     scheduler: str
     seamless: bool
+    # Conditioning (see pixelgen.core.conditioning): each image source is {"render": key},
+    # {"file": path, "sha256": digest}, {"pose": "CYCLE/FACING/FRAME"} or {"pose_file": path, "sha256": digest}.
+    init: dict[str, Any] | None = None  # {"image": source, "strength": s, "mask": source | None}
+    control: tuple[dict[str, Any], ...] = ()  # {"model": name, "image": source, "scale", "start", "end"}
+    style: dict[str, Any] | None = None  # IP-Adapter: {"adapter": name, "images": [source, …], "scale": s}
+    depends: tuple[str, ...] = ()  # render keys of the upstream renders this one needs
+    level: int = 0  # 0: needs nothing; n: needs only renders of lower levels
+
+    @property
+    def mode(self) -> str:
+        """text, img2img or inpaint (ControlNets combine with each)."""
+        if self.init is None:
+            return "text"
+        return "inpaint" if self.init.get("mask") else "img2img"
 
     @property
     def group(self) -> tuple:
         """Jobs with the same group render together in one pipeline call."""
-        return (self.model, self.loras, self.width, self.height, self.steps, self.guidance, self.scheduler, self.seamless)
+        group = (self.model, self.loras, self.width, self.height, self.steps, self.guidance, self.scheduler, self.seamless)
+        if not self.conditioned:
+            return group
+        controls = tuple((use["model"], use["scale"], use["start"], use["end"]) for use in self.control)
+        style = (self.style["adapter"], self.style["scale"]) if self.style else None
+        return (*group, self.mode, self.init["strength"] if self.init else None, controls, style)
+
+    @property
+    def conditioned(self) -> bool:
+        return self.init is not None or bool(self.control) or self.style is not None
 
 
 @dataclass(frozen=True)
@@ -75,6 +98,7 @@ class AssetPlan:
     # Engine-ready files packed from the final images (sheets, tilesets, 9-slice data).
     pack_key: str | None = None
     pack_files: tuple[str, ...] = ()  # paths relative to OUT/<manifest name>/
+    depends_on: tuple[str, ...] = ()  # other assets whose renders this one's renders need
 
 
 @dataclass(frozen=True)
@@ -87,14 +111,31 @@ class Plan:
     def posts(self) -> list[PostJob]:
         return [post for asset in self.assets for post in asset.posts]
 
+    def render_levels(self, keys: Iterable[str] | None = None) -> list[list[RenderJob]]:
+        """Render jobs (all, or those of ``keys``) by DAG level, each level ordered by pipeline group then key.
+
+        Run level by level; within a level nothing depends on anything else,
+        so the jobs may run in any order, batched by ``group``.
+        """
+        jobs = self.renders.values() if keys is None else [self.renders[key] for key in keys]
+        by_level: dict[int, list[RenderJob]] = {}
+        for job in jobs:
+            by_level.setdefault(job.level, []).append(job)
+        return [sorted(by_level[level], key=lambda j: (repr(j.group), j.key)) for level in sorted(by_level)]
+
 
 def make_plan(manifest: Manifest, resolved: Resolved, *, only: frozenset[str] | None = None, strip_metadata: bool = False) -> Plan:
+    """Jobs of every asset, or of ``only`` and the assets whose renders those need."""
+    from pixelgen.core.conditioning import plan_render_jobs, required_assets
+
+    if only is not None:
+        only = required_assets(manifest, only)
+    selected = [asset for asset in manifest.assets if only is None or asset.id in only]
+    image_jobs = plan_render_jobs(selected, manifest, resolved, _render_job)
     renders: dict[str, RenderJob] = {}
     assets: list[AssetPlan] = []
-    for asset in manifest.assets:
-        if only is not None and asset.id not in only:
-            continue
-        asset_renders = [_render_job(asset, image, resolved) for image in asset.images]
+    for asset in selected:
+        asset_renders = [image_jobs[(asset.id, image.name)] for image in asset.images]
         for job in asset_renders:
             renders[job.key] = job
         palette = _palette_payload(manifest, asset, asset_renders)
@@ -105,7 +146,8 @@ def make_plan(manifest: Manifest, resolved: Resolved, *, only: frozenset[str] | 
         )
         files = tuple(f"{asset.id}/{name}" for name in pack_outputs(asset))
         key = pack_key(asset, [post.key for post in posts], manifest.name) if files else None
-        assets.append(AssetPlan(asset=asset, posts=posts, pack_key=key, pack_files=files))
+        upstream = sorted({ref.split("/", 1)[0] for image in asset.images for ref in image.upstream} - {asset.id})
+        assets.append(AssetPlan(asset=asset, posts=posts, pack_key=key, pack_files=files, depends_on=tuple(upstream)))
     return Plan(manifest_name=manifest.name, renders=renders, assets=tuple(assets))
 
 
@@ -128,7 +170,8 @@ def _render_settings(asset: Asset) -> dict[str, Any]:
     }
 
 
-def _render_job(asset: Asset, image: ImageSpec, resolved: Resolved) -> RenderJob:
+def _render_job(asset: Asset, image: ImageSpec, resolved: Resolved, conditioning: dict[str, Any] | None = None) -> RenderJob:
+    """``conditioning``: fields and key payload of init/control (pixelgen.core.conditioning), None for a text-only render."""
     payload = {
         "job": "render",
         "version": RENDER_VERSION,
@@ -138,6 +181,11 @@ def _render_job(asset: Asset, image: ImageSpec, resolved: Resolved) -> RenderJob
         "seed": image.seed,
         **_render_settings(asset),
     }
+    fields: dict[str, Any] = {}
+    if conditioning:
+        # Only conditioned renders carry these keys, so every text-only key stays what it was.
+        payload["conditioning"] = conditioning["payload"]
+        fields = conditioning["fields"]
     render = asset.render
     return RenderJob(
         key=content_key(payload),
@@ -152,6 +200,7 @@ def _render_job(asset: Asset, image: ImageSpec, resolved: Resolved) -> RenderJob
         guidance=render.guidance,
         scheduler=render.scheduler,
         seamless=asset.seamless,
+        **fields,
     )
 
 
@@ -212,6 +261,8 @@ def _post_job(manifest: Manifest, asset: Asset, image: ImageSpec, render: Render
         "postprocess": content_key({**post_inputs, "strip_metadata": True} if strip_metadata else post_inputs),
         "version": content_key([RENDER_VERSION, POST_VERSION, PIXELIZE_ALGORITHM_VERSION]),
     }
+    if render.conditioned:
+        inputs["conditioning"] = content_key([render.init, list(render.control), list(render.depends)] + ([render.style] if render.style else []))
     return PostJob(
         key=content_key(payload),
         render_key=render.key,
@@ -242,6 +293,7 @@ REASONS = {
     "palette": "palette changed",
     "postprocess": "post-processing settings changed",
     "version": "pixelgen's algorithms changed",
+    "conditioning": "conditioning changed (an init, mask or control image, a ControlNet, or an upstream render)",
 }
 
 

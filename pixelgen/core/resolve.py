@@ -9,7 +9,7 @@ the network.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ class Resolved:
     loras: dict[str, dict[str, Any]]
     model_files: dict[str, tuple[tuple[str, str], ...]]
     warnings: tuple[str, ...] = ()
+    controlnets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # conditioning file (absolute path) → sha256
 
 
 def hf_cache_dir() -> Path:
@@ -83,12 +85,15 @@ def resolve(manifest: Manifest, digests: FileDigestCache, *, used_only: bool = T
         models[name] = identity
         files[name] = model_files
     loras = {name: _lora_identity(manifest.loras[name], digests, problems, warnings, shown) for name in sorted(used_loras)}
+    from pixelgen.core.resolve_conditioning import resolve_conditioning
+
+    controlnets, condition_files = resolve_conditioning(manifest, digests, problems, warnings, used_only=used_only)
     if problems:
         raise ManifestError(problems)
     digests.save()
     for warning in warnings:
         log.warning(warning)
-    return Resolved(models=models, loras=loras, model_files=files, warnings=tuple(warnings))
+    return Resolved(models=models, loras=loras, model_files=files, warnings=tuple(warnings), controlnets=controlnets, files=condition_files)
 
 
 def _check_pinned(kind: str, name: str, path: str, declared: str | None, actual: str, problems: list[Problem], shown: str) -> None:

@@ -74,8 +74,15 @@ def png_parameters(post: PostJob, render: RenderJob, resolved: Resolved) -> dict
         settings.append(f"Lora hashes: \"{loras}\"")
     if render.seamless:
         settings.append("Tiling: True")
+    if render.conditioned:
+        from pixelgen.core.conditioning import conditioning_parameters
+
+        settings.extend(conditioning_parameters(render, resolved))
     parameters = f"{render.prompt}\nNegative prompt: {render.negative}\n" + ", ".join(settings)
-    own = json.dumps({"asset": post.asset_id, "image": post.image, "job": post.key, "render": render.key}, sort_keys=True)
+    fields = {"asset": post.asset_id, "image": post.image, "job": post.key, "render": render.key}
+    if render.depends:
+        fields["depends"] = list(render.depends)
+    own = json.dumps(fields, sort_keys=True)
     return {"parameters": parameters, "pixelgen": own}
 
 
@@ -170,45 +177,71 @@ class Runner:
             for job in jobs:
                 needed[job.render_key].append(asset_id)
         images: dict[str, tuple[np.ndarray, int]] = {}
-        missing: list[RenderJob] = []
+        missing: dict[str, RenderJob] = {}
         for key in needed:
             hit = None if self.force else self.store.get("render", key)
             if hit is not None:
                 images[key] = (decode_png(hit.data), int(hit.meta.get("batch_size", 1)))
                 result.renders_cached += 1
             else:
-                missing.append(plan.renders[key])
+                missing[key] = plan.renders[key]
+        # A render conditioned on another needs that one's image: from the cache, or rendered first.
+        pending = list(missing.values())
+        while pending:
+            for upstream in pending.pop().depends:
+                if upstream in images or upstream in missing:
+                    continue
+                hit = None if self.force else self.store.get("render", upstream)
+                if hit is not None:
+                    images[upstream] = (decode_png(hit.data), int(hit.meta.get("batch_size", 1)))
+                else:
+                    missing[upstream] = plan.renders[upstream]
+                    pending.append(missing[upstream])
         if self.progress:
             self.progress.add_total(len(missing))
-        groups: dict[tuple, list[RenderJob]] = defaultdict(list)
-        for job in sorted(missing, key=lambda j: (repr(j.group), j.key)):
-            groups[job.group].append(job)
-        for group_jobs in groups.values():
-            for start in range(0, len(group_jobs), self.batch_size):
-                batch = group_jobs[start : start + self.batch_size]
-                started = time.perf_counter()
-                try:
-                    outputs = self.generator.render(batch)
-                except PixelgenError:
-                    raise
-                except Exception as exc:  # noqa: BLE001
-                    if not self.keep_going:
-                        raise
-                    for job in batch:
-                        for asset_id in needed[job.key]:
-                            result.failures.setdefault(asset_id, f"render failed: {exc}")
-                    continue
-                elapsed = time.perf_counter() - started
-                result.render_seconds += elapsed
-                result.batch_sizes.append(len(batch))
-                result.image_latencies.extend([elapsed / len(batch)] * len(batch))
-                for job, image in zip(batch, outputs):
-                    self.store.put("render", job.key, encode_png(image), {"batch_size": len(batch)})
-                    images[job.key] = (image, len(batch))
-                result.rendered += len(batch)
-                if self.progress:
-                    self.progress.advance(len(batch), images=len(batch), label=", ".join(sorted({a for job in batch for a in needed[job.key]})))
+        # Level by level (a level needs only lower ones), and within a level in batches of one pipeline configuration.
+        for level in plan.render_levels(missing):
+            groups: dict[tuple, list[RenderJob]] = defaultdict(list)
+            for job in level:
+                if all(upstream in images for upstream in job.depends):
+                    groups[job.group].append(job)
+                else:  # an upstream render failed (--keep-going)
+                    for asset_id in needed[job.key]:
+                        result.failures.setdefault(asset_id, "render failed: a render it is conditioned on failed")
+            for group_jobs in groups.values():
+                for start in range(0, len(group_jobs), self.batch_size):
+                    self._render_batch(group_jobs[start : start + self.batch_size], needed, images, result)
         return images
+
+    def _render_batch(self, batch: list[RenderJob], needed: dict[str, list[str]], images: dict[str, tuple[np.ndarray, int]], result: RunResult) -> None:
+        started = time.perf_counter()
+        try:
+            if not batch[0].conditioned:
+                outputs = self.generator.render(batch)
+            else:
+                from pixelgen.core.conditioning import condition_images
+
+                upstream = {key: images[key][0] for job in batch for key in job.depends}
+                outputs = self.generator.render(batch, conditions=[condition_images(job, upstream) for job in batch])
+        except PixelgenError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            if not self.keep_going:
+                raise
+            for job in batch:
+                for asset_id in needed[job.key]:
+                    result.failures.setdefault(asset_id, f"render failed: {exc}")
+            return
+        elapsed = time.perf_counter() - started
+        result.render_seconds += elapsed
+        result.batch_sizes.append(len(batch))
+        result.image_latencies.extend([elapsed / len(batch)] * len(batch))
+        for job, image in zip(batch, outputs):
+            self.store.put("render", job.key, encode_png(image), {"batch_size": len(batch)})
+            images[job.key] = (image, len(batch))
+        result.rendered += len(batch)
+        if self.progress:
+            self.progress.advance(len(batch), images=len(batch), label=", ".join(sorted({a for job in batch for a in needed[job.key]})))
 
     def _postprocess(self, asset_id: str, jobs: list[PostJob], plan: Plan, renders: dict[str, tuple[np.ndarray, int]], result: RunResult) -> None:
         from pixelgen.core.postprocess import postprocess_asset

@@ -32,9 +32,14 @@ from pixelgen.files.limits import Limits, input_image_problem, matrix_combinatio
 from pixelgen.files.paths import RESERVED_NAMES, portable_key, portable_name_problem
 from pixelgen.manifest.model import (
     MANIFEST_VERSION,
+    AdapterSpec,
     Asset,
     ClipSpec,
+    ConditionImage,
+    ControlNetSpec,
+    ControlUse,
     ImageSpec,
+    InitImage,
     LoraSpec,
     LoraUse,
     Manifest,
@@ -42,6 +47,7 @@ from pixelgen.manifest.model import (
     PaletteSpec,
     RenderSettings,
     SheetSettings,
+    StyleUse,
     TerrainSpec,
 )
 from pixelgen.manifest.yamlread import (
@@ -340,6 +346,9 @@ class _Expander:
         models = {name: self._model(name, spec) for name, spec in data["models"].items()}
         loras = {name: self._lora(name, spec) for name, spec in data.get("loras", {}).items()}
         palettes = {name: self._palette(name, spec) for name, spec in data.get("palettes", {}).items()}
+        self.controlnets = {name: self._controlnet(name, spec) for name, spec in data.get("controlnets", {}).items()}
+        self.adapters = {name: self._adapter(name, spec) for name, spec in data.get("adapters", {}).items()}
+        self.asset_references: list[tuple[str, str, ConditionImage, str]] = []  # (asset, image, reference, pointer)
         defaults = data.get("defaults", {})
         self._check_refs(defaults, "/defaults", models, loras, palettes, asset_level=False)
         if not self._within_limits(data["assets"], defaults):
@@ -371,6 +380,10 @@ class _Expander:
             if len(assets) > MAX_ASSETS_AFTER_EXPANSION:
                 self.checker.add(pointer + "/matrix", f"the manifest expands to more than {MAX_ASSETS_AFTER_EXPANSION} assets", "use smaller matrices")
                 break
+        if self.asset_references:
+            from pixelgen.manifest.conditioning import link_asset_references
+
+            assets = link_asset_references(assets, self.asset_references, self.checker)
         return Manifest(
             path=self.path,
             name=data["name"],
@@ -381,6 +394,8 @@ class _Expander:
             description=data.get("description", ""),
             deploy_dir=self._local(data["deploy"]["dir"]) if "deploy" in data else None,
             overrides_dir=data["overrides"]["dir"].rstrip("/") if "overrides" in data else None,
+            controlnets=self.controlnets,
+            adapters=self.adapters,
         )
 
     # -- names and references -------------------------------------------------
@@ -415,7 +430,7 @@ class _Expander:
                                  "use fewer matrix values, or raise `limits.max_matrix_combinations`")
                 within = False
                 continue
-            frames = sum(clip.get("frames", 1) for clip in raw.get("animations", [])) * raw.get("directions", 1) if raw.get("animations") else 0
+            frames = sum(clip.get("frames", 1) for clip in raw.get("animations", [])) * _facing_count(raw.get("directions")) if raw.get("animations") else 0
             if frames > limits.max_frames_per_sprite:
                 self.checker.add(pointer + "/animations", f"the animations have {frames} frames (frames × directions), more than the {limits.max_frames_per_sprite} allowed",
                                  "use fewer or shorter clips, or raise `limits.max_frames_per_sprite`")
@@ -585,7 +600,7 @@ class _Expander:
         images: list[ImageSpec] = []
         clips: list[ClipSpec] = []
         if kind == "sprite" and merged.get("animations"):
-            images, clips = self._frames(merged, variables, pointer, seed, negative_default, asset_size)
+            images, clips = self._frames(merged, variables, pointer, seed, negative_default, asset_size, asset_id)
         elif kind == "sprite":
             variants = merged.get("variants") or [{"name": "default", "seed": seed}]
             for index, variant in enumerate(variants):
@@ -600,6 +615,7 @@ class _Expander:
                         seed=variant["seed"],
                         size=asset_size,
                         reference=self._reference(merged.get("reference"), pointer + "/reference"),
+                        **self._conditioning(merged, {**variables, "name": variant["name"]}, pointer, asset_id, variant["name"]),
                     )
                 )
         else:
@@ -633,6 +649,7 @@ class _Expander:
                         size=size,
                         border=border,
                         reference=self._reference(item.get("reference"), item_pointer + "/reference"),
+                        **self._conditioning(merged, item_vars, pointer, asset_id, item["name"]),
                     )
                 )
         terrain = None
@@ -692,17 +709,39 @@ class _Expander:
     _FACING_WORDS = {"n": "north", "ne": "north-east", "e": "east", "se": "south-east", "s": "south", "sw": "south-west", "w": "west", "nw": "north-west"}
 
     def _frames(self, merged: dict[str, Any], variables: dict[str, Any], pointer: str, seed: int, negative: str,
-                size: tuple[int, int]) -> tuple[list[ImageSpec], list[ClipSpec]]:
-        """One image per frame of every clip (and facing); all share the sprite's seed."""
+                size: tuple[int, int], asset_id: str) -> tuple[list[ImageSpec], list[ClipSpec]]:
+        """One image per frame of every clip (and facing); all share the sprite's seed.
+
+        With ``from: first-frame`` a clip's later frames start from its frame 0
+        (img2img); ``from: <earlier clip>`` also starts frame 0 from that clip's
+        frame 0; ``directions: {from: first-facing}`` starts every other
+        facing's frame 0 from the first facing's.
+        """
         images: list[ImageSpec] = []
         clips: list[ClipSpec] = []
-        facings: tuple[str | None, ...] = self._FACINGS.get(merged.get("directions"), (None,))
+        directions = merged.get("directions")
+        facings: tuple[str | None, ...] = self._FACINGS.get(_facing_count(directions), (None,))
+        derive_facings = isinstance(directions, dict) and directions.get("from") == "first-facing"
+        first_facing = directions.get("first", "s") if isinstance(directions, dict) else None
+        if derive_facings and first_facing not in facings:
+            self.checker.add(pointer + "/directions/first", f"facing {first_facing!r} is not one of the {len(facings)} directions",
+                             "use one of: " + ", ".join(f for f in facings if f))
+            derive_facings = False
+        clip_names = [clip["name"] for clip in merged["animations"]]
         for index, clip in enumerate(merged["animations"]):
             clip_pointer = f"{pointer}/animations/{index}"
             poses = clip.get("poses", [])
             if poses and len(poses) != clip["frames"]:
                 self.checker.add(clip_pointer + "/poses", f"{len(poses)} poses for {clip['frames']} frames", "give one pose per frame, or none")
                 poses = []
+            source = clip.get("from", "text")
+            if source not in ("text", "first-frame") and source not in clip_names[:index]:
+                self.checker.add(clip_pointer + "/from", f"`from: {source}` names no earlier animation of this sprite",
+                                 "use text, first-frame, or the name of an animation listed before this one: " + (", ".join(clip_names[:index]) or "(none)"))
+                source = "text"
+            strength = float(clip.get("strength", 0.6))
+            control_source = clip if "control" in clip else merged
+            control_pointer = clip_pointer if "control" in clip else pointer
             template = clip.get("prompt") or merged["prompt"]
             for facing in facings:
                 clip_name = clip["name"] if facing is None else f"{clip['name']}-{facing}"
@@ -710,7 +749,8 @@ class _Expander:
                 for frame in range(clip["frames"]):
                     pose = poses[frame] if poses else ""
                     direction = f"facing {self._FACING_WORDS[facing]}" if facing else ""
-                    frame_vars = {**variables, "frame": frame, "pose": pose, "direction": direction}
+                    frame_vars = {**variables, "frame": frame, "pose": pose, "direction": direction,
+                                  "facing": facing or "e", "cycle": clip.get("cycle", clip["name"])}
                     body = template
                     if pose and "{pose}" not in body:
                         body += ", {pose}"
@@ -718,23 +758,159 @@ class _Expander:
                         body += ", {direction}"
                     name = f"{clip_name}-{frame}"
                     frame_names.append(name)
+                    derived_from = None
+                    if frame > 0 and source != "text":
+                        derived_from = f"{clip_name}-0"
+                    elif frame == 0 and source not in ("text", "first-frame"):
+                        derived_from = (source if facing is None else f"{source}-{facing}") + "-0"
+                    elif frame == 0 and derive_facings and facing != first_facing:
+                        derived_from = f"{clip['name']}-{first_facing}-0"
+                    conditioning = self._conditioning({**merged, "control": control_source.get("control", [])}, frame_vars,
+                                                      control_pointer, asset_id, name, init_allowed=derived_from is None)
+                    if derived_from is not None:
+                        reference = ConditionImage("asset", f"{asset_id}/{derived_from}", f"asset:{asset_id}/{derived_from}")
+                        conditioning["init"] = InitImage(reference, strength)
+                        self.asset_references.append((asset_id, name, reference, clip_pointer + "/from"))
                     images.append(ImageSpec(
                         name=name,
                         prompt=self._prompt(merged, body, frame_vars, clip_pointer + "/prompt"),
                         negative=self._template(negative, frame_vars, pointer + "/negative"),
                         seed=seed,
                         size=size,
+                        **conditioning,
                     ))
                 clip_images = images[-len(frame_names):]
-                if len(clip_images) > 1 and len({(image.prompt, image.negative) for image in clip_images}) == 1:
+                varied = len({(image.prompt, image.negative, image.control) for image in clip_images})
+                if len(clip_images) > 1 and varied == 1:
                     self.checker.add(
                         clip_pointer,
                         f"the {len(clip_images)} frames of animation {clip['name']!r} would be identical: same prompt and seed for every frame",
-                        "give one pose per frame (`poses: [...]`), or put {frame} or {pose} in the prompt",
+                        "give one pose per frame (`poses: [...]`, or a control image with {frame}), or put {frame} or {pose} in the prompt",
                     )
                 clips.append(ClipSpec(name=clip_name, frames=tuple(frame_names), duration_ms=clip.get("duration_ms", 100),
                                       direction=clip.get("direction", "forward")))
         return images, clips
+
+    # -- conditioning ------------------------------------------------------------
+    def _conditioning(self, settings: dict[str, Any], variables: dict[str, Any], pointer: str, asset_id: str, image: str,
+                      *, init_allowed: bool = True) -> dict[str, Any]:
+        """``init`` and ``control`` of one image, its templates filled in; asset references are linked later."""
+        result: dict[str, Any] = {}
+        raw_init = settings.get("init")
+        if raw_init is not None and init_allowed:
+            init_pointer = pointer + "/init"
+            source = self._condition_image(raw_init["image"], variables, init_pointer + "/image", asset_id, image, "init image")
+            mask = None
+            if "mask" in raw_init:
+                mask = self._condition_image(raw_init["mask"], variables, init_pointer + "/mask", asset_id, image, "mask")
+                if mask.kind in ("pose", "pose_file"):
+                    self.checker.add(init_pointer + "/mask", "a mask cannot be a pose", "use a black-and-white image: white is repainted")
+            result["init"] = InitImage(source, float(raw_init.get("strength", 0.6)), mask)
+        uses = []
+        for index, use in enumerate(settings.get("control", [])):
+            use_pointer = f"{pointer}/control/{index}"
+            if use["model"] not in self.controlnets:
+                known = ", ".join(self.controlnets) or "(none defined)"
+                self.checker.add(use_pointer + "/model", f"undefined ControlNet {use['model']!r}", f"define it under `controlnets:` or use one of: {known}")
+            start, end = float(use.get("start", 0.0)), float(use.get("end", 1.0))
+            if start >= end:
+                self.checker.add(use_pointer, f"control starts at {start:g} and ends at {end:g}", "make `start` smaller than `end`")
+            source = self._condition_image(use["image"], variables, use_pointer + "/image", asset_id, image, "control image")
+            uses.append(ControlUse(use["model"], source, float(use.get("scale", 1.0)), start, end))
+        if settings.get("style_images"):
+            result["style"] = self._style(settings, variables, pointer, asset_id, image)
+        if uses:
+            result["control"] = tuple(uses)
+            poses = [use.image for use in uses if use.image.kind in ("pose", "pose_file")]
+            if poses:
+                result["pose"] = poses[0]
+        return result
+
+    def _style(self, settings: dict[str, Any], variables: dict[str, Any], pointer: str, asset_id: str, image: str) -> StyleUse:
+        adapter = settings.get("adapter")
+        if adapter is None and len(self.adapters) == 1:
+            adapter = next(iter(self.adapters))
+        if adapter not in self.adapters:
+            known = ", ".join(self.adapters) or "(none defined)"
+            where = pointer + ("/adapter" if "adapter" in settings else "/style_images")
+            what = f"undefined IP-Adapter {adapter!r}" if adapter else "style_images need an IP-Adapter and none is chosen"
+            self.checker.add(where, what, f"declare it under `adapters:` and name it in `adapter:`; declared: {known}")
+            adapter = adapter or ""
+        images = tuple(
+            self._condition_image(text, variables, f"{pointer}/style_images/{index}", asset_id, image, "style image")
+            for index, text in enumerate(settings["style_images"])
+        )
+        for index, reference in enumerate(images):
+            if reference.kind in ("pose", "pose_file"):
+                self.checker.add(f"{pointer}/style_images/{index}", "a style image cannot be a pose", "use a picture of the look you want, or asset:ID")
+        return StyleUse(adapter, images, float(settings.get("style_scale", 0.6)))
+
+    def _adapter(self, name: str, spec: dict[str, Any]) -> AdapterSpec:
+        pointer = f"/adapters/{escape_pointer_token(name)}"
+        self._check_safe(name, pointer)
+        common = dict(name=name, revision=spec.get("revision"), subfolder=spec.get("subfolder"), license=spec.get("license"),
+                      weight_name=spec.get("weight_name", "ip-adapter.safetensors"), image_encoder_folder=spec.get("image_encoder_folder", "image_encoder"))
+        if "builtin" in spec:
+            return AdapterSpec(kind="builtin", source=spec["builtin"], **common)
+        if "repo" in spec:
+            return AdapterSpec(kind="hub", source=spec["repo"], **common)
+        path = self._local(spec["path"])
+        weights = path / (spec.get("subfolder") or "") / common["weight_name"]
+        if not weights.is_file():
+            self.checker.add(pointer + "/path", f"IP-Adapter weights {weights} do not exist",
+                             "point `path:` (and `subfolder:`, `weight_name:`) at the adapter's .safetensors file")
+        return AdapterSpec(kind="diffusers_dir", source=str(path), **common)
+
+    def _condition_image(self, written: str, variables: dict[str, Any], pointer: str, asset_id: str, image: str, what: str) -> ConditionImage:
+        text = self._template(written, variables, pointer)
+        if text.startswith("asset:"):
+            target = text[len("asset:"):]
+            if target.count("/") > 1 or not target.strip("/"):
+                self.checker.add(pointer, f"{what} {text!r} is not asset:ID or asset:ID/IMAGE", "write asset:ID, or asset:ID/IMAGE for one image of it")
+            reference = ConditionImage("asset", target, text)
+            self.asset_references.append((asset_id, image, reference, pointer))
+            return reference
+        if text.startswith("pose:"):
+            from pixelgen.render.poses import pose_problem
+
+            problem = pose_problem(text[len("pose:"):])
+            if problem:
+                self.checker.add(pointer, f"{what} {text!r}: {problem}", "write pose:CYCLE/FACING/FRAME, e.g. pose:walk/e/0")
+            return ConditionImage("pose", text[len("pose:"):], text)
+        path = self._local(text)
+        if path.suffix.lower() == ".json":
+            from pixelgen.render.poses import read_openpose_json
+
+            problem = regular_file_problem(path)
+            if problem:
+                self.checker.add(pointer, f"pose file {text!r} {problem} (looked for {path})", "fix the path (relative to the manifest)")
+            else:
+                try:
+                    read_openpose_json(read_regular_file(path, max_bytes=MAX_PALETTE_FILE_BYTES * 8))
+                except (OSError, ValueError) as exc:
+                    self.checker.add(pointer, f"pose file {text!r} is not OpenPose JSON: {exc}", "export the pose as OpenPose JSON (people[].pose_keypoints_2d)")
+            return ConditionImage("pose_file", str(path), text)
+        problem = input_image_problem(path, self.limits.max_input_pixels)
+        if problem == "does not exist":
+            self.checker.add(pointer, f"{what} {text!r} does not exist (looked for {path})",
+                             "fix the path (relative to the manifest), or write asset:ID or pose:CYCLE/FACING/FRAME")
+        elif problem:
+            self.checker.add(pointer, f"{what} {text!r} {problem}", "point it at a PNG (or another image Pillow reads)")
+        return ConditionImage("file", str(path), text)
+
+    def _controlnet(self, name: str, spec: dict[str, Any]) -> ControlNetSpec:
+        pointer = f"/controlnets/{escape_pointer_token(name)}"
+        self._check_safe(name, pointer)
+        common = dict(name=name, revision=spec.get("revision"), subfolder=spec.get("subfolder"), variant=spec.get("variant"), license=spec.get("license"))
+        if "builtin" in spec:
+            return ControlNetSpec(kind="builtin", source=spec["builtin"], **common)
+        if "repo" in spec:
+            return ControlNetSpec(kind="hub", source=spec["repo"], **common)
+        path = self._local(spec["path"])
+        if not (path / "config.json").is_file():
+            self.checker.add(pointer + "/path", f"ControlNet folder {spec['path']!r} has no config.json (looked in {path})",
+                             "point `path:` at a diffusers ControlNet folder (config.json + diffusion_pytorch_model.safetensors)")
+        return ControlNetSpec(kind="diffusers_dir", source=str(path), **common)
 
     def _reference(self, relative: str | None, pointer: str) -> str | None:
         if relative is None:
@@ -762,6 +938,13 @@ class _Expander:
             return str(value).lower() if isinstance(value, bool) else str(value)
 
         return _TEMPLATE_VAR.sub(substitute, template)
+
+
+def _facing_count(directions: Any) -> int:
+    """``directions: 8`` or ``directions: {count: 8, from: …}`` → 8; none → 1."""
+    if isinstance(directions, dict):
+        return int(directions.get("count", 1))
+    return int(directions) if isinstance(directions, int) else 1
 
 
 def _slug(value: Any) -> str:

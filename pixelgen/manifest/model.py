@@ -68,6 +68,74 @@ class LoraUse:
 
 
 @dataclass(frozen=True)
+class ControlNetSpec:
+    """A ControlNet model, declared under ``controlnets:`` like a LoRA."""
+
+    name: str
+    kind: Literal["builtin", "hub", "diffusers_dir"]
+    source: str  # builtin name, repo id, or absolute folder path
+    revision: str | None = None
+    subfolder: str | None = None
+    variant: str | None = None
+    license: str | None = None
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    """An IP-Adapter and its CLIP vision encoder, declared under ``adapters:``."""
+
+    name: str
+    kind: Literal["builtin", "hub", "diffusers_dir"]
+    source: str  # builtin name, repo id, or absolute folder path
+    revision: str | None = None
+    subfolder: str | None = None
+    weight_name: str = "ip-adapter.safetensors"
+    image_encoder_folder: str = "image_encoder"
+    license: str | None = None
+
+
+@dataclass(frozen=True)
+class ConditionImage:
+    """An image a render is conditioned on.
+
+    ``file``: an image file (absolute path); ``asset``: another image's raw
+    render, ``source`` being ``ASSET/IMAGE``; ``pose``: a pose of the built-in
+    library, ``CYCLE/FACING/FRAME``; ``pose_file``: an OpenPose JSON file.
+    """
+
+    kind: Literal["file", "asset", "pose", "pose_file"]
+    source: str
+    written: str = ""  # as the manifest wrote it, for messages
+
+
+@dataclass(frozen=True)
+class InitImage:
+    """img2img (and, with a mask, inpainting) from an image."""
+
+    image: ConditionImage
+    strength: float = 0.6
+    mask: ConditionImage | None = None
+
+
+@dataclass(frozen=True)
+class ControlUse:
+    model: str  # a name under ``controlnets:``
+    image: ConditionImage
+    scale: float = 1.0
+    start: float = 0.0
+    end: float = 1.0
+
+
+@dataclass(frozen=True)
+class StyleUse:
+    """IP-Adapter image prompt: reference images and how strongly they steer."""
+
+    adapter: str  # a name under ``adapters:``
+    images: tuple[ConditionImage, ...]
+    scale: float = 0.6
+
+
+@dataclass(frozen=True)
 class ImageSpec:
     """One generated image: a sprite variant, a tile or a UI element."""
 
@@ -78,6 +146,18 @@ class ImageSpec:
     size: tuple[int, int]
     border: tuple[int, int, int, int] | None = None
     reference: str | None = None  # absolute path of an image to compare with
+    init: InitImage | None = None
+    control: tuple[ControlUse, ...] = ()
+    pose: ConditionImage | None = None  # the pose a frame is drawn in (shown beside it in the report)
+    style: StyleUse | None = None
+
+    @property
+    def upstream(self) -> tuple[str, ...]:
+        """``ASSET/IMAGE`` of every image this one's render is conditioned on."""
+        sources = [self.init.image, self.init.mask] if self.init else []
+        sources += [use.image for use in self.control]
+        sources += list(self.style.images) if self.style else []
+        return tuple(dict.fromkeys(s.source for s in sources if s is not None and s.kind == "asset"))
 
 
 @dataclass(frozen=True)
@@ -139,6 +219,8 @@ class Manifest:
     description: str = ""
     deploy_dir: Path | None = None
     overrides_dir: str | None = None  # hand touch-ups kept in the repo, relative to the manifest (pixelgen.core.overrides)
+    controlnets: dict[str, ControlNetSpec] = field(default_factory=dict)
+    adapters: dict[str, AdapterSpec] = field(default_factory=dict)
     raw_sha256: str = field(default="", compare=False)
 
     @property

@@ -18,6 +18,8 @@ SECTIONS = (
     ("", "Top level"),
     ("model", "models.<name>"),
     ("lora", "loras.<name>"),
+    ("controlnet", "controlnets.<name>"),
+    ("adapter", "adapters.<name>"),
     ("palette", "palettes.<name>"),
     ("assetSettings", "defaults, and every asset"),
     ("asset", "assets[]"),
@@ -27,12 +29,16 @@ SECTIONS = (
     ("image", "tiles[] and elements[]"),
     ("variant", "variants[]"),
     ("animation", "animations[]"),
+    ("directions", "directions"),
+    ("init", "init"),
+    ("controlUse", "control[]"),
     ("sheet", "sheet"),
     ("terrain", "terrain"),
     ("quality", "quality"),
     ("limits", "limits"),
 )
-_SIMPLE = {"safeName": "name", "seed": "integer (seed)", "size": "[width, height]", "sha256": "sha256 hex", "vars": "map of variable → value"}
+_SIMPLE = {"safeName": "name", "seed": "integer (seed)", "size": "[width, height]", "sha256": "sha256 hex", "vars": "map of variable → value",
+           "conditionImage": "image: path, `asset:ID[/IMAGE]`, `pose:CYCLE/FACING/FRAME` or OpenPose .json"}
 
 
 def _anchor(title: str) -> str:

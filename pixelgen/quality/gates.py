@@ -37,6 +37,7 @@ GATE_METRICS: Mapping[str, tuple[str, Bound]] = {
     "min_grid_consistency": ("grid_consistency", "min"),
     "max_frame_jitter_px": ("bbox_jitter_px", "max"),
     "max_palette_drift": ("palette_drift", "max"),
+    "min_frame_consistency": ("frame_consistency", "min"),
 }
 
 

@@ -107,6 +107,13 @@ def assess(ws: "Workspace", lock: "Lock", previous: Mapping[str, "LockEntry"], i
                     if clip_scores.get(key) is not None:
                         worst[key] = max(worst.get(key, clip_scores[key]), clip_scores[key])
             metrics.update(worst)
+            from pixelgen.quality.consistency import clip_consistency
+
+            animations = _animation_consistency(asset, images, clip_consistency)
+            clip_scores = [entry["frame_consistency"] for entry in animations.values() if entry["frame_consistency"] is not None]
+            metrics["frame_consistency"] = min(clip_scores) if clip_scores else None
+            character = clip_consistency(finals)["frame_consistency"] if len(finals) > 1 else None
+            metrics["character_consistency"] = character
         if len(finals) > 1:
             metrics["set_shares_palette"] = set_shares_palette(finals, palette=None) if asset.palette is None else _shares_declared(finals, lock, asset_plan)
         gates = evaluate_gates(asset.id, metrics, dict(asset.quality)) if asset.quality else None
@@ -115,7 +122,39 @@ def assess(ws: "Workspace", lock: "Lock", previous: Mapping[str, "LockEntry"], i
             result.skipped.extend(gates.skipped)
         assets[asset.id] = {"kind": asset.kind, "metrics": metrics, "images": dict(sorted(per_image.items())),
                             "gates": {"thresholds": dict(asset.quality), "passed": gates.passed if gates else None}}
+        if asset.clips:
+            assets[asset.id]["animations"] = animations
     result.document = quality_document(ws.manifest.name, assets)
+    return result
+
+
+def _pose_previews(asset: Any, files: Sequence[str]) -> dict[str, str]:
+    """The pose each frame was rendered in, drawn at 4× the frame's size, by the frame's path."""
+    if not any(image.pose for image in asset.images):
+        return {}
+    from pixelgen.records.report import png_data_uri
+    from pixelgen.render.poses import draw_library_pose, draw_pose_file
+
+    previews = {}
+    for path, image in zip(files, asset.images):
+        if image.pose is None:
+            continue
+        size = (image.size[0] * 4, image.size[1] * 4)
+        try:
+            drawn = draw_library_pose(image.pose.source, size) if image.pose.kind == "pose" else draw_pose_file(image.pose.source, size)
+        except (OSError, ValueError):
+            continue  # a pose file edited since the render: the frame is shown without it
+        previews[path] = png_data_uri(drawn)
+    return previews
+
+
+def _animation_consistency(asset: Any, images: Mapping[str, Any], clip_consistency: Any) -> dict[str, Any]:
+    """Per clip: each frame's consistency with the clip's frame 0, and the worst."""
+    result = {}
+    for clip in asset.clips:
+        frames = [images[f"{asset.id}/{name}.png"] for name in clip.frames if f"{asset.id}/{name}.png" in images]
+        if len(frames) == len(clip.frames):
+            result[clip.name] = clip_consistency(frames)
     return result
 
 
@@ -201,6 +240,7 @@ def quality_and_report(ws: "Workspace", lock: "Lock", assessment: Assessment, *,
             tiled_preview=tiled_preview if tiled_preview in sources else None,
             animation_previews=[path for path in animations if path in sources],
             sources=sources,
+            poses=_pose_previews(asset, files),
         ))
         for post in asset_plan.posts:
             colours = lock.outputs[post.output].palette if post.output in lock.outputs else None

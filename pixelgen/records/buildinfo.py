@@ -150,7 +150,13 @@ def build_info(ws: "Workspace", lock: Lock, *, started_at: str, selection: froze
         elif palette.colors:
             data.append(DataInfo(name=name, kind="palette", path=f"{name}.palette", sha256=content_key(list(palette.colors))))
     from pixelgen.core.overrides import expected_digest, modification_record
+    from pixelgen.records.provenance_conditioning import (
+        conditioning_data,
+        controlnet_infos,
+    )
 
+    models.extend(controlnet_infos(ws, lock, digests))
+    data.extend(conditioning_data(ws, lock))
     prompts = {post.output: post for post in ws.plan.posts}
     outputs = []
     for path, entry in sorted(lock.outputs.items()):

@@ -95,6 +95,7 @@ _DATA_TYPES = {
     "palette": "configuration",
     "reference": "dataset",
     "reference_image": "dataset",
+    "conditioning": "dataset",
 }
 _TASK_TYPES = {"render": "build", "post-process": "build", "pack": "build"}
 

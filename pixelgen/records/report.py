@@ -47,6 +47,8 @@ class ReportAsset:
     animation_previews: list[str] = field(default_factory=list)
     sources: Mapping[str, str] = field(default_factory=dict)
     """``data:`` URIs of the files above by path, so the page needs no other file."""
+    poses: Mapping[str, str] = field(default_factory=dict)
+    """``data:`` URIs of the pose (OpenPose drawing) each frame was rendered in, by the frame's path."""
 
 
 def asset_dom_id(asset_id: str) -> str:

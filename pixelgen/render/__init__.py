@@ -12,6 +12,12 @@ from __future__ import annotations
 # made with it) change, and this constant is part of the model's cache identity.
 TINY_SDXL_RECIPE = 1
 TINY_SDXL_NAME = "tiny-sdxl"
+# The tiny ControlNet is built from the tiny UNet: its recipe and the UNet's make its identity.
+TINY_CONTROLNET_RECIPE = 1
+TINY_CONTROLNET_NAME = "tiny-controlnet"
+# The tiny IP-Adapter (and its tiny CLIP vision encoder) fits the tiny UNet's attention layers.
+TINY_IP_ADAPTER_RECIPE = 1
+TINY_IP_ADAPTER_NAME = "tiny-ip-adapter"
 
 
 def quiet_hf_libraries() -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 import numpy as np
 
 from pixelgen.errors import EnvironmentProblem, InputError
-from pixelgen.manifest.model import LoraSpec, ModelSpec
+from pixelgen.manifest.model import AdapterSpec, ControlNetSpec, LoraSpec, ModelSpec
 
 if TYPE_CHECKING:
     from pixelgen.core.plan import RenderJob
@@ -120,6 +120,11 @@ class DiffusersGenerator:
     _active_loras: dict[str, tuple] = field(default_factory=dict)
     model_files: dict[str, str] = field(default_factory=dict)
     on_status: Any = None  # called with a line of text while something slow happens (a model loads)
+    controlnets: dict[str, ControlNetSpec] = field(default_factory=dict)
+    _controlnet_models: dict[str, Any] = field(default_factory=dict)
+    _variants: dict[tuple, Any] = field(default_factory=dict)  # (model, mode, ControlNets) → a pipeline sharing the model's weights
+    adapters: dict[str, AdapterSpec] = field(default_factory=dict)
+    _active_adapter: dict[str, str] = field(default_factory=dict)  # model → the IP-Adapter loaded into its UNet
 
     def __post_init__(self) -> None:
         self.torch, self.diffusers = import_render_stack()
@@ -133,6 +138,8 @@ class DiffusersGenerator:
             for other in list(self._pipelines):
                 del self._pipelines[other]
                 self._active_loras.pop(other, None)
+            self._variants.clear()
+            self._active_adapter.clear()
             spec = self.models[model_name]
             if self.on_status is not None:
                 self.on_status(f"loading model {model_name!r} ({spec.source}) onto {self.device}…")
@@ -217,12 +224,106 @@ class DiffusersGenerator:
             return None
         return int(self.torch.cuda.max_memory_allocated())
 
+    def controlnet(self, name: str) -> Any:
+        """A declared ControlNet, loaded once (``ControlNetModel.from_pretrained``) and kept on the device."""
+        if name not in self._controlnet_models:
+            spec = self.controlnets[name]
+            if self.on_status is not None:
+                self.on_status(f"loading ControlNet {name!r} ({spec.source}) onto {self.device}…")
+            ControlNetModel = self.diffusers.ControlNetModel
+            options: dict[str, Any] = {"dtype": self.torch_dtype}
+            if spec.variant:
+                options["variant"] = spec.variant
+            try:
+                if spec.kind == "builtin":
+                    from pixelgen.render.tiny import ensure_tiny_controlnet
+
+                    model = ControlNetModel.from_pretrained(ensure_tiny_controlnet(self.cache_dir), use_safetensors=True, **options)
+                elif spec.kind == "hub":
+                    config = f"{spec.subfolder}/config.json" if spec.subfolder else "config.json"
+                    _require_cached(f"ControlNet {name!r}", spec.source, config, spec.revision)
+                    if spec.subfolder:
+                        options["subfolder"] = spec.subfolder
+                    model = ControlNetModel.from_pretrained(spec.source, revision=spec.revision, use_safetensors=True, **options)
+                else:
+                    model = ControlNetModel.from_pretrained(spec.source, use_safetensors=True, **options)
+            except (OSError, ValueError) as exc:
+                raise EnvironmentProblem(f"cannot load ControlNet {name!r} from {spec.source}: {' '.join(str(exc).split())[:300]}\n"
+                                         "    fix: check that it is a diffusers SDXL ControlNet folder with safetensors weights") from None
+            self._controlnet_models[name] = model.to(self.device)
+        return self._controlnet_models[name]
+
+    def _apply_adapter(self, model_name: str, adapter: str | None) -> None:
+        """Load the IP-Adapter (``load_ip_adapter``) into the model's UNet, or unload it: a loaded one changes every render."""
+        base = self._pipelines[model_name]
+        if self._active_adapter.get(model_name) == adapter:
+            return
+        if self._active_adapter.pop(model_name, None) is not None:
+            base.unload_ip_adapter()
+        if adapter is None:
+            return
+        spec = self.adapters[adapter]
+        if self.on_status is not None:
+            self.on_status(f"loading IP-Adapter {adapter!r} ({spec.source})…")
+        try:
+            if spec.kind == "builtin":
+                from pixelgen.render.tiny import ensure_tiny_ip_adapter
+
+                source, options = str(ensure_tiny_ip_adapter(self.cache_dir)), {}
+            elif spec.kind == "hub":
+                weights = "/".join(part for part in (spec.subfolder, spec.weight_name) if part)
+                _require_cached(f"IP-Adapter {adapter!r}", spec.source, weights, spec.revision)
+                source, options = spec.source, {"revision": spec.revision}
+            else:
+                source, options = spec.source, {}
+            base.load_ip_adapter(source, subfolder=spec.subfolder or "", weight_name=spec.weight_name,
+                                 image_encoder_folder=spec.image_encoder_folder, **options)
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise EnvironmentProblem(f"cannot load IP-Adapter {adapter!r} from {spec.source}: {' '.join(str(exc).split())[:300]}\n"
+                                     "    fix: check that it is an SDXL IP-Adapter (safetensors) with its CLIP image encoder folder") from None
+        base.image_encoder.to(self.device, dtype=self.torch_dtype)
+        self._active_adapter[model_name] = adapter
+
+    def _variant(self, job: "RenderJob") -> Any:
+        """The pipeline for the job's mode (img2img, inpaint, ControlNet), made with ``from_pipe``: no weights are loaded again."""
+        names = tuple(use["model"] for use in job.control)
+        key = (job.model, job.mode, names)
+        if key not in self._variants:
+            base = self._pipelines[job.model]
+            prefix = "StableDiffusionXLControlNet" if names else "StableDiffusionXL"
+            suffix = {"text": "Pipeline", "img2img": "Img2ImgPipeline", "inpaint": "InpaintPipeline"}[job.mode]
+            if not names and job.mode == "text":
+                return base
+            extra: dict[str, Any] = {}
+            if names:
+                models = [self.controlnet(name) for name in names]
+                extra["controlnet"] = models[0] if len(models) == 1 else models
+            variant = getattr(self.diffusers, prefix + suffix).from_pipe(base, **extra)
+            variant.set_progress_bar_config(disable=True)
+            self._variants[key] = variant
+        return self._variants[key]
+
     # -- rendering -------------------------------------------------------------
-    def render(self, jobs: Sequence["RenderJob"]) -> list[np.ndarray]:
-        """Render one group of jobs (same model, LoRAs, size, steps, guidance, scheduler)."""
+    def render(self, jobs: Sequence["RenderJob"], conditions: Sequence[dict[str, Any]] | None = None) -> list[np.ndarray]:
+        """Render one group of jobs (same model, LoRAs, size, steps, guidance, scheduler, and conditioning mode).
+
+        ``conditions`` (one per job, see ``pixelgen.core.conditioning.condition_images``) holds
+        the init image, mask and control images of conditioned jobs.
+        """
         first = jobs[0]
         pipe = self.pipeline(first.model)
         self._apply_loras(first.model, pipe, first.loras)
+        kwargs: dict[str, Any] = {"width": first.width, "height": first.height}
+        if conditions is not None and (len(first.control) > 1 or first.style is not None) and len(jobs) > 1:
+            # diffusers takes one image per ControlNet (and one set of IP-Adapter images) for a whole call: one call per job.
+            return [self.render([job], [condition])[0] for job, condition in zip(jobs, conditions)]
+        self._apply_adapter(first.model, first.style["adapter"] if first.style else None)
+        if conditions is not None:
+            pipe = self._variant(first)
+            kwargs = self._condition_arguments(first, conditions)
+            if first.init is not None and int(first.steps * first.init["strength"]) < 1:
+                # No denoising step is left at this strength: the init image through the VAE, as the pipeline would return it.
+                return self._vae_round_trip(pipe, [condition["init"] for condition in conditions], first)
         class_name, options = SCHEDULERS[first.scheduler]
         scheduler_class = getattr(self.diffusers, class_name)
         pipe.scheduler = scheduler_class.from_config(pipe.scheduler.config, **options)
@@ -232,12 +333,62 @@ class DiffusersGenerator:
             result = pipe(
                 prompt=[job.prompt for job in jobs],
                 negative_prompt=[job.negative for job in jobs],
-                width=first.width,
-                height=first.height,
                 num_inference_steps=first.steps,
                 guidance_scale=first.guidance,
                 generator=generators,
                 output_type="np",
+                **kwargs,
             )
         images = np.asarray(result.images, dtype=np.float32)
         return [np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8) for image in images]
+
+    def _condition_arguments(self, first: "RenderJob", conditions: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        from PIL import Image
+
+        kwargs: dict[str, Any] = {}
+        if first.mode != "img2img" or first.control:  # the plain img2img pipeline takes its size from the image
+            kwargs.update(width=first.width, height=first.height)
+        if first.init is not None:
+            kwargs["image"] = [Image.fromarray(condition["init"]) for condition in conditions]
+            kwargs["strength"] = first.init["strength"]
+            if first.mode == "inpaint":
+                kwargs["mask_image"] = [Image.fromarray(condition["mask"]) for condition in conditions]
+        if first.control:
+            single = len(first.control) == 1
+            if single:
+                control_images: Any = [Image.fromarray(condition["control"][0]) for condition in conditions]
+            else:  # one job (see render): one image per ControlNet
+                control_images = [Image.fromarray(image) for image in conditions[0]["control"]]
+            kwargs["control_image" if first.init is not None else "image"] = control_images
+            scales = [use["scale"] for use in first.control]
+            kwargs["controlnet_conditioning_scale"] = scales[0] if single else scales
+            kwargs["control_guidance_start"] = [use["start"] for use in first.control] if not single else first.control[0]["start"]
+            kwargs["control_guidance_end"] = [use["end"] for use in first.control] if not single else first.control[0]["end"]
+        if first.style is not None:
+            base = self._pipelines[first.model]
+            pipe = self._variant(first)
+            if pipe is not base:  # a variant made before the adapter was loaded lacks its encoder
+                pipe.register_modules(image_encoder=base.image_encoder, feature_extractor=base.feature_extractor)
+            base.set_ip_adapter_scale(first.style["scale"])
+            kwargs["ip_adapter_image"] = [[Image.fromarray(image) for image in conditions[0]["style"]]]
+        return kwargs
+
+    def _vae_round_trip(self, pipe: Any, images: Sequence[np.ndarray], first: "RenderJob") -> list[np.ndarray]:
+        """Encode and decode through the pipeline's VAE (the latent mean: no sampling noise)."""
+        torch = self.torch
+        vae = pipe.vae
+        upcast = vae.dtype == torch.float16 and getattr(vae.config, "force_upcast", False)
+        seamless = circular_padding(vae) if first.seamless else contextlib.nullcontext()
+        with seamless, torch.inference_mode():
+            dtype = torch.float32 if upcast else vae.dtype
+            if upcast:
+                vae.to(dtype=torch.float32)
+            try:
+                pixels = torch.from_numpy(np.stack(images).astype(np.float32) / 127.5 - 1.0).permute(0, 3, 1, 2)
+                latents = vae.encode(pixels.to(device=vae.device, dtype=dtype)).latent_dist.mode()
+                decoded = vae.decode(latents).sample
+            finally:
+                if upcast:
+                    vae.to(dtype=torch.float16)
+        result = ((decoded.float().clamp(-1, 1) + 1.0) * 127.5).permute(0, 2, 3, 1).cpu().numpy()
+        return [np.clip(np.rint(image), 0, 255).astype(np.uint8) for image in result]

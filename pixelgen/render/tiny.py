@@ -201,3 +201,126 @@ def build_tiny_lora(path: Path, *, seed: int = 0, rank: int = 4, scale: float = 
     path.parent.mkdir(parents=True, exist_ok=True)
     StableDiffusionXLPipeline.save_lora_weights(path.parent, unet_lora_layers=state, weight_name=path.name, safe_serialization=True)
     return path
+
+
+def tiny_controlnet_dir(cache_dir: Path) -> Path:
+    from pixelgen.render import TINY_CONTROLNET_NAME, TINY_CONTROLNET_RECIPE
+
+    return Path(cache_dir) / "models" / f"{TINY_CONTROLNET_NAME}-r{TINY_CONTROLNET_RECIPE}-sdxl-r{TINY_SDXL_RECIPE}"
+
+
+def ensure_tiny_controlnet(cache_dir: Path) -> Path:
+    """The tiny SDXL ControlNet's folder (a diffusers ``ControlNetModel``), built there first if absent; see ``ensure_tiny_sdxl``."""
+    target = tiny_controlnet_dir(cache_dir)
+    if target.parent.is_symlink() or target.is_symlink():
+        raise OSError(errno.ELOOP, "a symbolic link to a folder is not followed", str(target if target.is_symlink() else target.parent))
+    if (target / "config.json").is_file():
+        return target
+    unet_dir = ensure_tiny_sdxl(cache_dir) / "unet"
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        build_tiny_controlnet(unet_dir, staging)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if not (target / "config.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def build_tiny_controlnet(unet_dir: Path, directory: Path) -> None:
+    """A ControlNet made from the tiny UNet (``ControlNetModel.from_unet``), as SDXL ControlNets are made from SDXL's.
+
+    A fresh ControlNet's output convolutions are zero, so it changes nothing;
+    these get random weights from a fixed seed, and the control image's
+    embedding gets a gain large enough that thin pose lines on black visibly
+    (and reproducibly) change the render.
+    """
+    from pixelgen.render.diffusers_backend import import_render_stack
+
+    import_render_stack()
+    import torch
+    from diffusers import ControlNetModel, UNet2DConditionModel
+
+    unet = UNet2DConditionModel.from_pretrained(unet_dir)
+    torch.manual_seed(4)
+    controlnet = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(8, 8, 16, 16))
+    generator = torch.Generator().manual_seed(5)
+    embedding = controlnet.controlnet_cond_embedding
+    gains = [(layer, 3.0) for layer in (embedding.conv_in, *embedding.blocks)] + [(embedding.conv_out, 5.0)]
+    gains += [(layer, 0.3) for layer in (*controlnet.controlnet_down_blocks, controlnet.controlnet_mid_block)]
+    with torch.no_grad():
+        for layer, gain in gains:
+            fan_in = layer.weight[0].numel()
+            layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator) * gain / fan_in**0.5)
+            layer.bias.zero_()
+    controlnet.save_pretrained(directory, safe_serialization=True)
+
+
+def tiny_ip_adapter_dir(cache_dir: Path) -> Path:
+    from pixelgen.render import TINY_IP_ADAPTER_NAME, TINY_IP_ADAPTER_RECIPE
+
+    return Path(cache_dir) / "models" / f"{TINY_IP_ADAPTER_NAME}-r{TINY_IP_ADAPTER_RECIPE}-sdxl-r{TINY_SDXL_RECIPE}"
+
+
+def ensure_tiny_ip_adapter(cache_dir: Path) -> Path:
+    """The tiny IP-Adapter's folder (``ip-adapter.safetensors`` + ``image_encoder/``), built there first if absent."""
+    target = tiny_ip_adapter_dir(cache_dir)
+    if target.parent.is_symlink() or target.is_symlink():
+        raise OSError(errno.ELOOP, "a symbolic link to a folder is not followed", str(target if target.is_symlink() else target.parent))
+    if (target / "ip-adapter.safetensors").is_file():
+        return target
+    unet_dir = ensure_tiny_sdxl(cache_dir) / "unet"
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        build_tiny_ip_adapter(unet_dir, staging)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if not (target / "ip-adapter.safetensors").is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def build_tiny_ip_adapter(unet_dir: Path, directory: Path) -> None:
+    """An IP-Adapter for the tiny UNet in the original layout ``load_ip_adapter`` reads, and a tiny CLIP vision encoder.
+
+    ``image_proj`` maps the encoder's image embedding to 4 tokens of the
+    UNet's cross-attention width; ``ip_adapter.{1,3,5,…}.to_{k,v}_ip`` give
+    every cross-attention layer (numbered as IP-Adapter numbers attention
+    processors, self-attention taking the even numbers) its image keys and values.
+    """
+    from pixelgen.render.diffusers_backend import import_render_stack
+
+    import_render_stack()
+    import torch
+    from diffusers import UNet2DConditionModel
+    from safetensors.torch import save_file
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    directory = Path(directory)
+    unet = UNet2DConditionModel.from_pretrained(unet_dir)
+    torch.manual_seed(6)
+    encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(
+        hidden_size=_TEXT_WIDTH, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2, image_size=32, patch_size=8,
+        projection_dim=_TEXT_WIDTH,
+    ))
+    encoder.save_pretrained(directory / "image_encoder", safe_serialization=True)
+    cross = unet.config.cross_attention_dim
+    generator = torch.Generator().manual_seed(7)
+    state = {
+        "image_proj.proj.weight": torch.randn(4 * cross, _TEXT_WIDTH, generator=generator) * 0.2,
+        "image_proj.proj.bias": torch.zeros(4 * cross),
+        "image_proj.norm.weight": torch.ones(cross),
+        "image_proj.norm.bias": torch.zeros(cross),
+    }
+    cross_attention = [name[: -len(".processor")] for name in unet.attn_processors if not name.endswith("attn1.processor")]
+    for index, name in enumerate(cross_attention):
+        attention = unet.get_submodule(name)
+        state[f"ip_adapter.{2 * index + 1}.to_k_ip.weight"] = torch.randn(attention.to_k.weight.shape, generator=generator) * 0.3
+        state[f"ip_adapter.{2 * index + 1}.to_v_ip.weight"] = torch.randn(attention.to_v.weight.shape, generator=generator) * 0.3
+    save_file({key: value.contiguous() for key, value in state.items()}, str(directory / "ip-adapter.safetensors"))

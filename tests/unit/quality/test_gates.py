@@ -41,6 +41,7 @@ def test_gate_table_lists_every_manifest_gate() -> None:
         "min_grid_consistency",
         "max_frame_jitter_px",
         "max_palette_drift",
+        "min_frame_consistency",
     }
     for gate, (metric, bound) in GATE_METRICS.items():
         assert bound in ("min", "max")
