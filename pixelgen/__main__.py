@@ -1,3 +1,3 @@
-from pixelgen.cli import main
+from pixelgen.fastcli import main
 
 main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -217,9 +218,22 @@ def _options(**kwargs: Any):
     return BuildOptions(**{k: v for k, v in kwargs.items() if v is not None})
 
 
+class _CacheLocation(click.ParamType):
+    """A cache folder, or a shared cache URL (s3://bucket/prefix) kept as text: a Path would fold its '//'."""
+
+    name = "folder|URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from pixelgen.core.remote_store import is_url
+
+        if isinstance(value, Path) or not is_url(value):
+            return click.Path(path_type=Path, file_okay=False).convert(value, param, ctx)
+        return str(value)
+
+
 cache_option = click.option(
-    "--cache-dir", type=click.Path(path_type=Path, file_okay=False), envvar="PIXELGEN_CACHE",
-    help="Cache folder (default: .pixelgen/cache beside the manifest; env PIXELGEN_CACHE).",
+    "--cache-dir", type=_CacheLocation(), envvar="PIXELGEN_CACHE",
+    help="Cache folder, or a shared cache URL such as s3://bucket/prefix (default: .pixelgen/cache beside the manifest; env PIXELGEN_CACHE).",
 )
 out_option = click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Output root (default: ./assets_out).")
 only_option = click.option("--only", multiple=True, metavar="ID", help="Only these asset ids (repeatable).")
@@ -337,46 +351,74 @@ def status(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None
 @click.option("--sbom-timestamp", metavar="RFC3339", help="Write this timestamp into the SBOM (default: none, for reproducible bytes).")
 @click.option("--overrides", "override_mode", type=click.Choice(["keep", "drop", "fail"]), default="keep", show_default=True,
               help="A hand touch-up based on an old render: keep it in place (and warn), drop it for the new render, or fail.")
+@click.option("--shard", metavar="I/N", help="Render shard I of N (from 0) into the cache and write nothing else; N alone takes I from $JOB_COMPLETION_INDEX.")
+@click.option("--finish", is_flag=True, help="After the shards: write outputs, lock and records from the cache; fail if a render is missing.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where renders and post-processing run: this process, or a Ray cluster (pip install 'pixelgen[ray]').")
+@click.option("--ray-address", metavar="auto|HOST:PORT", help="The Ray cluster to join (default: start one on this machine).")
 @_json_option("Print the summary as JSON on stdout (a list with several manifests).")
 @_verbosity
 @_friendly
 def build(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None, only: tuple[str, ...], force: bool, check: bool,
           batch_size: int, device: str, dtype: str | None, keep_going: bool, deploy: Path | None, gates: str, metrics_file: Path | None,
-          strip_metadata: bool, sbom_timestamp: str | None, override_mode: str, as_json: bool) -> None:
+          strip_metadata: bool, sbom_timestamp: str | None, override_mode: str, shard: str | None, finish: bool, executor: str,
+          ray_address: str | None, as_json: bool) -> None:
     """Build the assets of each MANIFEST (only what changed)."""
     from dataclasses import asdict
+    from types import SimpleNamespace
 
-    from pixelgen.commands.build import build as run_build
-    from pixelgen.manifest import load_manifest
-
-    options = _options(
-        out=out, cache_dir=cache_dir, only=frozenset(only) or None, force=force, check=check,
-        batch_size=batch_size, device=device, dtype=dtype, keep_going=keep_going, progress=not (as_json or _quiet()),
-        sbom_timestamp=sbom_timestamp, strip_metadata=strip_metadata, metrics_file=metrics_file, gates=gates, deploy=deploy,
-        overrides=override_mode,
-    )
     if len(manifests) > 1:
+        from pixelgen.manifest import load_manifest
+
         for manifest in manifests:  # every manifest valid before any is built
             load_manifest(manifest)
+    # Nothing changed since the last build: answered from file stats, before the build machinery is even imported.
+    may_shortcut = not (only or force or deploy or metrics_file or shard)
+    shard_of_n = None
+    if shard is not None:
+        from pixelgen.core.shard import parse_shard
+
+        shard_of_n = parse_shard(shard)
+        if finish or check:
+            raise InputError("--shard renders into the cache only; it cannot be combined with --finish or --check")
 
     def one(manifest: Path) -> tuple[int, Any]:
-        summary = run_build(manifest, options)
-        if check:
-            if not as_json:
-                for warning in summary.warnings:
-                    click.echo(f"warning: {warning}", err=True)
-            if summary.stale and not as_json:
-                click.echo(f"{summary.manifest}: {len(summary.stale)} asset(s) out of date:")
-                for item in summary.stale:
-                    click.echo(f"  ✗ {item['asset']:<28} {', '.join(item['reasons'])}")
-            elif not as_json:
-                click.echo(f"{summary.manifest}: up to date")
-            return (1 if summary.stale else 0), asdict(summary)
-        if not as_json:
-            _print_summary(summary)
-        return (1 if summary.failed or summary.gates_failed else 0), asdict(summary)
+        if may_shortcut:
+            from pixelgen.core.noop import shortcut
+
+            recorded = shortcut(manifest, out=out, cache_dir=cache_dir, strip_metadata=strip_metadata,
+                                sbom_timestamp=sbom_timestamp, gates=gates, overrides=override_mode)
+            if recorded is not None:
+                return _report_build(SimpleNamespace(**recorded), recorded, check, as_json)
+        from pixelgen.commands.build import build as run_build
+
+        options = _options(
+            out=out, cache_dir=cache_dir, only=frozenset(only) or None, force=force, check=check,
+            batch_size=batch_size, device=device, dtype=dtype, keep_going=keep_going, progress=not (as_json or _quiet()),
+            sbom_timestamp=sbom_timestamp, strip_metadata=strip_metadata, metrics_file=metrics_file, gates=gates, deploy=deploy,
+            overrides=override_mode, shard=shard_of_n, finish=finish or None, executor=executor, ray_address=ray_address,
+        )
+        # With --json, stdout is the summary alone: whatever a library prints meanwhile (Ray's worker notices) goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+            summary = run_build(manifest, options)
+        return _report_build(summary, asdict(summary), check, as_json)
 
     _each_manifest(manifests, as_json, one)
+
+
+def _report_build(summary: Any, as_dict: dict[str, Any], check: bool, as_json: bool) -> tuple[int, Any]:
+    """Print a build's summary; its exit code and JSON form."""
+    if check:
+        if summary.stale and not as_json:
+            click.echo(f"{summary.manifest}: {len(summary.stale)} asset(s) out of date:")
+            for item in summary.stale:
+                click.echo(f"  ✗ {item['asset']:<28} {', '.join(item['reasons'])}")
+        elif not as_json:
+            click.echo(f"{summary.manifest}: up to date")
+        return (1 if summary.stale else 0), as_dict
+    if not as_json:
+        _print_summary(summary)
+    return (1 if summary.failed or summary.gates_failed else 0), as_dict
 
 
 def _print_summary(summary: Any) -> None:

@@ -29,6 +29,8 @@ fi
 
 echo "setup: pixelgen with the test tools (.[dev])" >&2
 "${pip[@]}" -e '.[dev]'
+# Ray is optional (a large native wheel); the render-farm tests skip without it.
+"${pip[@]}" -e '.[dev,ray]' || echo "setup: ray could not be installed; the Ray executor tests will be skipped" >&2
 # C2PA signing is optional (a ~50 MB native wheel); its tests skip without it.
 "${pip[@]}" -e '.[dev,c2pa]' || echo "setup: c2pa-python could not be installed; the C2PA tests will be skipped" >&2
 if command -v npm >/dev/null 2>&1; then

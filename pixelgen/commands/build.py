@@ -57,6 +57,10 @@ class BuildOptions:
     on_progress: Callable[[int, int], None] | None = field(default=None, compare=False)
     full_hash: bool = False  # hash every model file again instead of trusting the digest memo (verify --full)
     overrides: str = "keep"  # a hand-made override based on an old render: keep it, drop it, or fail (pixelgen.core.overrides)
+    shard: tuple[int, int] | None = None  # (I, N): render this shard's jobs into the cache only (pixelgen.core.shard)
+    finish: bool = False  # every render must come from the cache (the step after the shards)
+    executor: str = "local"  # where renders and post-processing run: "local" | "ray" (pixelgen.core.executor)
+    ray_address: str | None = None  # "auto", HOST:PORT; None starts a Ray instance on this machine
 
     def __post_init__(self) -> None:
         # Checked before any work, so a bad option never leaves a half-recorded build.
@@ -71,6 +75,9 @@ class BuildOptions:
             raise InputError(f"--gates {self.gates!r}: use error or warn")
         if self.overrides not in ("keep", "drop", "fail"):
             raise InputError(f"--overrides {self.overrides!r}: use keep, drop or fail")
+        from pixelgen.core.executor import check_executor
+
+        check_executor(self.executor, self.ray_address)
 
 
 @dataclass
@@ -121,13 +128,17 @@ class Workspace:
 
 
 def default_cache_dir(manifest_path: Path) -> Path:
-    env = os.environ.get("PIXELGEN_CACHE")
-    return Path(env) if env else manifest_path.parent / ".pixelgen" / "cache"
+    """The local cache folder (with a shared ``PIXELGEN_CACHE`` URL: its local read-through copy)."""
+    from pixelgen.core.remote_store import cache_location
+
+    return cache_location(manifest_path, None)[0]
 
 
 @translate_os_errors("read")
 def open_workspace(manifest_path: Path, options: BuildOptions) -> Workspace:
-    cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir(manifest_path)
+    from pixelgen.core.remote_store import cache_location, open_store
+
+    cache_dir, shared_cache = cache_location(manifest_path, options.cache_dir)
     memo = cache_dir / "validated" if cache_dir.is_dir() else None
     manifest = load_manifest(manifest_path, validation_memo=memo)
     if options.only:
@@ -147,7 +158,7 @@ def open_workspace(manifest_path: Path, options: BuildOptions) -> Workspace:
         plan=plan,
         lock=read_lock(manifest.lock_path),
         out_dir=manifest_out_dir(out_root, manifest.name),
-        store=Store(cache_dir),
+        store=open_store(cache_dir, shared_cache),
         cache_dir=cache_dir,
         full_plan=full_plan,
     )
@@ -228,13 +239,22 @@ def build(
 
     # 4. One build of this manifest at a time; the cache is held shared, so
     # gc (which holds it exclusively) never collects what this build stores.
-    with _build_lock(manifest_path, options.lock_wait_seconds) as held, \
+    # Shards write only write-once cache entries, so several may run at once beside one manifest.
+    with (_build_lock(manifest_path, options.lock_wait_seconds) if options.shard is None else _NoBuildLock()) as held, \
             CacheLock(ws.cache_dir, exclusive=False, wait_seconds=options.lock_wait_seconds):
         if held.waited:
             # Another build finished while we waited: compare again with what it wrote.
             ws.lock = read_lock(ws.manifest.lock_path)
             states = compute_status(ws.plan, ws.lock, ws.out_dir, selection=options.only)
+        from pixelgen.core import noop
+
+        noop.forget(manifest_path)  # before anything is written: a stamp must never outlive the files it describes
         stale_posts = [o.post for s in states for o in s.outputs if o.post is not None and (o.stale or options.force)]
+        if options.shard is not None:
+            from pixelgen.core.shard import select
+
+            mine = select([(a.asset.id, [post.key for post in a.posts]) for a in ws.plan.assets], options.shard)
+            stale_posts = [post for post in stale_posts if post.asset_id in mine]
         removed_paths = removed_outputs(states)
         recorded_digests = _recorded_digests(ws.lock, removed_paths)
         summary.up_to_date = sum(1 for s in states for o in s.outputs if o.post is not None and not o.stale)
@@ -253,6 +273,8 @@ def build(
         from pixelgen.core.run import Runner
 
         generator_factory = make_generator or diffusers_generator_factory(options)
+        if options.finish:
+            generator_factory = _no_renders_left
         with BuildProgress(enabled=options.progress, on_advance=options.on_progress) as progress:
             progress.add_total(len(stale_posts))
 
@@ -263,6 +285,11 @@ def build(
                     generator.on_status = progress.note
                 return generator
 
+            from pixelgen.core.executor import GeneratorInputs, make_executor
+
+            # --finish renders nothing, so it never needs the cluster.
+            executor = make_executor("local" if options.finish else options.executor, options.ray_address, start_generator,
+                                     generator_factory, GeneratorInputs(ws.manifest, ws.cache_dir, ws.resolved))
             runner = Runner(
                 ws.store,
                 start_generator,
@@ -271,9 +298,20 @@ def build(
                 force=options.force,
                 keep_going=options.keep_going,
                 progress=progress,
+                executor=executor,
             )
-            result = runner.run(ws.plan, stale_posts)
+            try:
+                result = runner.run(ws.plan, stale_posts)
+            finally:
+                executor.close()
         rendered_at = time.perf_counter()
+        if options.shard is not None:
+            # A shard's work ends in the cache: the finishing build writes OUT, the lock and the records, once.
+            summary.stale = []
+            summary.built, summary.cached, summary.rendered = result.posts_built, result.posts_cached, result.rendered
+            summary.failed = dict(result.failures)
+            summary.seconds = time.perf_counter() - started
+            return summary
 
         # 7. Write outputs into OUT, remove those of removed assets.
         lock = ws.lock or Lock(manifest=ws.manifest.name)
@@ -348,6 +386,7 @@ def build(
     summary.seconds = time.perf_counter() - started
     if result.rendered and result.render_seconds > 0:
         summary.images_per_second = result.rendered / result.render_seconds
+    noop.write_stamp(ws, options, summary, manifest_path, lock)
     return summary
 
 
@@ -710,6 +749,23 @@ def diffusers_generator_factory(options: BuildOptions) -> Callable[[Workspace], 
     return factory
 
 
+def _no_renders_left(ws: Workspace) -> Any:
+    raise EnvironmentProblem(
+        "--finish: some renders are not in the cache, so a shard did not finish or rendered other inputs\n"
+        "    fix: run the missing shards again (`pixelgen build MANIFEST --shard I/N`), then finish; `pixelgen status` lists what is stale"
+    )
+
+
+class _NoBuildLock:
+    waited = False
+
+    def __enter__(self) -> "_NoBuildLock":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
 class _build_lock:
     """An exclusive lock per manifest, so two builds never interleave writes."""
 
@@ -765,11 +821,13 @@ def collect_garbage(manifests: list[Path], cache_dir: Path | None, *, dry_run: b
     The locks are read only once no build holds the cache, so renders a build
     stored but has not yet recorded in its lock are never collected.
     """
-    roots = {Path(cache_dir) if cache_dir else default_cache_dir(Path(manifest)) for manifest in manifests}
+    from pixelgen.core.remote_store import cache_location, open_store
+
+    roots = {cache_location(Path(manifest), cache_dir) for manifest in manifests}
     if len(roots) != 1:
         raise InputError("these manifests use different cache folders; pass --cache-dir or run gc once per cache")
-    root = roots.pop()
-    store = Store(root)
+    root, shared_cache = roots.pop()
+    store = open_store(root, shared_cache)
     with CacheLock(root, exclusive=True, wait_seconds=wait_seconds):
         from pixelgen.core.overrides import store_keeps
 
@@ -787,4 +845,4 @@ def collect_garbage(manifests: list[Path], cache_dir: Path | None, *, dry_run: b
         if dry_run:
             return GcResult(root, len(keep["render"]), len(keep["post"]))
         removed, freed = store.gc(keep)
-    return GcResult(root, len(keep["render"]), len(keep["post"]), removed, freed)
+    return GcResult(Path(root) if shared_cache is None else shared_cache, len(keep["render"]), len(keep["post"]), removed, freed)

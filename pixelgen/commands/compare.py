@@ -119,16 +119,11 @@ def compare(manifest_path: Path, variations: Sequence[Variation], options: Any, 
             make_generator: Any = None) -> CompareResult:
     import yaml
 
-    from pixelgen.commands.build import (
-        DEFAULT_OUT,
-        default_cache_dir,
-        diffusers_generator_factory,
-    )
+    from pixelgen.commands.build import DEFAULT_OUT, diffusers_generator_factory
     from pixelgen.core.outputs import manifest_out_dir
     from pixelgen.core.plan import make_plan
     from pixelgen.core.resolve import resolve
     from pixelgen.core.run import Runner
-    from pixelgen.core.store import Store
     from pixelgen.files.hashing import FileDigestCache
     from pixelgen.formats.png import decode_png
     from pixelgen.manifest import load_manifest
@@ -144,8 +139,10 @@ def compare(manifest_path: Path, variations: Sequence[Variation], options: Any, 
         raise InputError(f"--assets names assets the manifest does not have: {', '.join(unknown)} (it has: {', '.join(known)})")
     selected = frozenset(assets) if assets else None
     data = yaml.safe_load(manifest_path.read_text("utf-8"))
-    cache_dir = Path(options.cache_dir) if options.cache_dir else default_cache_dir(manifest_path)
-    store = Store(cache_dir)
+    from pixelgen.core.remote_store import cache_location, open_store
+
+    cache_dir, shared_cache = cache_location(manifest_path, options.cache_dir)
+    store = open_store(cache_dir, shared_cache)
     digests = FileDigestCache(cache_dir / "file-digests.json")
 
     combos = [tuple(zip([v.key for v in variations], values)) for values in itertools.product(*(v.values for v in variations))]

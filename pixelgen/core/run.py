@@ -9,7 +9,6 @@ loses at most the batch in flight.
 from __future__ import annotations
 
 import logging
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
@@ -113,10 +112,13 @@ class Runner:
         force: bool = False,
         keep_going: bool = False,
         progress: Progress | None = None,
+        executor: Any = None,
     ) -> None:
+        from pixelgen.core.executor import LocalExecutor
+
         self.store = store
-        self._make_generator = make_generator
-        self._generator: Generator | None = None
+        # Where renders and post-processing run (pixelgen.core.executor); this Runner stores every result.
+        self.executor = executor if executor is not None else LocalExecutor(make_generator)
         self.resolved = resolved
         self.batch_size = max(1, batch_size)
         self.force = force
@@ -124,16 +126,9 @@ class Runner:
         self.progress = progress
 
     @property
-    def generator(self) -> Generator:
-        # Created on first need: a fully cached build never imports torch.
-        if self._generator is None:
-            self._generator = self._make_generator()
-        return self._generator
-
-    @property
     def started_generator(self) -> Generator | None:
-        """The generator if this run needed one (None for a fully cached build)."""
-        return self._generator
+        """The in-process generator if this run needed one (None for a fully cached build or another executor)."""
+        return getattr(self.executor, "generator", None)
 
     def run(self, plan: Plan, stale: Sequence[PostJob]) -> RunResult:
         result = RunResult()
@@ -155,33 +150,51 @@ class Runner:
                 todo_by_asset[asset_plan.asset.id] = list(asset_plan.posts)
         # 2. Renders the cache lacks, in batches.
         renders = self._ensure_renders(plan, todo_by_asset, result)
-        # 3. Post-processing, per asset.
-        for asset_id, jobs in todo_by_asset.items():
-            if asset_id in result.failures:
-                continue
-            try:
-                self._postprocess(asset_id, jobs, plan, renders, result)
-            except PixelgenError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a failed asset must not hide the others
-                if not self.keep_going and not isinstance(exc, ValueError):
-                    raise
-                result.failures[asset_id] = f"post-processing failed: {exc}"
+        # 3. Post-processing, per asset (independent of each other).
+        from pixelgen.core.executor import PostWork
+
+        work = [
+            PostWork(
+                asset_id=asset_id,
+                jobs=tuple(jobs),
+                renders=tuple(renders[job.render_key][0] for job in jobs),
+                batch_sizes=tuple(renders[job.render_key][1] for job in jobs),
+                render_jobs=tuple(plan.renders[job.render_key] for job in jobs),
+                resolved_models=self.resolved.models,
+                resolved_loras=self.resolved.loras,
+            )
+            for asset_id, jobs in todo_by_asset.items()
+            if asset_id not in result.failures
+        ]
+        for item, outcome in self.executor.postprocess(work):
+            if isinstance(outcome, BaseException):
+                # A failed asset must not hide the others.
+                if isinstance(outcome, PixelgenError) or (not self.keep_going and not isinstance(outcome, ValueError)):
+                    raise outcome
+                result.failures[item.asset_id] = f"post-processing failed: {outcome}"
                 if not self.keep_going:
                     break
+                continue
+            for job, produced in zip(item.jobs, outcome):
+                digest = self.store.put("post", job.key, produced.data, produced.meta)
+                result.produced[job.key] = Produced(produced.data, digest, produced.meta)
+                result.posts_built += 1
+                if self.progress:
+                    self.progress.advance(1, label=job.output)
         return result
 
-    def _ensure_renders(self, plan: Plan, todo_by_asset: dict[str, list[PostJob]], result: RunResult) -> dict[str, tuple[np.ndarray, int]]:
+    def _ensure_renders(self, plan: Plan, todo_by_asset: dict[str, list[PostJob]], result: RunResult) -> dict[str, tuple[np.ndarray | bytes, int]]:
         needed: dict[str, list[str]] = defaultdict(list)  # render key → asset ids
         for asset_id, jobs in todo_by_asset.items():
             for job in jobs:
                 needed[job.render_key].append(asset_id)
-        images: dict[str, tuple[np.ndarray, int]] = {}
+        images: dict[str, tuple[np.ndarray | bytes, int]] = {}
         missing: dict[str, RenderJob] = {}
         for key in needed:
             hit = None if self.force else self.store.get("render", key)
             if hit is not None:
-                images[key] = (decode_png(hit.data), int(hit.meta.get("batch_size", 1)))
+                # Kept encoded: decoded where it is post-processed (on a worker, with a remote executor).
+                images[key] = (hit.data, int(hit.meta.get("batch_size", 1)))
                 result.renders_cached += 1
             else:
                 missing[key] = plan.renders[key]
@@ -193,13 +206,14 @@ class Runner:
                     continue
                 hit = None if self.force else self.store.get("render", upstream)
                 if hit is not None:
-                    images[upstream] = (decode_png(hit.data), int(hit.meta.get("batch_size", 1)))
+                    images[upstream] = (hit.data, int(hit.meta.get("batch_size", 1)))
                 else:
                     missing[upstream] = plan.renders[upstream]
                     pending.append(missing[upstream])
         if self.progress:
             self.progress.add_total(len(missing))
-        # Level by level (a level needs only lower ones), and within a level in batches of one pipeline configuration.
+        # Level by level (a level needs only lower ones), and within a level in batches of one pipeline
+        # configuration: one call of the executor per level.
         for level in plan.render_levels(missing):
             groups: dict[tuple, list[RenderJob]] = defaultdict(list)
             for job in level:
@@ -208,57 +222,39 @@ class Runner:
                 else:  # an upstream render failed (--keep-going)
                     for asset_id in needed[job.key]:
                         result.failures.setdefault(asset_id, "render failed: a render it is conditioned on failed")
-            for group_jobs in groups.values():
-                for start in range(0, len(group_jobs), self.batch_size):
-                    self._render_batch(group_jobs[start : start + self.batch_size], needed, images, result)
+            batches = [group_jobs[start : start + self.batch_size]
+                       for group_jobs in groups.values() for start in range(0, len(group_jobs), self.batch_size)]
+            conditions = [self._conditions(batch, images) for batch in batches]
+            for batch, outputs, elapsed in self.executor.render(batches, conditions):
+                if isinstance(outputs, BaseException):
+                    if not self.keep_going:
+                        raise outputs
+                    for job in batch:
+                        for asset_id in needed[job.key]:
+                            result.failures.setdefault(asset_id, f"render failed: {outputs}")
+                    continue
+                result.render_seconds += elapsed
+                result.batch_sizes.append(len(batch))
+                result.image_latencies.extend([elapsed / len(batch)] * len(batch))
+                for job, image in zip(batch, outputs):
+                    # A remote executor sends renders PNG-encoded, so the driver only hashes and stores them.
+                    self.store.put("render", job.key, image if isinstance(image, bytes) else encode_png(image), {"batch_size": len(batch)})
+                    images[job.key] = (image, len(batch))
+                result.rendered += len(batch)
+                if self.progress:
+                    self.progress.advance(len(batch), images=len(batch), label=", ".join(sorted({a for job in batch for a in needed[job.key]})))
         return images
 
-    def _render_batch(self, batch: list[RenderJob], needed: dict[str, list[str]], images: dict[str, tuple[np.ndarray, int]], result: RunResult) -> None:
-        started = time.perf_counter()
-        try:
-            if not batch[0].conditioned:
-                outputs = self.generator.render(batch)
-            else:
-                from pixelgen.core.conditioning import condition_images
+    @staticmethod
+    def _conditions(batch: list[RenderJob], images: dict[str, tuple[np.ndarray | bytes, int]]) -> list[dict] | None:
+        """Each job's conditioning images (decoded from the upstream renders), or None for text-only batches."""
+        if not batch[0].conditioned:
+            return None
+        from pixelgen.core.conditioning import condition_images
 
-                upstream = {key: images[key][0] for job in batch for key in job.depends}
-                outputs = self.generator.render(batch, conditions=[condition_images(job, upstream) for job in batch])
-        except PixelgenError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            if not self.keep_going:
-                raise
-            for job in batch:
-                for asset_id in needed[job.key]:
-                    result.failures.setdefault(asset_id, f"render failed: {exc}")
-            return
-        elapsed = time.perf_counter() - started
-        result.render_seconds += elapsed
-        result.batch_sizes.append(len(batch))
-        result.image_latencies.extend([elapsed / len(batch)] * len(batch))
-        for job, image in zip(batch, outputs):
-            self.store.put("render", job.key, encode_png(image), {"batch_size": len(batch)})
-            images[job.key] = (image, len(batch))
-        result.rendered += len(batch)
-        if self.progress:
-            self.progress.advance(len(batch), images=len(batch), label=", ".join(sorted({a for job in batch for a in needed[job.key]})))
-
-    def _postprocess(self, asset_id: str, jobs: list[PostJob], plan: Plan, renders: dict[str, tuple[np.ndarray, int]], result: RunResult) -> None:
-        from pixelgen.core.postprocess import postprocess_asset
-
-        outcomes = postprocess_asset([renders[job.render_key][0] for job in jobs], jobs)
-        for job, outcome in zip(jobs, outcomes):
-            render_job = plan.renders[job.render_key]
-            text = None if job.strip_metadata else png_parameters(job, render_job, self.resolved)
-            data = encode_png(outcome.image, text=text)
-            meta = {
-                "report": outcome.report,
-                "palette": outcome.palette,
-                "batch_size": renders[job.render_key][1],
-                "metrics": image_scores(outcome.image, job, outcome.palette, outcome.report),
-            }
-            digest = self.store.put("post", job.key, data, meta)
-            result.produced[job.key] = Produced(data, digest, meta)
-            result.posts_built += 1
-            if self.progress:
-                self.progress.advance(1, label=job.output)
+        upstream = {}
+        for job in batch:
+            for key in job.depends:
+                image = images[key][0]
+                upstream[key] = decode_png(image) if isinstance(image, bytes) else image
+        return [condition_images(job, upstream) for job in batch]

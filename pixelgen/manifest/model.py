@@ -152,6 +152,14 @@ class ImageSpec:
     style: StyleUse | None = None
 
     @property
+    def condition_files(self) -> tuple[str, ...]:
+        """Absolute paths of the files this image's render is conditioned on (images and pose JSON)."""
+        sources = [self.init.image, self.init.mask] if self.init else []
+        sources += [use.image for use in self.control]
+        sources += list(self.style.images) if self.style else []
+        return tuple(dict.fromkeys(s.source for s in sources if s is not None and s.kind in ("file", "pose_file")))
+
+    @property
     def upstream(self) -> tuple[str, ...]:
         """``ASSET/IMAGE`` of every image this one's render is conditioned on."""
         sources = [self.init.image, self.init.mask] if self.init else []

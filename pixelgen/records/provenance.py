@@ -470,6 +470,7 @@ def _data_component(data: DataInfo) -> Any:
 
 
 def _output_component(output: OutputInfo) -> Any:
+    """The library's form of an output component; the SBOM writes :func:`_output_dict`, which tests check against this."""
     from cyclonedx.model.component import Component, ComponentType
 
     return Component(
@@ -521,6 +522,64 @@ def _pedigree(output: OutputInfo) -> dict[str, Any]:
             commit["author"] = author
         pedigree["commits"] = [commit]
     return pedigree
+
+
+def _output_dict(output: OutputInfo) -> dict[str, Any]:
+    """An output file component as cyclonedx-python-lib serialises ``_output_component`` (properties sorted)."""
+    pairs = [
+        ("pixelgen:asset-id", output.asset_id),
+        ("pixelgen:job-key", output.job_key),
+        ("pixelgen:model", output.model),
+        ("pixelgen:prompt", output.prompt),
+        ("pixelgen:seed", None if output.seed is None else str(output.seed)),
+        *_modification_properties(output.modification),
+    ]
+    component: dict[str, Any] = {
+        "bom-ref": _output_ref(output),
+        "hashes": [{"alg": "SHA-256", "content": output.sha256}],
+        "name": output.path,
+        "properties": [{"name": name, "value": value} for name, value in sorted(pairs) if value is not None],
+        "type": "file",
+    }
+    # Set here, not via Component(mime_type=...): cyclonedx-python-lib 11.x
+    # serialises that as "mimeType", which the 1.6 schema ("mime-type") rejects.
+    media_type = _MEDIA_TYPES.get(PurePosixPath(output.path).suffix.lower())
+    if media_type is not None:
+        component["mime-type"] = media_type
+    if output.modification:
+        component["pedigree"] = _pedigree(output)
+    return component
+
+
+def _add_asset_groups(doc: dict[str, Any], info: BuildInfo, model_names: set[str]) -> None:
+    """One ``file`` component per asset holding its outputs, and its dependency on the models that made them.
+
+    Placed where the library's ordering puts them (components by type then
+    name, dependencies by ref), so the document is the one the library would write.
+    """
+    groups = []
+    dependencies = []
+    for asset_id, outputs in _group_outputs(info.outputs).items():
+        groups.append(
+            {
+                "bom-ref": _asset_ref(asset_id),
+                "components": [_output_dict(output) for output in sorted(outputs, key=lambda o: (o.path, _output_ref(o)))],
+                "name": f"{asset_id}/",
+                "properties": [{"name": "pixelgen:asset-id", "value": asset_id}],
+                "type": "file",
+            }
+        )
+        models = sorted({f"model/{o.model}" for o in outputs if o.model in model_names})  # _model_ref of each
+        dependencies.append({"ref": _asset_ref(asset_id), "dependsOn": models} if models else {"ref": _asset_ref(asset_id)})
+    if not groups:
+        return
+    components = doc.get("components", [])
+    if any(component["type"] == "file" for component in components):
+        raise ValueError("top-level file components other than asset groups: the SBOM's component order would be ambiguous")
+    # The library's order is by type first; asset groups are the only "file" components.
+    cut = next((index for index, component in enumerate(components) if component["type"] > "file"), len(components))
+    doc["components"] = components[:cut] + groups + components[cut:]
+    doc["dependencies"] = sorted([*doc.get("dependencies", []), *dependencies], key=lambda dependency: dependency["ref"])
 
 
 def _formulation(info: BuildInfo) -> list[dict[str, Any]]:
@@ -632,24 +691,12 @@ def build_sbom(info: BuildInfo, *, timestamp: str | None = None) -> dict[str, An
         bom.components.add(_lora_component(lora))
     for data in info.data:
         bom.components.add(_data_component(data))
-    # Output files are nested under one component per asset. CycloneDX arrays
-    # must hold unique items, and the strict validator checks that pairwise:
-    # one flat array of every output made a 10,000-image SBOM take minutes.
-    for asset_id, outputs in _group_outputs(info.outputs).items():
-        group = Component(
-            type=ComponentType.FILE,
-            name=f"{asset_id}/",
-            bom_ref=_asset_ref(asset_id),
-            properties=_properties([("pixelgen:asset-id", asset_id)]),
-        )
-        for output in outputs:
-            group.components.add(_output_component(output))
-        bom.components.add(group)
-        models = [model_components[o.model] for o in outputs if o.model in model_components]
-        if models:
-            bom.register_dependency(group, list({m.bom_ref.value: m for m in models}.values()))
-
     doc: dict[str, Any] = json.loads(JsonV1Dot6(bom).output_as_string())
+    # Output files are nested under one component per asset, written as JSON
+    # directly: the library's dependency registration and sorted sets compare
+    # every pair of components, minutes for 10,000 assets.
+    # (tests/unit/test_sbom_linear.py checks these equal what the library writes.)
+    _add_asset_groups(doc, info, set(model_components))
 
     # The library stamps a random serial and the current time; both would make
     # every SBOM unique, so they are replaced by content-derived values.
@@ -670,14 +717,6 @@ def build_sbom(info: BuildInfo, *, timestamp: str | None = None) -> dict[str, An
         }
     for data in info.data:
         by_ref[_data_ref(data)]["data"] = [{"type": _DATA_TYPES.get(data.kind, "other"), "name": data.name}]
-    for output in info.outputs:
-        # Set here, not via Component(mime_type=...): cyclonedx-python-lib 11.x
-        # serialises that as "mimeType", which the 1.6 schema ("mime-type") rejects.
-        media_type = _MEDIA_TYPES.get(PurePosixPath(output.path).suffix.lower())
-        if media_type is not None:
-            by_ref[_output_ref(output)]["mime-type"] = media_type
-        if output.modification:
-            by_ref[_output_ref(output)]["pedigree"] = _pedigree(output)
     doc["formulation"] = _formulation(info)
 
     doc["serialNumber"] = _serial_number(doc)
@@ -689,21 +728,33 @@ def validate_sbom(doc: Mapping[str, Any]) -> None:
 
     Needs ``cyclonedx-python-lib[json-validation]`` (jsonschema with format checks).
     """
-    from cyclonedx.schema import SchemaVersion
-    from cyclonedx.validation.json import JsonStrictValidator
+    from pixelgen.records.linear_schema import (
+        cyclonedx_fast_validator,
+        cyclonedx_strict_validator,
+    )
 
-    validator = JsonStrictValidator(SchemaVersion.V1_6)
-    # Sorted keys: exactly the document as it is written to disk. (The schema's
-    # uniqueItems checks still compare every pair of items in an array, which
-    # is why outputs are nested per asset.)
-    errors = validator.validate_str(json.dumps(doc, sort_keys=True), all_errors=True)
+    # The library's strict schema and checks, validated in one pass instead of
+    # comparing every pair of array items (pixelgen.records.linear_schema).
+    # Round-tripped through JSON text: exactly the document as it is written to disk.
+    written = json.loads(json.dumps(doc, sort_keys=True))
+    fast = cyclonedx_fast_validator()
+    if fast is not None and fast.is_valid(written):
+        return
+    errors = list(cyclonedx_strict_validator().iter_errors(written))
+    if fast is not None and not errors:
+        errors = [_FastError(error.message) for error in fast.iter_errors(written)]
     if errors:
-        messages = [str(getattr(error, "data", error)).splitlines()[0] for error in errors]
+        messages = [str(error.message).splitlines()[0] for error in errors]
         raise ValueError(
             "SBOM is not valid CycloneDX 1.6: "
             + "; ".join(messages[:10])
             + (f" (and {len(messages) - 10} more)" if len(messages) > 10 else "")
         )
+
+
+@dataclass(frozen=True)
+class _FastError:
+    message: str
 
 
 # --------------------------------------------------------------------------- provenance
