@@ -262,6 +262,8 @@ def plan(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[s
             {
                 "manifest": ws.manifest.name,
                 "renders": [asdict(job) for job in ws.plan.renders.values()],
+                "trainings": [{"lora": job.lora, "key": job.key, "base": job.spec.base, "images": len(job.images), "steps": job.spec.steps}
+                              for job in ws.plan.trainings.values()],
                 "assets": [
                     {
                         "id": asset_plan.asset.id,
@@ -278,6 +280,8 @@ def plan(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[s
         )
         return
     click.echo(f"{ws.manifest.name}: {len(ws.plan.assets)} assets, {len(ws.plan.renders)} render jobs, {len(ws.plan.posts)} post-process jobs")
+    for job in ws.plan.trainings.values():
+        click.echo(f"  training LoRA {job.lora}: {len(job.images)} images, {job.spec.steps} steps on {job.spec.base}, key {job.key[:12]}")
     _print_states(list(states.values()), keys={a.asset.id: a for a in ws.plan.assets}, needs=_asset_edges(ws.plan))
 
 
@@ -319,13 +323,18 @@ def status(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None
         states = compute_status(ws.plan, ws.lock, ws.out_dir)
         stale = sum(1 for s in states if not s.up_to_date)
         overrides = stale_overrides(ws.plan, ws.lock)
+        from pixelgen.core.training import training_status
+
+        loras = training_status(ws.plan.trainings, ws.lock.loras if ws.lock else {}, ws.store)
         if not as_json:
             click.echo(f"{ws.manifest.name}: {len(states) - stale} up to date, {stale} stale")
+            for lora in loras:
+                click.echo(f"  {'✓' if lora['up_to_date'] else '✗'} LoRA {lora['lora']:<23} " + (", ".join(lora["reasons"]) or "trained, up to date"))
             _print_states(states, needs=_asset_edges(ws.plan))
             for message in overrides.values():
                 click.echo(f"  ! {message}")
         needs = _asset_edges(ws.plan)
-        return 0, {"manifest": ws.manifest.name, "assets": [
+        return 0, {"manifest": ws.manifest.name, "loras": loras, "assets": [
             {"id": s.asset_id, "up_to_date": s.up_to_date, "removed": s.removed, "reasons": s.reasons,
              "depends_on": list(needs.get(s.asset_id, ()))} for s in states],
             "stale_overrides": overrides}
@@ -781,6 +790,9 @@ def mcp_command(transport: str, port: int, root: Path, out: str, as_json: bool) 
 
 
 from pixelgen.commands import overrides as override_commands  # noqa: E402,F401 - registers adopt and rebase-override on `cli`
+from pixelgen.commands.train import register as _register_training_commands  # noqa: E402 - they use the helpers above
+
+_register_training_commands(cli)
 
 
 def main() -> None:

@@ -99,6 +99,7 @@ class BuildSummary:
     deploy_ms: float | None = None
     render_to_deploy_ms: float | None = None  # from the last render/post-process finishing to the deploy finishing
     rendered: int = 0
+    trained: list[str] = field(default_factory=list)  # LoRAs trained by this build (not taken from the cache)
     failed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     images_per_second: float | None = None
@@ -121,6 +122,7 @@ class Workspace:
     cache_dir: Path
     full_plan: Plan | None = None  # the plan of every asset when ``plan`` is a selection (--only)
     override_notes: list[str] = field(default_factory=list)  # what the repo's override files changed in the lock
+    trained: dict[str, Any] = field(default_factory=dict)  # LoRA name → TrainOutcome (weights ready to load)
 
     @property
     def every_asset(self) -> Plan:
@@ -267,6 +269,13 @@ def build(
         # before anything is rendered with them or recorded as theirs.
         digests = FileDigestCache(ws.cache_dir / "file-digests.json")
         _check_model_files(ws, ws.lock, digests)
+
+        # 5a. Train the LoRAs the renders below need (and declared ones never trained) that the cache lacks.
+        if ws.plan.trainings:
+            from pixelgen.core.training import stale_trainings, train_for_build
+
+            ws.trained = train_for_build(ws, stale_posts, options)
+            summary.trained = stale_trainings(ws, ws.trained)
 
         # 6. Render and post-process what the cache lacks.
         from pixelgen.commands.progress import BuildProgress
@@ -684,6 +693,7 @@ def _assess(ws: Workspace, lock: Lock, previous: dict[str, LockEntry], result: A
         image_bytes[post.output] = source.data
         metrics[post.output] = source.meta.get("metrics", {})
     assessment = assess(ws, lock, previous, images, metrics)
+    _add_training_gates(ws, assessment)
     changed_outputs = {post.output for post in stale_posts if post.key in result.produced}
     previous_images = {}
     for path in changed_outputs:
@@ -714,7 +724,15 @@ def _gates_from_recorded_scores(ws: Workspace) -> Any:
             gates = evaluate_gates(asset_plan.asset.id, entry["metrics"], dict(asset_plan.asset.quality))
             assessment.violations.extend(gates.violations)
             assessment.skipped.extend(gates.skipped)
+    _add_training_gates(ws, assessment)
     return assessment
+
+
+def _add_training_gates(ws: Workspace, assessment: Any) -> None:
+    if ws.plan.trainings:
+        from pixelgen.core.training import training_gate_violations
+
+        assessment.violations.extend(training_gate_violations(ws.plan.trainings, ws.store))
 
 
 def _identities_in_use(previous: dict[str, Any], current: dict[str, Any], names: set[str]) -> dict[str, Any]:
@@ -734,11 +752,12 @@ def _notes(output: str, meta: dict[str, Any]) -> list[str]:
 
 def diffusers_generator_factory(options: BuildOptions) -> Callable[[Workspace], Any]:
     def factory(ws: Workspace) -> Any:
+        from pixelgen.core.training import lora_specs_for_render
         from pixelgen.render.diffusers_backend import DiffusersGenerator
 
         return DiffusersGenerator(
             models=ws.manifest.models,
-            loras=ws.manifest.loras,
+            loras=lora_specs_for_render(ws),
             cache_dir=ws.cache_dir,
             device=options.device,
             dtype=options.dtype,
@@ -842,6 +861,10 @@ def collect_garbage(manifests: list[Path], cache_dir: Path | None, *, dry_run: b
                 keep["post"].add(entry.post_key)
             for level, keys in store_keeps(lock).items():
                 keep[level] |= keys
+            from pixelgen.core.training import trained_keys
+
+            for level, keys in trained_keys(lock.loras).items():
+                keep.setdefault(level, set()).update(keys)
         if dry_run:
             return GcResult(root, len(keep["render"]), len(keep["post"]))
         removed, freed = store.gc(keep)

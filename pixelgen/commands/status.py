@@ -89,9 +89,10 @@ def compute_status(plan: Plan, lock: Lock | None, out_dir: Path, *, selection: f
             orphans.setdefault(asset_id, []).append(OutputState(path, None, ("removed from the manifest",)))
 
     states = []
+    lora_reasons = _trained_lora_reasons(plan, lock)
     for asset_plan in plan.assets:
         asset_id = asset_plan.asset.id
-        outputs = tuple(output_state(post, lock, out_dir) for post in asset_plan.posts) + tuple(
+        outputs = tuple(_with_lora_reasons(output_state(post, lock, out_dir), plan, lora_reasons) for post in asset_plan.posts) + tuple(
             pack_state(path, effective_pack_key(asset_plan, lock), lock, out_dir) for path in asset_plan.pack_files if asset_plan.pack_key
         )
         if asset_id in locked_assets:
@@ -101,6 +102,27 @@ def compute_status(plan: Plan, lock: Lock | None, out_dir: Path, *, selection: f
     if lock is not None and selection is None:
         states.extend(AssetState(asset_id, tuple(outputs), removed=True) for asset_id, outputs in sorted(orphans.items()))
     return states
+
+
+def _trained_lora_reasons(plan: Plan, lock: Lock | None) -> dict[str, list[str]]:
+    """Per trained LoRA whose identity differs from the lock's: "LoRA house: dataset changed (3 images added)"."""
+    if lock is None or not plan.trainings:
+        return {}
+    from pixelgen.core.training import lora_change_reasons
+
+    return {name: [f"LoRA {name}: {reason}" for reason in lora_change_reasons(lock.loras.get(name), job.identity)]
+            for name, job in plan.trainings.items() if lock.loras.get(name) != job.identity}
+
+
+def _with_lora_reasons(state: OutputState, plan: Plan, lora_reasons: dict[str, list[str]]) -> OutputState:
+    """"model or LoRA changed" said precisely when a trained LoRA the output uses is what changed."""
+    if not lora_reasons or "model or LoRA changed" not in state.reasons or state.post is None:
+        return state
+    precise = [reason for name, _ in plan.renders[state.post.render_key].loras for reason in lora_reasons.get(name, [])]
+    if not precise:
+        return state
+    reasons = [r for reason in state.reasons for r in (precise if reason == "model or LoRA changed" else [reason])]
+    return OutputState(state.path, state.post, tuple(reasons), state.pack_key)
 
 
 def _renamed(state: OutputState, reason: str) -> OutputState:

@@ -145,6 +145,8 @@ def watched_files(ws: "Workspace", lock: "Lock | None") -> tuple[list[Path], lis
     for spec in ws.manifest.loras.values():
         if spec.kind == "hub":
             _add_tree(_hub_repo_folder(spec.source), files, folders)
+        elif spec.kind == "trained":
+            _add_tree(Path(spec.source), files, folders)  # the training images and captions
         else:
             files.append(Path(spec.source))
     for palette in ws.manifest.palettes.values():

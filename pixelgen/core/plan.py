@@ -8,7 +8,7 @@ cosmetic change (description, tags) changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 from pixelgen.core.pack import pack_key, pack_outputs
@@ -106,6 +106,7 @@ class Plan:
     manifest_name: str
     renders: dict[str, RenderJob]
     assets: tuple[AssetPlan, ...]
+    trainings: dict[str, Any] = field(default_factory=dict)  # LoRA name → pixelgen.core.training.TrainJob
 
     @property
     def posts(self) -> list[PostJob]:
@@ -148,7 +149,10 @@ def make_plan(manifest: Manifest, resolved: Resolved, *, only: frozenset[str] | 
         key = pack_key(asset, [post.key for post in posts], manifest.name) if files else None
         upstream = sorted({ref.split("/", 1)[0] for image in asset.images for ref in image.upstream} - {asset.id})
         assets.append(AssetPlan(asset=asset, posts=posts, pack_key=key, pack_files=files, depends_on=tuple(upstream)))
-    return Plan(manifest_name=manifest.name, renders=renders, assets=tuple(assets))
+    from pixelgen.core.training import plan_trainings
+
+    trainings = plan_trainings(manifest.loras, resolved.loras, resolved.datasets)
+    return Plan(manifest_name=manifest.name, renders=renders, assets=tuple(assets), trainings=trainings)
 
 
 def _model_payload(asset: Asset, resolved: Resolved) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class Resolved:
     warnings: tuple[str, ...] = ()
     controlnets: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # conditioning file (absolute path) → sha256
+    datasets: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # trained LoRA → its DatasetImages
 
 
 def hf_cache_dir() -> Path:
@@ -76,6 +77,7 @@ def resolve(manifest: Manifest, digests: FileDigestCache, *, used_only: bool = T
     warnings: list[str] = []
     used_models = {asset.model for asset in manifest.assets} if used_only else set(manifest.models)
     used_loras = {use.name for asset in manifest.assets for use in asset.loras} if used_only else set(manifest.loras)
+    used_loras |= {name for name, spec in manifest.loras.items() if spec.kind == "trained"}  # a declared training is a target
     models: dict[str, dict[str, Any]] = {}
     files: dict[str, tuple[tuple[str, str], ...]] = {}
     shown = str(manifest.path)
@@ -84,7 +86,14 @@ def resolve(manifest: Manifest, digests: FileDigestCache, *, used_only: bool = T
         identity, model_files = _model_identity(spec, digests, problems, warnings, shown)
         models[name] = identity
         files[name] = model_files
-    loras = {name: _lora_identity(manifest.loras[name], digests, problems, warnings, shown) for name in sorted(used_loras)}
+    datasets: dict[str, tuple[Any, ...]] = {}
+    loras = {}
+    for name in sorted(used_loras):
+        spec = manifest.loras[name]
+        if spec.kind == "trained":
+            loras[name] = _trained_identity(manifest, spec, digests, problems, warnings, shown, datasets)
+        else:
+            loras[name] = _lora_identity(spec, digests, problems, warnings, shown)
     from pixelgen.core.resolve_conditioning import resolve_conditioning
 
     controlnets, condition_files = resolve_conditioning(manifest, digests, problems, warnings, used_only=used_only)
@@ -93,7 +102,26 @@ def resolve(manifest: Manifest, digests: FileDigestCache, *, used_only: bool = T
     digests.save()
     for warning in warnings:
         log.warning(warning)
-    return Resolved(models=models, loras=loras, model_files=files, warnings=tuple(warnings), controlnets=controlnets, files=condition_files)
+    return Resolved(models=models, loras=loras, model_files=files, warnings=tuple(warnings), controlnets=controlnets,
+                    files=condition_files, datasets=datasets)
+
+
+
+def _trained_identity(manifest: Manifest, spec: LoraSpec, digests: FileDigestCache, problems: list[Problem], warnings: list[str],
+                      shown: str, datasets: dict[str, tuple[Any, ...]]) -> dict[str, Any]:
+    """A trained LoRA is what it is trained from: every image and caption, the settings, the base model."""
+    from pixelgen.core.dataset import DecodedImages, scan_dataset
+    from pixelgen.core.training import train_identity
+
+    train = spec.train
+    decoded = DecodedImages(digests.memo_path.with_name("decoded-images.json") if digests.memo_path else None)
+    images, dataset_problems = scan_dataset(spec.source, train.captions, digests, decoded=decoded)
+    decoded.save()
+    for problem in dataset_problems:
+        problems.append(Problem(shown, f"at /loras/{spec.name}/train/images", f"training image {Path(spec.source) / problem.name} {problem.message}", problem.fix))
+    base, _files = _model_identity(manifest.models[train.base], digests, problems, warnings, shown)
+    datasets[spec.name] = tuple(images)
+    return train_identity(train, images, base)
 
 
 def _check_pinned(kind: str, name: str, path: str, declared: str | None, actual: str, problems: list[Problem], shown: str) -> None:

@@ -35,7 +35,7 @@ from pixelgen.files.hashing import sha256_bytes
 from pixelgen.files.paths import check_digest, is_digest
 
 log = logging.getLogger("pixelgen")
-LEVELS = ("render", "post", "override")  # override: hand-made images, keyed by their own sha256
+LEVELS = ("render", "post", "override", "train", "train-checkpoint", "train-validation")  # override: hand-made images, keyed by their own sha256
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,13 @@ class Store:
         except OSError:
             return False
         return stat.S_ISREG(info.st_mode)
+
+    def meta(self, level: str, key: str) -> dict[str, Any] | None:
+        """The ``meta`` of a job entry whose object exists, without reading the object (so without verifying it)."""
+        if not self.has(level, key):
+            return None
+        record = self._record(level, key)
+        return None if record is None else record[1]
 
     def get(self, level: str, key: str) -> CacheHit | None:
         record = self._record(level, key)

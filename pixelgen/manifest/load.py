@@ -49,6 +49,7 @@ from pixelgen.manifest.model import (
     SheetSettings,
     StyleUse,
     TerrainSpec,
+    TrainSpec,
 )
 from pixelgen.manifest.yamlread import (
     Located,
@@ -502,6 +503,8 @@ class _Expander:
         pointer = f"/loras/{escape_pointer_token(name)}"
         self._check_safe(name, pointer)
         common = dict(name=name, sha256=spec.get("sha256"), allow_pickle=spec.get("allow_pickle", False), license=spec.get("license"))
+        if "train" in spec:
+            return self._trained_lora(name, spec["train"], pointer + "/train", common)
         if "repo" in spec:
             weight = spec["weight_name"]
             self._weights_allowed(Path(weight), spec, pointer + "/weight_name")
@@ -512,6 +515,27 @@ class _Expander:
         else:
             self._weights_allowed(path, spec, pointer + "/path")
         return LoraSpec(kind="file", source=str(path), weight_name=spec.get("weight_name"), **common)
+
+    def _trained_lora(self, name: str, train: dict[str, Any], pointer: str, common: dict[str, Any]) -> LoraSpec:
+        folder = self._local(train["images"])
+        if not folder.is_dir():
+            self.checker.add(pointer + "/images", f"dataset folder {train['images']!r} does not exist (looked for {folder})",
+                             "fix the path (relative to the manifest) of the folder of training images")
+        if train["base"] not in self.data["models"]:
+            self.checker.add(pointer + "/base", f"undefined model {train['base']!r}",
+                             f"train on a model defined under `models:`: {', '.join(self.data['models'])}")
+        validation = train.get("validation", {})
+        settings = TrainSpec(
+            images=str(folder),
+            base=train["base"],
+            validation_prompts=tuple(validation.get("prompts", ())),
+            quality=tuple(sorted((gate, float(value)) for gate, value in train.get("quality", {}).items())),
+            **{key: train[key] for key in ("captions", "rank", "alpha", "steps", "lr", "resolution", "batch_size", "seed", "precision",
+                                           "gradient_checkpointing", "flip", "checkpoint_every") if key in train},
+            **({"validation_steps": validation["steps"]} if "steps" in validation else {}),
+            **({"validation_every": validation["every"]} if "every" in validation else {}),
+        )
+        return LoraSpec(kind="trained", source=str(folder), train=settings, **common)
 
     def _palette(self, name: str, spec: dict[str, Any]) -> PaletteSpec:
         from pixelgen.pixelart import palette as palettes

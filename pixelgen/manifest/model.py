@@ -31,15 +31,41 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
+class TrainSpec:
+    """How a LoRA is trained from a folder of images (``loras: {NAME: {train: {...}}}``)."""
+
+    images: str  # absolute path of the dataset folder
+    base: str  # name of the model under `models:` the LoRA is trained on
+    captions: str = "sidecar"  # sidecar | filename | prompt:TEXT
+    rank: int = 16
+    alpha: float = 16.0
+    steps: int = 1500
+    lr: float = 1e-4
+    resolution: int = 1024
+    batch_size: int = 1
+    seed: int = 0
+    precision: str = "bf16"  # bf16 | fp16 | fp32 on a GPU; a CPU always trains in fp32
+    gradient_checkpointing: bool = False
+    flip: bool = True  # horizontal flips, the only augmentation besides nearest-neighbour scaling
+    # Not part of the LoRA's bytes, so not part of its key:
+    checkpoint_every: int = 100
+    validation_prompts: tuple[str, ...] = ()  # empty: the captions of the first four images
+    validation_steps: int = 20
+    validation_every: int = 0  # also validate every N steps (0: only at the end)
+    quality: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
 class LoraSpec:
     name: str
-    kind: Literal["file", "hub"]
-    source: str  # absolute path or repo id
+    kind: Literal["file", "hub", "trained"]
+    source: str  # absolute path, repo id, or (trained) the dataset folder
     weight_name: str | None = None
     revision: str | None = None
     sha256: str | None = None
     allow_pickle: bool = False
     license: str | None = None
+    train: TrainSpec | None = None
 
 
 @dataclass(frozen=True)

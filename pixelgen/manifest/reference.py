@@ -20,6 +20,7 @@ SECTIONS = (
     ("lora", "loras.<name>"),
     ("controlnet", "controlnets.<name>"),
     ("adapter", "adapters.<name>"),
+    ("loraTrain", "loras.<name>.train"),
     ("palette", "palettes.<name>"),
     ("assetSettings", "defaults, and every asset"),
     ("asset", "assets[]"),

@@ -38,7 +38,13 @@ GATE_METRICS: Mapping[str, tuple[str, Bound]] = {
     "max_frame_jitter_px": ("bbox_jitter_px", "max"),
     "max_palette_drift": ("palette_drift", "max"),
     "min_frame_consistency": ("frame_consistency", "min"),
+    # Gates of a trained LoRA (`loras: {NAME: {train: {quality: …}}}`), on its training metrics.
+    "max_final_loss": ("final_loss", "max"),
+    "min_loss_drop": ("loss_drop", "min"),
+    "min_ssim_gain": ("ssim_gain", "min"),
+    "max_palette_distance": ("palette_distance", "max"),
 }
+TRAINING_GATES = ("max_final_loss", "min_loss_drop", "min_ssim_gain", "max_palette_distance")
 
 
 @dataclass(frozen=True)

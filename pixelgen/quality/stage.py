@@ -246,6 +246,9 @@ def quality_and_report(ws: "Workspace", lock: "Lock", assessment: Assessment, *,
             colours = lock.outputs[post.output].palette if post.output in lock.outputs else None
             if colours:
                 palettes.setdefault(asset.palette or asset.id, list(colours))
+    from pixelgen.core.training import report_trainings
+
     html = render_report(manifest_name=ws.manifest.name, assets=report_assets, palettes=palettes,
-                         violations=assessment.violations, build_summary=summary, skipped=assessment.skipped)
+                         violations=assessment.violations, build_summary=summary, skipped=assessment.skipped,
+                         trainings=report_trainings(ws.plan.trainings, ws.store))
     return {QUALITY_FILENAME: dump_json(assessment.document).encode("utf-8"), REPORT_FILENAME: html.encode("utf-8")}

@@ -133,6 +133,7 @@ def build_info(ws: "Workspace", lock: Lock, *, started_at: str, selection: froze
             )
         )
     loras = []
+    training_data: list[Any] = []
     for name, identity in sorted(ws.resolved.loras.items()):
         spec = manifest.loras[name]
         digest = identity.get("sha256")
@@ -140,10 +141,19 @@ def build_info(ws: "Workspace", lock: Lock, *, started_at: str, selection: froze
             # An unpinned hub LoRA: hash the file the Hugging Face cache holds for the resolved commit.
             cached = hub_snapshot_dir(spec.source, str(identity.get("revision"))) / str(spec.weight_name)
             digest = digests.file(cached) if cached.is_file() else None
+        if spec.kind == "trained":
+            from pixelgen.core.training import provenance_of_training
+
+            trained = provenance_of_training(ws, name)
+            if trained is not None:
+                lora_info, images = trained
+                loras.append(lora_info)
+                training_data.extend(images)
+            continue
         if not digest:
             continue  # not on this machine: the lock still records its repo and revision
         loras.append(LoraInfo(name=name, source=spec.source, weight_name=spec.weight_name, sha256=digest, license=spec.license))
-    data = [DataInfo(name=manifest.name, kind="manifest", path=manifest.path.name, sha256=manifest.raw_sha256)]
+    data = [DataInfo(name=manifest.name, kind="manifest", path=manifest.path.name, sha256=manifest.raw_sha256), *training_data]
     for name, palette in sorted(manifest.palettes.items()):
         if palette.kind == "file" and palette.path:
             data.append(DataInfo(name=name, kind="palette", path=Path(palette.path).name, sha256=digests.file(palette.path)))
@@ -195,7 +205,9 @@ def default_tasks(lock: Lock) -> dict[str, dict[str, str]]:
     environment, and the SBOM must be the same bytes whoever regenerates it.
     """
     batch_sizes = sorted({entry.batch_size for entry in lock.outputs.values()})
+    trained = sorted(name for name, identity in lock.loras.items() if isinstance(identity, dict) and "train" in identity)
     return {
+        **({"train": {"recipe": "diffusers+peft SDXL LoRA on the UNet attention", "loras": ",".join(trained)}} if trained else {}),
         "render": {"pipeline": "diffusers.StableDiffusionXLPipeline", "batch_sizes": ",".join(map(str, batch_sizes))},
         "post-process": {"engine": "pixelgen.pixelart.pixelize", "algorithm_version": str(PIXELIZE_ALGORITHM_VERSION)},
         "pack": {"format": "png", "metadata": "iTXt parameters + pixelgen"},

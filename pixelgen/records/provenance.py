@@ -96,8 +96,9 @@ _DATA_TYPES = {
     "reference": "dataset",
     "reference_image": "dataset",
     "conditioning": "dataset",
+    "training_image": "dataset",
 }
-_TASK_TYPES = {"render": "build", "post-process": "build", "pack": "build"}
+_TASK_TYPES = {"train": "build", "render": "build", "post-process": "build", "pack": "build"}
 
 
 # --------------------------------------------------------------------------- data model
@@ -131,6 +132,9 @@ class LoraInfo:
     weight_name: str | None
     sha256: str
     license: str | None
+    # A LoRA trained by the build: its job key, base model, settings, metrics and the names of
+    # its dataset's DataInfo entries (kind "training_image").
+    training: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -457,6 +461,28 @@ def _lora_component(lora: LoraInfo) -> Any:
     )
 
 
+def _trained_lora_card(lora: LoraInfo) -> dict[str, Any]:
+    """The modelCard of a LoRA the build trained: its dataset (the training images' data components) and training parameters."""
+    training = lora.training or {}
+    card: dict[str, Any] = {
+        "modelParameters": {
+            "approach": {"type": "supervised"},
+            "task": "text-to-image",
+            "architectureFamily": "low-rank-adaptation",
+            "modelArchitecture": "LoRA (SDXL UNet attention: to_q, to_k, to_v, to_out.0)",
+            "datasets": [{"ref": f"data/training_image/{name}"} for name in sorted(training.get("images", ()))],
+        },
+        "properties": [{"name": f"pixelgen:train:{key}", "value": str(value)}
+                       for key, value in sorted({**training.get("settings", {}), "base": training.get("base_model"),
+                                                 "key": training.get("key"), "dataset-sha256": training.get("dataset_sha256")}.items())
+                       if value is not None],
+    }
+    metrics = [{"type": name, "value": str(value)} for name, value in sorted((training.get("metrics") or {}).items()) if value is not None]
+    if metrics:
+        card["quantitativeAnalysis"] = {"performanceMetrics": metrics}
+    return card
+
+
 def _data_component(data: DataInfo) -> Any:
     from cyclonedx.model.component import Component, ComponentType
 
@@ -715,6 +741,8 @@ def build_sbom(info: BuildInfo, *, timestamp: str | None = None) -> dict[str, An
                 "modelArchitecture": "LoRA",
             }
         }
+        if lora.training:
+            by_ref[_lora_ref(lora)]["modelCard"] = _trained_lora_card(lora)
     for data in info.data:
         by_ref[_data_ref(data)]["data"] = [{"type": _DATA_TYPES.get(data.kind, "other"), "name": data.name}]
     doc["formulation"] = _formulation(info)
@@ -800,16 +828,18 @@ def _resolved_dependencies(info: BuildInfo) -> list[dict[str, Any]]:
                 descriptor["uri"] = purl
             descriptors.append(descriptor)
     for lora in sorted(info.loras, key=lambda lora: lora.name):
+        training = lora.training or {}
         descriptors.append(
             {
                 "name": f"loras/{lora.name}" + (f"/{lora.weight_name}" if lora.weight_name else ""),
                 "digest": {"sha256": lora.sha256},
                 "annotations": _annotations(
                     [
-                        ("kind", "lora"),
+                        ("kind", "trained-lora" if lora.training else "lora"),
                         ("lora", lora.name),
                         ("source", lora.source),
                         ("license", lora.license),
+                        ("trainingJob", training.get("key")),
                     ]
                 ),
             }
@@ -887,12 +917,32 @@ def build_provenance(info: BuildInfo, *, byproducts: Mapping[str, str] | None = 
                 "internalParameters": {
                     "pixelgenVersion": info.pixelgen_version,
                     "environment": environment,
+                    **({"trainings": _training_jobs(info)} if any(lora.training for lora in info.loras) else {}),
                 },
                 "resolvedDependencies": _resolved_dependencies(info),
             },
             "runDetails": run_details,
         },
     }
+
+
+def _training_jobs(info: BuildInfo) -> list[dict[str, Any]]:
+    """The LoRA training jobs of the build: inputs (base model, dataset digest, settings) and the weights they produced."""
+    jobs = []
+    for lora in sorted(info.loras, key=lambda lora: lora.name):
+        if not lora.training:
+            continue
+        training = lora.training
+        jobs.append({
+            "lora": lora.name,
+            "jobKey": training.get("key"),
+            "baseModel": training.get("base_model"),
+            "dataset": {"path": lora.source, "images": len(training.get("images", ())), "sha256": training.get("dataset_sha256")},
+            "settings": dict(training.get("settings", {})),
+            "metrics": {k: v for k, v in (training.get("metrics") or {}).items() if v is not None},
+            "weights": {"sha256": lora.sha256},
+        })
+    return jobs
 
 
 def _resource_descriptor_problems(descriptor: Any, where: str) -> list[str]:

@@ -51,6 +51,35 @@ class ReportAsset:
     """``data:`` URIs of the pose (OpenPose drawing) each frame was rendered in, by the frame's path."""
 
 
+@dataclass(frozen=True)
+class ReportTraining:
+    """What the report shows for one trained LoRA: its loss curve, validation grid and scores."""
+
+    lora: str
+    key: str
+    images: int
+    steps: int
+    seconds: float | None
+    metrics: dict[str, Any]
+    losses: list[float]
+    validation: list[dict[str, Any]] = field(default_factory=list)  # per prompt: prompt, "with"/"without" scores
+    grid: str | None = None  # data: URI of the validation grid (training image | without | with, per prompt)
+    history: list[dict[str, Any]] = field(default_factory=list)  # validation summaries by step (validation.every)
+
+    def loss_points(self, width: int = 480, height: int = 120, most: int = 480) -> str:
+        """The loss curve as SVG polyline points (binned to at most ``most`` points)."""
+        losses = np.asarray(self.losses, dtype=np.float64)
+        if losses.size < 2:
+            return ""
+        bins = np.array_split(losses, min(most, losses.size))
+        means = np.array([b.mean() for b in bins])
+        low, high = float(means.min()), float(means.max())
+        span = high - low or 1.0
+        xs = np.linspace(0, width, means.size)
+        ys = height - (means - low) / span * height
+        return " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
+
+
 def asset_dom_id(asset_id: str) -> str:
     """A stable, unique HTML id for an asset: ``asset-`` plus the id with unsafe characters escaped.
 
@@ -183,6 +212,7 @@ def render_report(
     violations: Iterable[GateViolation],
     build_summary: Mapping[str, Any],
     skipped: Iterable[SkippedGate] = (),
+    trainings: Sequence[ReportTraining] = (),
 ) -> str:
     """The whole ``report.html`` as a string (write it with ``fsutil.write_text_atomic``).
 
@@ -224,6 +254,7 @@ def render_report(
         violations=violations,
         skipped=skipped,
         palettes=checked_palettes,
+        trainings=list(trainings),
         zip_longest=zip_longest,
     ) + "\n"
 

@@ -202,6 +202,9 @@ class DiffusersGenerator:
             return
         for name, _weight in wanted:
             spec = self.loras[name]
+            if spec.kind == "trained":
+                raise EnvironmentProblem(f"LoRA {name!r} is trained from {spec.source} and its weights are not ready: "
+                                         "`pixelgen build` or `pixelgen train` trains it first")
             try:
                 if spec.kind == "hub":
                     _require_cached(f"LoRA {name!r}", spec.source, spec.weight_name or "pytorch_lora_weights.safetensors", spec.revision)

@@ -45,6 +45,8 @@ def test_example_manifests_load():
     demo = load_manifest(REPO / "manifests" / "demo.yaml")
     assert {a.kind for a in demo.assets} == {"sprite", "tileset", "ui"}
     assert 8 <= sum(len(a.images) for a in demo.assets) <= 24
+    house = load_manifest(REPO / "manifests" / "house-style.yaml")
+    assert house.loras["house"].kind == "trained" and all(a.model == "tiny" for a in house.assets)
     platformer = load_manifest(REPO / "manifests" / "platformer.yaml")
     assert platformer.models["sdxl"].kind == "hub"
     assert platformer.assets[0].render.width == 1024
@@ -178,9 +180,10 @@ def test_kind_specific_keys(tmp_path):
 
 
 def test_schema_lists_exactly_the_known_gates():
-    from pixelgen.quality.gates import GATE_METRICS
+    from pixelgen.quality.gates import GATE_METRICS, TRAINING_GATES
 
-    assert manifest_schema()["$defs"]["quality"]["propertyNames"]["enum"] == sorted(GATE_METRICS)
+    assert manifest_schema()["$defs"]["quality"]["propertyNames"]["enum"] == sorted(set(GATE_METRICS) - set(TRAINING_GATES))
+    assert sorted(manifest_schema()["$defs"]["loraTrain"]["properties"]["quality"]["properties"]) == sorted(TRAINING_GATES)
 
 
 def test_animation_frames_expand_per_facing(tmp_path):

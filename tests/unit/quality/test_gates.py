@@ -42,6 +42,11 @@ def test_gate_table_lists_every_manifest_gate() -> None:
         "max_frame_jitter_px",
         "max_palette_drift",
         "min_frame_consistency",
+        # Of trained LoRAs:
+        "max_final_loss",
+        "min_loss_drop",
+        "min_ssim_gain",
+        "max_palette_distance",
     }
     for gate, (metric, bound) in GATE_METRICS.items():
         assert bound in ("min", "max")

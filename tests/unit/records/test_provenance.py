@@ -500,3 +500,37 @@ def test_read_provenance_subjects_rejects_garbage(tmp_path: Path) -> None:
     wrong.write_text(json.dumps({"_type": "x"}), encoding="utf-8")
     with pytest.raises(ValueError, match="not valid"):
         read_provenance_subjects(wrong)
+
+
+def _with_a_trained_lora(info: BuildInfo) -> BuildInfo:
+    images = tuple(DataInfo(name=f"house/{name}", kind="training_image", path=f"house-style/{name}", sha256=hashing.sha256_bytes(name.encode()))
+                   for name in ("bat_01.png", "slime_00.png"))
+    training = {"key": "a" * 64, "base_model": "sdxl", "settings": {"rank": 16, "steps": 1500, "lr": 0.0001},
+                "dataset_sha256": "b" * 64, "images": [image.name for image in images], "metrics": {"final_loss": 0.08, "ssim_gain": None}}
+    lora = LoraInfo(name="house", source="trained:house-style", weight_name=None, sha256="c" * 64, license="proprietary", training=training)
+    return dataclasses.replace(info, loras=(*info.loras, lora), data=(*info.data, *images))
+
+
+def test_a_trained_lora_has_its_dataset_and_training_parameters_in_the_sbom(build_info: BuildInfo) -> None:
+    doc = build_sbom(_with_a_trained_lora(build_info))
+    validate_sbom(doc)
+    components = {c["bom-ref"]: c for c in doc["components"]}
+    images = [c for ref, c in components.items() if ref.startswith("data/training_image/house/")]
+    assert [c["type"] for c in images] == ["data", "data"] and all(c["data"][0]["type"] == "dataset" for c in images)
+    card = components["lora/house"]["modelCard"]
+    assert card["modelParameters"]["datasets"] == [{"ref": "data/training_image/house/bat_01.png"}, {"ref": "data/training_image/house/slime_00.png"}]
+    properties = {p["name"]: p["value"] for p in card["properties"]}
+    assert properties["pixelgen:train:rank"] == "16" and properties["pixelgen:train:base"] == "sdxl" and properties["pixelgen:train:key"] == "a" * 64
+    assert card["quantitativeAnalysis"]["performanceMetrics"] == [{"type": "final_loss", "value": "0.08"}]
+
+
+def test_the_training_job_is_in_the_provenance_statement(build_info: BuildInfo) -> None:
+    doc = build_provenance(_with_a_trained_lora(build_info))
+    validate_provenance(doc)
+    _check_with_in_toto(doc)
+    (job,) = doc["predicate"]["buildDefinition"]["internalParameters"]["trainings"]
+    assert job["lora"] == "house" and job["jobKey"] == "a" * 64 and job["weights"] == {"sha256": "c" * 64}
+    assert job["dataset"] == {"path": "trained:house-style", "images": 2, "sha256": "b" * 64} and job["metrics"] == {"final_loss": 0.08}
+    names = {d["name"]: d for d in doc["predicate"]["buildDefinition"]["resolvedDependencies"]}
+    assert names["loras/house"]["annotations"]["kind"] == "trained-lora" and "house-style/slime_00.png" in names
+    assert "trainings" not in build_provenance(build_info)["predicate"]["buildDefinition"]["internalParameters"]

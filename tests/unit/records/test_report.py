@@ -352,3 +352,22 @@ def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     # hero's orange body (8×9 pixels, plus its 1× copy) covers well over 900 screen pixels.
     body = np.all(np.abs(pixels.astype(int) - BODY) <= 3, axis=2).sum()
     assert body >= 8 * 9 * 16, f"only {body} body-coloured pixels: sprite images did not render"
+
+
+def test_trained_loras_show_their_loss_curve_grid_and_scores() -> None:
+    from pixelgen.records.report import ReportTraining
+
+    training = ReportTraining(
+        lora="house", key="f" * 64, images=12, steps=4, seconds=1.5, metrics={"final_loss": 0.5, "ssim_gain": None},
+        losses=[1.0, 0.8, 0.9, 0.5], grid=png_data_uri(np.zeros((4, 12, 3), np.uint8)),
+        validation=[{"prompt": "a <slime>", "with": {"ssim": 0.5, "psnr": 12.0, "palette_distance": 3.0},
+                     "without": {"ssim": 0.4, "psnr": 11.0, "palette_distance": 4.0}}],
+    )
+    assert training.loss_points(width=300, height=100).split() == ["0.0,0.0", "100.0,40.0", "200.0,20.0", "300.0,100.0"]
+    page = render_report(manifest_name="m", assets=[], palettes={}, violations=[], build_summary={}, trainings=[training])
+    elements = parse(page)
+    (article,) = find(elements, "article", data_lora="house")
+    assert find(elements, "dd", data_lora="house", data_metric="final_loss")[0].text == format_metric_value(0.5)
+    assert len(find(elements, "polyline")) == 1 and len(find(elements, "img", **{"class": "pixel validation-grid"})) == 1
+    assert "a &lt;slime&gt;" in page and "<slime>" not in page
+    assert 'id="trainings"' not in render_report(manifest_name="m", assets=[], palettes={}, violations=[], build_summary={})
