@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pixelgen import __version__  # noqa: E402
+from pixelgen.records.intoto import build_provenance, validate_provenance  # noqa: E402
 from pixelgen.records.provenance import (  # noqa: E402
     BuildInfo,
     DataInfo,
@@ -26,11 +27,8 @@ from pixelgen.records.provenance import (  # noqa: E402
     ModelInfo,
     OutputInfo,
     TaskInfo,
-    build_provenance,
-    build_sbom,
-    validate_provenance,
-    validate_sbom,
 )
+from pixelgen.records.sbom import build_sbom, validate_sbom  # noqa: E402
 
 
 def _digest(text: str) -> str:

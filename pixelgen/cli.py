@@ -543,7 +543,8 @@ def sbom(manifest: Path, out: Path | None, cache_dir: Path | None, output: Path 
     from pixelgen.files.fsutil import dump_json, write_text_atomic
     from pixelgen.files.hashing import FileDigestCache
     from pixelgen.records.buildinfo import build_info, default_tasks, utc_now
-    from pixelgen.records.provenance import build_sbom, check_timestamp, validate_sbom
+    from pixelgen.records.provenance import check_timestamp
+    from pixelgen.records.sbom import build_sbom, validate_sbom
 
     if timestamp is not None:
         try:

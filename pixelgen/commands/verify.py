@@ -49,10 +49,8 @@ def verify(manifest_path: Path, options: Any, *, render_sample: int = 0, sample_
     """
     from pixelgen.commands.build import diffusers_generator_factory, open_workspace
     from pixelgen.records.buildinfo import model_files
-    from pixelgen.records.provenance import (
-        PROVENANCE_FILENAME,
-        read_provenance_subjects,
-    )
+    from pixelgen.records.intoto import read_provenance_subjects
+    from pixelgen.records.provenance import PROVENANCE_FILENAME
 
     ws = open_workspace(manifest_path, options)
     if ws.lock is None:

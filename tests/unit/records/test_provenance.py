@@ -17,7 +17,12 @@ from in_toto_attestation.v1.statement import Statement
 
 from pixelgen.files import hashing
 from pixelgen.files.fsutil import dump_json
-from pixelgen.records import provenance
+from pixelgen.records import provenance, sbom
+from pixelgen.records.intoto import (
+    build_provenance,
+    read_provenance_subjects,
+    validate_provenance,
+)
 from pixelgen.records.provenance import (
     BuildInfo,
     DataInfo,
@@ -26,15 +31,11 @@ from pixelgen.records.provenance import (
     ModelInfo,
     OutputInfo,
     TaskInfo,
-    build_provenance,
-    build_sbom,
     is_restricted_license,
-    read_provenance_subjects,
     restricted_licenses,
-    validate_provenance,
-    validate_sbom,
     write_provenance_files,
 )
+from pixelgen.records.sbom import build_sbom, validate_sbom
 
 HUB_REVISION = "0123456789abcdef0123456789abcdef01234567"
 
@@ -271,7 +272,7 @@ def test_model_tree_digest_equals_sha256_tree_of_the_folder(tmp_path: Path) -> N
     root = tmp_path / "model"
     files = tuple(FileDigest(rel, _write(root / rel, rel.encode())) for rel in ("a-c.json", "a/b.bin", "a/a.bin"))
     model = ModelInfo("m", str(root), "diffusers_dir", None, files, None)
-    component = provenance._model_component(model)
+    component = sbom._model_component(model)
     tree = {p.name: p.value for p in component.properties}["pixelgen:tree-sha256"]
     assert tree == hashing.sha256_tree(root)
 
@@ -469,14 +470,14 @@ def test_write_provenance_files_writes_both_and_reports_digests(build_info: Buil
 def test_write_provenance_files_writes_nothing_when_sbom_is_invalid(
     build_info: BuildInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_build_sbom = provenance.build_sbom
+    real_build_sbom = sbom.build_sbom
 
     def sbom_with_schema_error(info: BuildInfo, *, timestamp: str | None = None) -> dict:
         doc = real_build_sbom(info, timestamp=timestamp)
         doc["components"][0]["type"] = "not-a-component-type"
         return doc
 
-    monkeypatch.setattr(provenance, "build_sbom", sbom_with_schema_error)
+    monkeypatch.setattr(sbom, "build_sbom", sbom_with_schema_error)
     out = tmp_path / "out-invalid"
     with pytest.raises(ValueError, match="not valid CycloneDX"):
         write_provenance_files(out, build_info)

@@ -14,31 +14,32 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from bench.records import stand_in_info
-from pixelgen.records import provenance
+from pixelgen.records import provenance, sbom
 from pixelgen.records.linear_schema import (
     all_unique,
     cyclonedx_fast_validator,
     cyclonedx_strict_validator,
     json_identity,
 )
-from pixelgen.records.provenance import BuildInfo, OutputInfo, build_sbom, validate_sbom
+from pixelgen.records.provenance import BuildInfo, OutputInfo
+from pixelgen.records.sbom import build_sbom, validate_sbom
 
 
 def _library_groups(info: BuildInfo) -> tuple[list[dict], list[dict]]:
     """The asset groups and their dependencies as cyclonedx-python-lib builds them from its own model (the reference)."""
     bom = Bom()
-    models = {model.name: provenance._model_component(model) for model in info.models}
+    models = {model.name: sbom._model_component(model) for model in info.models}
     for component in models.values():
         bom.components.add(component)
-    for asset_id, outputs in provenance._group_outputs(info.outputs).items():
+    for asset_id, outputs in sbom._group_outputs(info.outputs).items():
         group = Component(
             type=ComponentType.FILE,
             name=f"{asset_id}/",
-            bom_ref=provenance._asset_ref(asset_id),
-            properties=provenance._properties([("pixelgen:asset-id", asset_id)]),
+            bom_ref=sbom._asset_ref(asset_id),
+            properties=sbom._properties([("pixelgen:asset-id", asset_id)]),
         )
         for output in outputs:
-            group.components.add(provenance._output_component(output))
+            group.components.add(sbom._output_component(output))
         bom.components.add(group)
         used = [models[o.model] for o in outputs if o.model in models]
         if used:
