@@ -31,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pixelgen.commands.build import BuildOptions, build, open_workspace
+from pixelgen.commands.build import build
 from pixelgen.commands.status import compute_status
 from pixelgen.core import noop
+from pixelgen.core.workspace import BuildOptions, open_workspace
 
 
 class FlatColourGenerator:

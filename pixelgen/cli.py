@@ -194,8 +194,8 @@ def _each_manifest(manifests: tuple[Path, ...], as_json: bool, one: Callable[[Pa
 @_friendly
 def validate(manifests: tuple[Path, ...], as_json: bool) -> None:
     """Check manifests; report every problem at once (exit 2 on any)."""
-    from pixelgen.commands.build import default_cache_dir
     from pixelgen.core.resolve import resolve
+    from pixelgen.core.workspace import default_cache_dir
     from pixelgen.files.hashing import FileDigestCache
     from pixelgen.manifest import load_manifest
 
@@ -213,7 +213,7 @@ def validate(manifests: tuple[Path, ...], as_json: bool) -> None:
 
 
 def _options(**kwargs: Any):
-    from pixelgen.commands.build import BuildOptions
+    from pixelgen.core.workspace import BuildOptions
 
     return BuildOptions(**{k: v for k, v in kwargs.items() if v is not None})
 
@@ -251,8 +251,8 @@ def plan(manifest: Path, out: Path | None, cache_dir: Path | None, only: tuple[s
     """Expand a manifest into content-addressed jobs and show what is stale and why."""
     from dataclasses import asdict
 
-    from pixelgen.commands.build import open_workspace
     from pixelgen.commands.status import compute_status
+    from pixelgen.core.workspace import open_workspace
 
     options = _options(out=out, cache_dir=cache_dir, only=frozenset(only) or None)
     ws = open_workspace(manifest, options)
@@ -313,8 +313,8 @@ def _print_states(states: list, keys: dict | None = None, needs: dict | None = N
 @_friendly
 def status(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None, as_json: bool) -> None:
     """Show, per asset, whether it is up to date and, if not, why."""
-    from pixelgen.commands.build import open_workspace
     from pixelgen.commands.status import compute_status
+    from pixelgen.core.workspace import open_workspace
 
     def one(manifest: Path) -> tuple[int, Any]:
         from pixelgen.core.overrides import stale_overrides
@@ -539,7 +539,7 @@ def verify(manifest: Path, out: Path | None, cache_dir: Path | None, render_samp
 @_friendly
 def sbom(manifest: Path, out: Path | None, cache_dir: Path | None, output: Path | None, timestamp: str | None, as_json: bool) -> None:
     """Print (or write) the CycloneDX 1.6 SBOM of the last build of MANIFEST."""
-    from pixelgen.commands.build import open_workspace
+    from pixelgen.core.workspace import open_workspace
     from pixelgen.files.fsutil import dump_json, write_text_atomic
     from pixelgen.files.hashing import FileDigestCache
     from pixelgen.records.buildinfo import build_info, default_tasks, utc_now
@@ -578,8 +578,8 @@ def diff(manifest: Path, out: Path | None, cache_dir: Path | None, against: str,
     """Per changed asset: metric deltas and side-by-side images against another version of the lock."""
     from dataclasses import asdict
 
-    from pixelgen.commands.build import open_workspace
     from pixelgen.commands.diff import diff_outputs, read_other_lock
+    from pixelgen.core.workspace import open_workspace
 
     ws = open_workspace(manifest, _options(out=out, cache_dir=cache_dir))
     if show_overrides:

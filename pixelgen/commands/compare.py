@@ -119,11 +119,12 @@ def compare(manifest_path: Path, variations: Sequence[Variation], options: Any, 
             make_generator: Any = None) -> CompareResult:
     import yaml
 
-    from pixelgen.commands.build import DEFAULT_OUT, diffusers_generator_factory
+    from pixelgen.commands.build import diffusers_generator_factory
     from pixelgen.core.outputs import manifest_out_dir
     from pixelgen.core.plan import make_plan
     from pixelgen.core.resolve import resolve
     from pixelgen.core.run import Runner
+    from pixelgen.core.workspace import DEFAULT_OUT
     from pixelgen.files.hashing import FileDigestCache
     from pixelgen.formats.png import decode_png
     from pixelgen.manifest import load_manifest

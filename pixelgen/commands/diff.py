@@ -24,9 +24,8 @@ from pixelgen.errors import (
     translate_os_errors,
 )
 from pixelgen.files.fsutil import read_regular_file, regular_file_problem
+from pixelgen.quality.changes import DIFF_SCALE, visible_changes
 from pixelgen.records.lock import MAX_LOCK_BYTES, Lock, parse_lock
-
-DIFF_SCALE = 4
 
 
 @dataclass(frozen=True)
@@ -71,20 +70,6 @@ def read_other_lock(lock_path: Path, against: str, manifest_name: str | None = N
             f"compare with a lock of {manifest_name!r} (e.g. a git ref of {lock_path.name})"
         )
     return parse_lock(data, f"the lock at {against!r}")
-
-
-def visible_changes(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
-    """Pixels that look different: alpha changed, or colour changed where the pixel is not fully transparent.
-
-    A fully transparent pixel's hidden RGB is invisible, so a change there is no change.
-    """
-    def rgba(image: np.ndarray) -> np.ndarray:
-        return image if image.shape[2] == 4 else np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
-
-    before, after = rgba(previous), rgba(current)
-    alpha_changed = before[..., 3] != after[..., 3]
-    colour_changed = np.any(before[..., :3] != after[..., :3], axis=2) & (after[..., 3] > 0)
-    return alpha_changed | colour_changed
 
 
 def side_by_side(previous: np.ndarray, current: np.ndarray) -> np.ndarray:

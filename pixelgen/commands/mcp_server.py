@@ -80,7 +80,7 @@ def create_server(root: Path, *, out: str = "assets_out") -> Any:
         return path
 
     def options(**kwargs: Any) -> Any:
-        from pixelgen.commands.build import BuildOptions
+        from pixelgen.core.workspace import BuildOptions
 
         return BuildOptions(out=confine(root, out, what="out"), progress=False, **{k: v for k, v in kwargs.items() if v is not None})
 
@@ -137,8 +137,8 @@ def create_server(root: Path, *, out: str = "assets_out") -> Any:
     @_cli_errors
     def plan(manifest: str, only: list[str] | None = None) -> dict[str, Any]:
         """The content-addressed jobs of a manifest and, per asset, whether it is up to date and why not."""
-        from pixelgen.commands.build import open_workspace
         from pixelgen.commands.status import compute_status
+        from pixelgen.core.workspace import open_workspace
 
         opts = options(only=frozenset(only) if only else None)
         ws = open_workspace(manifest_path(manifest), opts)
@@ -159,8 +159,8 @@ def create_server(root: Path, *, out: str = "assets_out") -> Any:
     @_cli_errors
     def status(manifest: str) -> dict[str, Any]:
         """Per asset: up to date, or stale and why (new, prompt changed, output modified, removed, …)."""
-        from pixelgen.commands.build import open_workspace
         from pixelgen.commands.status import compute_status
+        from pixelgen.core.workspace import open_workspace
 
         ws = open_workspace(manifest_path(manifest), options())
         states = compute_status(ws.plan, ws.lock, ws.out_dir)
@@ -248,8 +248,8 @@ def create_server(root: Path, *, out: str = "assets_out") -> Any:
     @_cli_errors
     def diff(manifest: str, against: str = "HEAD") -> list[dict[str, Any]]:
         """Per changed output: SSIM/PSNR, colours, changed pixels and a side-by-side image, against a git ref or lock file."""
-        from pixelgen.commands.build import open_workspace
         from pixelgen.commands.diff import diff_outputs, read_other_lock
+        from pixelgen.core.workspace import open_workspace
 
         ws = open_workspace(manifest_path(manifest), options())
         other = against
@@ -271,8 +271,8 @@ def create_server(root: Path, *, out: str = "assets_out") -> Any:
     @_cli_errors
     def deploy(manifest: str, dir: str) -> dict[str, Any]:
         """Copy the locked outputs atomically into a game's asset folder (only files whose bytes differ)."""
-        from pixelgen.commands.build import open_workspace
         from pixelgen.commands.deploy import deploy_files
+        from pixelgen.core.workspace import open_workspace
 
         target = confine(root, dir, what="deploy dir")
         ws = open_workspace(manifest_path(manifest), options())

@@ -25,8 +25,9 @@ def _held(manifest: Path, options: Any) -> Iterator[Any]:
     """The workspace, read while this manifest's build lock and the cache are held (no build interleaves)."""
     from contextlib import contextmanager
 
-    from pixelgen.commands.build import _build_lock, open_workspace
+    from pixelgen.commands.build import _build_lock
     from pixelgen.core.store import CacheLock
+    from pixelgen.core.workspace import open_workspace
 
     @contextmanager
     def held() -> Iterator[Any]:

@@ -69,9 +69,9 @@ class Events:
 def collect_state(manifest_path: Path, options: Any, *, build_number: int, summary: Any, error: str | None,
                   previous_lock: Any, previous_state: dict[str, Any] | None) -> dict[str, Any]:
     """Everything the page shows, as JSON: images (with cache-busting URLs), scores, gates, diffs."""
-    from pixelgen.commands.build import open_workspace
     from pixelgen.commands.diff import diff_outputs
     from pixelgen.commands.status import compute_status
+    from pixelgen.core.workspace import open_workspace
 
     state: dict[str, Any] = {"build": build_number, "error": error, "time": time.time()}
     if summary is not None:

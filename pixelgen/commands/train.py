@@ -32,13 +32,13 @@ from pixelgen.errors import EXIT_FAILURE, InputError
 @_friendly
 def train(manifest: Path, loras: tuple[str, ...], cache_dir: Path | None, device: str, force: bool, gates: str, as_json: bool) -> None:
     """Train the LoRAs MANIFEST declares with `train:` (only LORA… if given); nothing else is built."""
-    from pixelgen.commands.build import BuildOptions, open_workspace
     from pixelgen.core.store import CacheLock
     from pixelgen.core.training import (
         TrainProgress,
         run_trainings,
         training_gate_violations,
     )
+    from pixelgen.core.workspace import BuildOptions, open_workspace
 
     ws = open_workspace(manifest, _options(cache_dir=cache_dir))
     declared = sorted(ws.plan.trainings)

@@ -47,7 +47,8 @@ def verify(manifest_path: Path, options: Any, *, render_sample: int = 0, sample_
     with the digest recorded for their identity. ``options.full_hash``
     re-hashes every model file instead of trusting the digest memo.
     """
-    from pixelgen.commands.build import diffusers_generator_factory, open_workspace
+    from pixelgen.commands.build import diffusers_generator_factory
+    from pixelgen.core.workspace import open_workspace
     from pixelgen.records.buildinfo import model_files
     from pixelgen.records.intoto import read_provenance_subjects
     from pixelgen.records.provenance import PROVENANCE_FILENAME

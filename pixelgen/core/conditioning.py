@@ -67,7 +67,7 @@ def _conditioning(image: ImageSpec, jobs: dict[Node, Any], resolved: Resolved, l
             depends.append(upstream.key)
             return {"render": upstream.key}, {"render": upstream.key}
         if reference.kind == "pose":
-            from pixelgen.render.poses import pose_payload
+            from pixelgen.core.poses import pose_payload
 
             return {"pose": reference.source}, pose_payload(reference.source)
         digest = resolved.files[reference.source]
@@ -155,11 +155,11 @@ def _image(source: dict[str, Any], size: tuple[int, int], renders: dict[str, np.
     from PIL import Image
 
     if "pose" in source:
-        from pixelgen.render.poses import draw_library_pose
+        from pixelgen.core.poses import draw_library_pose
 
         return draw_library_pose(source["pose"], size)
     if "pose_file" in source:
-        from pixelgen.render.poses import draw_pose_file
+        from pixelgen.core.poses import draw_pose_file
 
         return draw_pose_file(source["pose_file"], size)
     if "render" in source:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from pixelgen.files.hashing import sha256_bytes
 
 if TYPE_CHECKING:
-    from pixelgen.commands.build import BuildOptions, BuildSummary, Workspace
+    from pixelgen.core.workspace import BuildOptions, BuildSummary, Workspace
     from pixelgen.records.lock import Lock
 
 STAMP_VERSION = 1
@@ -211,7 +211,7 @@ def noop_summary(ws: "Workspace", summary: "BuildSummary") -> dict[str, Any]:
     """What a build with nothing to do reports for this workspace, after ``summary``'s build."""
     from dataclasses import asdict
 
-    from pixelgen.commands.build import BuildSummary
+    from pixelgen.core.workspace import BuildSummary
 
     quiet = BuildSummary(manifest=summary.manifest, out_dir=summary.out_dir)
     quiet.up_to_date = len(ws.plan.posts)

@@ -39,8 +39,8 @@ from pixelgen.files.hashing import content_key, sha256_bytes
 from pixelgen.files.paths import UnsafeValue, check_digest, check_relative_path
 
 if TYPE_CHECKING:
-    from pixelgen.commands.build import Workspace
     from pixelgen.core.plan import AssetPlan, PostJob
+    from pixelgen.core.workspace import Workspace
     from pixelgen.records.lock import Lock, LockEntry
 
 OVERRIDE_LEVEL = "override"
@@ -404,7 +404,7 @@ def three_way_merge(base: np.ndarray, override: np.ndarray, new: np.ndarray) -> 
     the new render's. A conflict is a pixel changed both by the artist and
     upstream, to different values.
     """
-    from pixelgen.commands.diff import visible_changes
+    from pixelgen.quality.changes import visible_changes
 
     edited = visible_changes(base, override)
     upstream = visible_changes(base, new)
@@ -416,7 +416,7 @@ def three_way_merge(base: np.ndarray, override: np.ndarray, new: np.ndarray) -> 
 
 def conflict_image(base: np.ndarray, override: np.ndarray, new: np.ndarray, conflicts: np.ndarray) -> np.ndarray:
     """old render | override | new render | conflicting pixels (red), upscaled without smoothing."""
-    from pixelgen.commands.diff import DIFF_SCALE
+    from pixelgen.quality.changes import DIFF_SCALE
 
     def rgba(image: np.ndarray) -> np.ndarray:
         return image if image.shape[2] == 4 else np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
@@ -536,9 +536,9 @@ def modification_record(path: str, entry: "LockEntry") -> dict[str, Any] | None:
 
 def diff_overrides(ws: "Workspace") -> list[dict[str, Any]]:
     """Per override: old render | override | new render | pixels edited by hand, under ``OUT/<name>/diff/overrides/``."""
-    from pixelgen.commands.diff import visible_changes
     from pixelgen.files.fsutil import write_bytes_inside
     from pixelgen.formats.png import decode_png, encode_png
+    from pixelgen.quality.changes import visible_changes
 
     if ws.lock is None:
         raise InputError(f"{ws.manifest.lock_path}: no lock file; build the manifest first")

@@ -895,7 +895,7 @@ class _Expander:
             self.asset_references.append((asset_id, image, reference, pointer))
             return reference
         if text.startswith("pose:"):
-            from pixelgen.render.poses import pose_problem
+            from pixelgen.core.poses import pose_problem
 
             problem = pose_problem(text[len("pose:"):])
             if problem:
@@ -903,7 +903,7 @@ class _Expander:
             return ConditionImage("pose", text[len("pose:"):], text)
         path = self._local(text)
         if path.suffix.lower() == ".json":
-            from pixelgen.render.poses import read_openpose_json
+            from pixelgen.core.poses import read_openpose_json
 
             problem = regular_file_problem(path)
             if problem:

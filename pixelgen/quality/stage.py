@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from pixelgen.records.recordset import QUALITY_FILENAME, REPORT_FILENAME  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
-    from pixelgen.commands.build import Workspace
+    from pixelgen.core.workspace import Workspace
     from pixelgen.quality.gates import GateViolation, SkippedGate
     from pixelgen.records.lock import Lock, LockEntry
 
@@ -132,8 +132,8 @@ def _pose_previews(asset: Any, files: Sequence[str]) -> dict[str, str]:
     """The pose each frame was rendered in, drawn at 4× the frame's size, by the frame's path."""
     if not any(image.pose for image in asset.images):
         return {}
+    from pixelgen.core.poses import draw_library_pose, draw_pose_file
     from pixelgen.records.report import png_data_uri
-    from pixelgen.render.poses import draw_library_pose, draw_pose_file
 
     previews = {}
     for path, image in zip(files, asset.images):

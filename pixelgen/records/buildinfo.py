@@ -20,7 +20,7 @@ from pixelgen.pixelart import PIXELIZE_ALGORITHM_VERSION
 from pixelgen.records.lock import Lock
 
 if TYPE_CHECKING:
-    from pixelgen.commands.build import Workspace
+    from pixelgen.core.workspace import Workspace
     from pixelgen.records.provenance import BuildInfo
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pixelgen.files.hashing import FileDigestCache
 
 if TYPE_CHECKING:
-    from pixelgen.commands.build import Workspace
+    from pixelgen.core.workspace import Workspace
     from pixelgen.records.lock import Lock
     from pixelgen.records.provenance import DataInfo, ModelInfo
 

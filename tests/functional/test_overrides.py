@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from cli_helpers import build_json, run_cli
 
-from pixelgen.commands.diff import visible_changes
 from pixelgen.files.hashing import sha256_bytes
 from pixelgen.formats.png import decode_png, encode_png, read_png_text
+from pixelgen.quality.changes import visible_changes
 
 pytestmark = pytest.mark.slow
 MANIFEST = "manifests/small.yaml"

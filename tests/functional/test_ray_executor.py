@@ -186,7 +186,8 @@ class _SlimeFailsGenerator:
 def test_keep_going_keeps_its_meaning_on_the_cluster(ray_cluster: str, tmp_path: Path) -> None:
     from ray import cloudpickle  # Ray vendors it
 
-    from pixelgen.commands.build import BuildOptions, build
+    from pixelgen.commands.build import build
+    from pixelgen.core.workspace import BuildOptions
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
     manifest = tmp_path / "game.yaml"

@@ -27,7 +27,8 @@ NODE = textwrap.dedent("""\
     import hashlib, json, sys
     from pathlib import Path
     import numpy as np
-    from pixelgen.commands.build import BuildOptions, build
+    from pixelgen.core.workspace import BuildOptions
+    from pixelgen.commands.build import build
     from pixelgen.core.shard import parse_shard
 
     class SeededGenerator:

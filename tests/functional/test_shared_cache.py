@@ -18,7 +18,8 @@ BUILDER = textwrap.dedent("""\
     import hashlib, json, sys, time
     from pathlib import Path
     import numpy as np
-    from pixelgen.commands.build import BuildOptions, build
+    from pixelgen.core.workspace import BuildOptions
+    from pixelgen.commands.build import build
 
     class SeededGenerator:  # stands in for the diffusion model; slow enough that the two builders overlap
         def render(self, jobs):

@@ -305,7 +305,7 @@ def test_the_mixed_precision_path_trains_fp32_lora_weights_over_a_bf16_model(one
 
 
 def test_a_damaged_checkpoint_in_the_cache_is_dropped_and_training_starts_over(one_thread, house):
-    from pixelgen.commands.build import BuildOptions, open_workspace
+    from pixelgen.core.workspace import BuildOptions, open_workspace
 
     (house / "manifests" / "house.yaml").write_text(MANIFEST.replace("steps: 50", "steps: 6"))
     ws = open_workspace(house / "manifests" / "house.yaml", BuildOptions())
@@ -323,7 +323,7 @@ def test_validation_every_n_steps_is_scored_by_step_and_leaves_the_weights_alone
     result = run_cli(house, "train", "manifests/house.yaml", "--json")
     assert result.code == 0, result.err
     validated = (house / json.loads(result.out)["loras"][0]["path"]).read_bytes()
-    from pixelgen.commands.build import BuildOptions, open_workspace
+    from pixelgen.core.workspace import BuildOptions, open_workspace
 
     ws = open_workspace(manifest, BuildOptions())
     history = ws.store.meta("train", ws.plan.trainings["house"].key)["validation_history"]

@@ -142,7 +142,7 @@ def test_condition_images_are_drawn_and_resized(tmp_path):
     upstream = np.full((64, 64, 3), 7, np.uint8)
     drawn = condition_images(frame, {frame.depends[0]: upstream})
     assert np.array_equal(drawn["init"], upstream)
-    from pixelgen.render.poses import draw_library_pose
+    from pixelgen.core.poses import draw_library_pose
 
     assert np.array_equal(drawn["control"][0], draw_library_pose("walk/e/1", (64, 64)))
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pixelgen.commands.build import BuildOptions, build
+from pixelgen.commands.build import build
 from pixelgen.core import noop
+from pixelgen.core.workspace import BuildOptions
 
 
 class FlatColourGenerator:

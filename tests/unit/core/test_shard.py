@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pixelgen.commands.build import BuildOptions, build
+from pixelgen.commands.build import build
 from pixelgen.core.shard import parse_shard, select, shard_of
+from pixelgen.core.workspace import BuildOptions
 from pixelgen.errors import EnvironmentProblem, InputError
 
 

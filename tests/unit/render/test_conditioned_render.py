@@ -30,7 +30,7 @@ def init(strength: float, mask: bool = False) -> RenderJob:
 
 
 def drawn(reference: str) -> np.ndarray:
-    from pixelgen.render.poses import draw_library_pose
+    from pixelgen.core.poses import draw_library_pose
 
     return draw_library_pose(reference, (64, 64))
 
@@ -86,7 +86,7 @@ def test_control_renders_are_the_same_in_another_process(generator):
         "from pathlib import Path\n"
         "from pixelgen.files.hashing import sha256_bytes\n"
         "from pixelgen.manifest.model import AdapterSpec, ControlNetSpec, ModelSpec\n"
-        "from pixelgen.render.poses import draw_library_pose\n"
+        "from pixelgen.core.poses import draw_library_pose\n"
         "from pixelgen.render.diffusers_backend import DiffusersGenerator\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
         "from test_conditioned_render import POSE, control\n"

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from pixelgen.render import poses
+from pixelgen.core import poses
 
 
 def test_every_cycle_has_every_facing_and_18_keypoints():
