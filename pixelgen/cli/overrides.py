@@ -1,4 +1,4 @@
-"""``pixelgen adopt`` and ``pixelgen rebase-override``: the commands of hand touch-ups (see :mod:`pixelgen.core.overrides`)."""
+"""``pixelgen adopt`` and ``pixelgen rebase-override`` on the command line: hand touch-ups (see :mod:`pixelgen.core.overrides`)."""
 
 from __future__ import annotations
 

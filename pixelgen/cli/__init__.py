@@ -790,8 +790,8 @@ def mcp_command(transport: str, port: int, root: Path, out: str, as_json: bool) 
     run_server(Path.cwd(), transport=transport, port=port, out=out)
 
 
-from pixelgen.commands import overrides as override_commands  # noqa: E402,F401 - registers adopt and rebase-override on `cli`
-from pixelgen.commands.train import register as _register_training_commands  # noqa: E402 - they use the helpers above
+from pixelgen.cli import overrides as _override_commands  # noqa: E402,F401 - registers adopt and rebase-override on `cli`
+from pixelgen.cli.train import register as _register_training_commands  # noqa: E402 - they use the helpers above
 
 _register_training_commands(cli)
 
