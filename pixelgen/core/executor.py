@@ -40,6 +40,7 @@ class PostWork:
     render_jobs: tuple[RenderJob, ...]
     resolved_models: dict[str, Any]
     resolved_loras: dict[str, Any]
+    resolved_controlnets: dict[str, Any]  # ControlNet and adapter identities, named in the PNG parameters
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ def postprocess_work(work: PostWork) -> list[PostResult]:
     from pixelgen.core.run import image_scores, png_parameters
     from pixelgen.formats.png import decode_png, encode_png
 
-    resolved = Resolved(models=work.resolved_models, loras=work.resolved_loras, model_files={})
+    resolved = Resolved(models=work.resolved_models, loras=work.resolved_loras, model_files={},
+                        controlnets=work.resolved_controlnets)
     renders = [decode_png(render) if isinstance(render, bytes) else render for render in work.renders]
     outcomes = postprocess_asset(renders, list(work.jobs))
     results = []

@@ -162,6 +162,7 @@ class Runner:
                 render_jobs=tuple(plan.renders[job.render_key] for job in jobs),
                 resolved_models=self.resolved.models,
                 resolved_loras=self.resolved.loras,
+                resolved_controlnets=self.resolved.controlnets,
             )
             for asset_id, jobs in todo_by_asset.items()
             if asset_id not in result.failures
