@@ -106,7 +106,6 @@ def resolve(manifest: Manifest, digests: FileDigestCache, *, used_only: bool = T
                     files=condition_files, datasets=datasets)
 
 
-
 def _trained_identity(manifest: Manifest, spec: LoraSpec, digests: FileDigestCache, problems: list[Problem], warnings: list[str],
                       shown: str, datasets: dict[str, tuple[Any, ...]]) -> dict[str, Any]:
     """A trained LoRA is what it is trained from: every image and caption, the settings, the base model."""
