@@ -38,6 +38,9 @@ GATE_METRICS: Mapping[str, tuple[str, Bound]] = {
     "max_frame_jitter_px": ("bbox_jitter_px", "max"),
     "max_palette_drift": ("palette_drift", "max"),
     "min_frame_consistency": ("frame_consistency", "min"),
+    # Learned similarity of frames to frame 0: only where lpips / a CLIP model is installed, else skipped with the reason.
+    "max_frame_lpips": ("frame_lpips", "max"),
+    "min_frame_clip_similarity": ("frame_clip_image_similarity", "min"),
     # Gates of a trained LoRA (`loras: {NAME: {train: {quality: …}}}`), on its training metrics.
     "max_final_loss": ("final_loss", "max"),
     "min_loss_drop": ("loss_drop", "min"),

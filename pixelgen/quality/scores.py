@@ -414,6 +414,42 @@ def optional_metrics(image: np.ndarray, *, prompt: str | None, reference: np.nda
     return result
 
 
+def learned_frame_similarity(frames: Sequence[np.ndarray], *, lpips: bool, clip_source: str | None) -> dict[str, Any]:
+    """LPIPS and CLIP image similarity of each of ``frames[1:]`` against ``frames[0]``, composited like the other scores.
+
+    ``lpips``: compute LPIPS (the caller checked the package is installed);
+    ``clip_source``: the CLIP model to embed with, or None to skip. Returns
+    per-frame lists (``frames_lpips``, ``frames_clip_image_similarity``) and
+    the worst frame (``lpips``: the largest distance,
+    ``clip_image_similarity``: the smallest similarity); a metric not
+    computed is None with ``<name>_reason``.
+    """
+    rgb = [composite_rgb(_check_image(frame)) for frame in frames]
+    result: dict[str, Any] = {}
+    if len(rgb) < 2:
+        why = "not computed: a one-frame clip"
+        return {"lpips": None, "lpips_reason": why, "clip_image_similarity": None, "clip_image_similarity_reason": why}
+    if lpips:
+        from pixelgen.render.learned_metrics import lpips_distance
+
+        found = [lpips_distance(frame, rgb[0]) for frame in rgb[1:]]
+        reasons = [reason for _, reason in found if reason]
+        if reasons:
+            result.update(lpips=None, lpips_reason=reasons[0])
+        else:
+            distances = [value for value, _ in found]
+            result.update(lpips=max(distances), frames_lpips=distances)
+    if clip_source:
+        from pixelgen.render.learned_metrics import clip_image_similarity
+
+        similarities, reason = clip_image_similarity(rgb[1:], rgb[0], source=clip_source)
+        if similarities is None:
+            result.update(clip_image_similarity=None, clip_image_similarity_reason=reason)
+        else:
+            result.update(clip_image_similarity=min(similarities), frames_clip_image_similarity=similarities)
+    return result
+
+
 # --------------------------------------------------------------------------- documents
 
 

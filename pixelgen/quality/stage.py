@@ -114,6 +114,9 @@ def assess(ws: "Workspace", lock: "Lock", previous: Mapping[str, "LockEntry"], i
             metrics["frame_consistency"] = min(clip_scores) if clip_scores else None
             character = clip_consistency(finals)["frame_consistency"] if len(finals) > 1 else None
             metrics["character_consistency"] = character
+            metrics.update(_worst_learned(animations.values(), prefix="frame_"))
+            if len(finals) > 1:
+                metrics.update(_worst_learned([learned_consistency(finals)], prefix="character_"))
         if len(finals) > 1:
             metrics["set_shares_palette"] = set_shares_palette(finals, palette=None) if asset.palette is None else _shares_declared(finals, lock, asset_plan)
         gates = evaluate_gates(asset.id, metrics, dict(asset.quality)) if asset.quality else None
@@ -121,7 +124,9 @@ def assess(ws: "Workspace", lock: "Lock", previous: Mapping[str, "LockEntry"], i
             result.violations.extend(gates.violations)
             result.skipped.extend(gates.skipped)
         assets[asset.id] = {"kind": asset.kind, "metrics": metrics, "images": dict(sorted(per_image.items())),
-                            "gates": {"thresholds": dict(asset.quality), "passed": gates.passed if gates else None}}
+                            "gates": {"thresholds": dict(asset.quality), "passed": gates.passed if gates else None,
+                                      # A gate whose metric could not be computed here is not a pass: say so.
+                                      "skipped": [{"gate": skip.gate, "reason": skip.reason} for skip in gates.skipped] if gates else []}}
         if asset.clips:
             assets[asset.id]["animations"] = animations
     result.document = quality_document(ws.manifest.name, assets)
@@ -154,32 +159,72 @@ def _animation_consistency(asset: Any, images: Mapping[str, Any], clip_consisten
     for clip in asset.clips:
         frames = [images[f"{asset.id}/{name}.png"] for name in clip.frames if f"{asset.id}/{name}.png" in images]
         if len(frames) == len(clip.frames):
-            result[clip.name] = clip_consistency(frames)
+            result[clip.name] = {**clip_consistency(frames), **learned_consistency(frames)}
     return result
 
 
-def learned_metrics(image: Any, prompt: str, reference: Any) -> dict[str, Any]:
-    """LPIPS and CLIP distance, only where the user installed them and has the weights.
+def _worst_learned(entries: Any, *, prefix: str) -> dict[str, Any]:
+    """The worst LPIPS (largest) and CLIP image similarity (smallest) over clips, or why they are missing."""
+    entries = list(entries)
+    merged: dict[str, Any] = {}
+    for key, pick in (("lpips", max), ("clip_image_similarity", min)):
+        values = [entry[key] for entry in entries if entry.get(key) is not None]
+        reasons = [entry[f"{key}_reason"] for entry in entries if entry.get(f"{key}_reason")]
+        merged[prefix + key] = pick(values) if values else None
+        if not values:
+            merged[f"{prefix}{key}_reason"] = reasons[0] if reasons else "not computed: no clip with two frames"
+    return merged
 
-    Checked without importing anything heavy: by default a build must not
-    load torch just to say a metric is unavailable.
+
+def _learned_readiness() -> tuple[str | None, str | None]:
+    """Why LPIPS and CLIP cannot run here (None where they can), checked without importing anything heavy.
+
+    By default a build must not load torch just to say a metric is unavailable.
     """
     import importlib.util
     import os
 
-    from pixelgen.quality.scores import CLIP_MODEL_ENV, optional_metrics
+    from pixelgen.quality.scores import CLIP_MODEL_ENV
 
-    lpips_ready = importlib.util.find_spec("lpips") is not None and reference is not None
-    clip_ready = bool(os.environ.get(CLIP_MODEL_ENV))
+    lpips_missing = None if importlib.util.find_spec("lpips") is not None else "package lpips not installed (pip install 'pixelgen[lpips]')"
+    clip_missing = None if os.environ.get(CLIP_MODEL_ENV) else f"set {CLIP_MODEL_ENV} to a local CLIP model directory"
+    return lpips_missing, clip_missing
+
+
+def learned_metrics(image: Any, prompt: str, reference: Any) -> dict[str, Any]:
+    """LPIPS and CLIP distance, only where the user installed them and has the weights."""
+    from pixelgen.quality.scores import optional_metrics
+
+    lpips_missing, clip_missing = _learned_readiness()
+    lpips_ready = lpips_missing is None and reference is not None
+    clip_ready = clip_missing is None
     if lpips_ready or clip_ready:
         found = optional_metrics(image, prompt=prompt if clip_ready else None, reference=reference if lpips_ready else None)
     else:
         found = {}
     if not lpips_ready:
-        why = "no reference image" if reference is None else "package lpips not installed (pip install 'pixelgen[lpips]')"
+        why = "no reference image" if reference is None else lpips_missing
         found.update(lpips=None, lpips_reason=f"not computed: {why}")
     if not clip_ready:
-        found.update(clip_distance=None, clip_distance_reason=f"not computed: set {CLIP_MODEL_ENV} to a local CLIP model directory")
+        found.update(clip_distance=None, clip_distance_reason=f"not computed: {clip_missing}")
+    return found
+
+
+def learned_consistency(frames: Sequence[Any]) -> dict[str, Any]:
+    """LPIPS and CLIP image similarity of each frame against the first, where installed (see learned_metrics)."""
+    import os
+
+    from pixelgen.quality.scores import CLIP_MODEL_ENV, learned_frame_similarity
+
+    lpips_missing, clip_missing = _learned_readiness()
+    found: dict[str, Any] = {}
+    if lpips_missing is None or clip_missing is None:
+        found = learned_frame_similarity(frames, lpips=lpips_missing is None,
+                                         clip_source=os.environ.get(CLIP_MODEL_ENV) if clip_missing is None else None)
+    if lpips_missing is not None:
+        found.update(lpips=None, lpips_reason=f"not computed: {lpips_missing}")
+    if clip_missing is not None:
+        found.update(clip_image_similarity=None, clip_image_similarity_reason=f"not computed: {clip_missing}")
     return found
 
 

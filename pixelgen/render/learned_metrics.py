@@ -1,4 +1,4 @@
-"""Learned image metrics (LPIPS, CLIP distance): torch-backed, so they live in the render package.
+"""Learned image metrics (LPIPS, CLIP distance and image similarity): torch-backed, so they live in the render package.
 
 Both run only from weights already on disk (``local_files_only``; LPIPS's
 AlexNet backbone from the torch hub cache): nothing is downloaded, and when
@@ -50,6 +50,20 @@ def _clip_model(source: str) -> tuple[Any, Any]:
     return model, processor
 
 
+def _loaded_clip(source: str) -> tuple[Any, Any] | str:
+    """(model, processor), or why they cannot be loaded from local files."""
+    try:
+        return _clip_model(source)
+    except (OSError, ValueError) as exc:
+        if Path(source).is_dir():
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return f"not computed: cannot load CLIP from {source!r} ({detail})"
+        return (
+            f"not computed: CLIP weights {source!r} are not in the local Hugging Face cache "
+            "(set PIXELGEN_CLIP_MODEL to a local CLIP model directory)"
+        )
+
+
 def lpips_distance(image: np.ndarray, reference: np.ndarray) -> tuple[float | None, str | None]:
     """LPIPS between two RGB uint8 images (already composited), or (None, why not)."""
     try:
@@ -85,16 +99,10 @@ def clip_distance(image: np.ndarray, prompt: str, *, source: str) -> tuple[float
         import transformers  # noqa: F401  (import check only; the loader imports the classes)
     except ImportError as exc:
         return None, f"not computed: transformers CLIP not importable ({exc})"
-    try:
-        model, processor = _clip_model(source)
-    except (OSError, ValueError) as exc:
-        if Path(source).is_dir():
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            return None, f"not computed: cannot load CLIP from {source!r} ({detail})"
-        return None, (
-            f"not computed: CLIP weights {source!r} are not in the local Hugging Face cache "
-            "(set PIXELGEN_CLIP_MODEL to a local CLIP model directory)"
-        )
+    loaded = _loaded_clip(source)
+    if isinstance(loaded, str):
+        return None, loaded
+    model, processor = loaded
     from PIL import Image
 
     inputs = processor(
@@ -106,3 +114,30 @@ def clip_distance(image: np.ndarray, prompt: str, *, source: str) -> tuple[float
     img = torch.nn.functional.normalize(out.image_embeds, dim=-1)
     # Cosine distance: 0 = same direction, 2 = opposite.
     return round(1.0 - float((text * img).sum().item()), 6), None
+
+
+def clip_image_similarity(images: list[np.ndarray], reference: np.ndarray, *, source: str) -> tuple[list[float] | None, str | None]:
+    """Cosine similarity of CLIP image embeddings, each RGB uint8 image against ``reference``, or (None, why not).
+
+    1 for the same picture; how far below 1 a frame lands says how far CLIP
+    thinks it drifted from the reference (frame 0, or a character's first facing).
+    """
+    try:
+        import torch
+        import transformers  # noqa: F401  (import check only; the loader imports the classes)
+    except ImportError as exc:
+        return None, f"not computed: transformers CLIP not importable ({exc})"
+    loaded = _loaded_clip(source)
+    if isinstance(loaded, str):
+        return None, loaded
+    model, processor = loaded
+    from PIL import Image
+
+    # One batch: the reference first, then the frames.
+    pixels = processor(images=[Image.fromarray(reference)] + [Image.fromarray(image) for image in images], return_tensors="pt")
+    with torch.inference_mode():
+        out = model.get_image_features(**pixels)
+    embeds = getattr(out, "pooler_output", out)  # a tensor in transformers 4, an output object in 5
+    embeds = torch.nn.functional.normalize(embeds, dim=-1)
+    similarity = (embeds[1:] * embeds[:1]).sum(dim=-1)
+    return [round(float(value), 6) for value in similarity], None

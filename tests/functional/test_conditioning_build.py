@@ -167,3 +167,57 @@ def test_records_name_the_conditioning(cond_project):
     weights = names["models/controlnet:openpose/diffusion_pytorch_model.safetensors"]
     folder = next((cond_project / "manifests" / ".pixelgen" / "cache" / "models").glob("tiny-controlnet-*"))
     assert weights["digest"]["sha256"] == sha256_file(folder / "diffusion_pytorch_model.safetensors")
+
+
+CLIP_GATE = """\
+version: 1
+name: clipgate
+models:
+  tiny: {builtin: tiny-sdxl}
+defaults:
+  size: [16, 16]
+  render: {width: 64, height: 64, steps: 2}
+  pixelart: {cell: 4}
+assets:
+  - id: walker
+    kind: sprite
+    prompt: "a walker, frame {frame}"
+    animations: [{name: walk, frames: 3}]
+    quality: {min_frame_clip_similarity: 0.999999, max_frame_lpips: 0.5}
+"""
+
+
+def test_frame_similarity_from_a_local_clip_and_its_gate(project, tmp_path, monkeypatch):
+    from clip_helpers import write_tiny_clip
+
+    (project / "manifests/clipgate.yaml").write_text(CLIP_GATE)
+    # Without a CLIP model the gate is skipped, and says why.
+    monkeypatch.delenv("PIXELGEN_CLIP_MODEL", raising=False)
+    result = run_cli(project, "build", "manifests/clipgate.yaml", "--json")
+    assert result.code == 0, result.err
+    quality = json.loads((project / "assets_out/clipgate/quality.json").read_text())
+    walker = quality["assets"]["walker"]
+    assert walker["metrics"]["frame_clip_image_similarity"] is None
+    assert "PIXELGEN_CLIP_MODEL" in walker["metrics"]["frame_clip_image_similarity_reason"]
+    skipped = {entry["gate"]: entry["reason"] for entry in walker["gates"]["skipped"]}
+    assert "PIXELGEN_CLIP_MODEL" in skipped["min_frame_clip_similarity"]
+    assert "lpips" in skipped["max_frame_lpips"]
+
+    model_dir = tmp_path / "tiny-clip"
+    model_dir.mkdir()
+    write_tiny_clip(model_dir)
+    monkeypatch.setenv("PIXELGEN_CLIP_MODEL", str(model_dir))
+    edit_path = project / "manifests/clipgate.yaml"
+    edit_path.write_text(CLIP_GATE.replace("a walker,", "a slow walker,"))  # a change, so the records are rewritten
+    result = run_cli(project, "build", "manifests/clipgate.yaml", "--json")
+    quality = json.loads((project / "assets_out/clipgate/quality.json").read_text())
+    walk = quality["assets"]["walker"]["animations"]["walk"]
+    similarities = walk["frames_clip_image_similarity"]
+    assert len(similarities) == 2 and all(-1.0 <= value <= 1.0 for value in similarities)
+    assert walk["clip_image_similarity"] == min(similarities)
+    assert quality["assets"]["walker"]["metrics"]["frame_clip_image_similarity"] == min(similarities)
+    # Two different noise frames are not the same picture to CLIP: the near-1 gate fails the build.
+    assert min(similarities) < 0.999999
+    assert result.code == 1
+    violations = json.loads(result.out)["gate_violations"]
+    assert [v["gate"] for v in violations] == ["min_frame_clip_similarity"], violations

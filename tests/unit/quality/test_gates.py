@@ -42,6 +42,8 @@ def test_gate_table_lists_every_manifest_gate() -> None:
         "max_frame_jitter_px",
         "max_palette_drift",
         "min_frame_consistency",
+        "max_frame_lpips",
+        "min_frame_clip_similarity",
         # Of trained LoRAs:
         "max_final_loss",
         "min_loss_drop",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clip_helpers import write_tiny_clip
 
 from pixelgen.quality.scores import (
     COMPOSITE_BACKGROUND,
@@ -307,56 +308,6 @@ def test_lpips_reports_reason_when_unavailable() -> None:
         assert (m["lpips"] is None) == (m["lpips_reason"] is not None)
 
 
-def _write_tiny_clip(folder: Path) -> None:
-    """A randomly initialised, tiny CLIP (model + byte-level tokenizer + image processor).
-
-    Real weights cannot be fetched here; this exercises the loading and
-    scoring code on a model that is genuinely present on disk.
-    """
-    import torch
-    from transformers import (
-        CLIPConfig,
-        CLIPImageProcessor,
-        CLIPModel,
-        CLIPProcessor,
-        CLIPTokenizer,
-    )
-
-    # GPT-2/CLIP byte-to-unicode table: each byte is one token, so no merges are needed.
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
-    codes = printable[:]
-    extra = 0
-    for byte in range(256):
-        if byte not in printable:
-            codes.append(256 + extra)
-            extra += 1
-    chars = [chr(c) for c in codes]
-    vocab = {c: i for i, c in enumerate(chars)}
-    vocab.update({c + "</w>": 256 + i for i, c in enumerate(chars)})
-    vocab["<|startoftext|>"] = 512
-    vocab["<|endoftext|>"] = 513
-    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
-    (folder / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
-
-    config = CLIPConfig(
-        text_config={
-            "vocab_size": 514, "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
-            "num_attention_heads": 2, "max_position_embeddings": 32,
-            "bos_token_id": 512, "eos_token_id": 513, "pad_token_id": 513,
-        },
-        vision_config={
-            "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
-            "num_attention_heads": 2, "image_size": 32, "patch_size": 8,
-        },
-        projection_dim=8,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    CLIPModel(config).save_pretrained(folder)
-    tokenizer = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
-    images = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
-    CLIPProcessor(image_processor=images, tokenizer=tokenizer).save_pretrained(folder)
-
-
 def test_clip_distance_from_local_model_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("transformers", reason="transformers not installed: CLIP path not testable")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -369,7 +320,7 @@ def test_clip_distance_from_local_model_only(tmp_path: Path, monkeypatch: pytest
 
     model_dir = tmp_path / "tiny-clip"
     model_dir.mkdir()
-    _write_tiny_clip(model_dir)
+    write_tiny_clip(model_dir)
     monkeypatch.setenv("PIXELGEN_CLIP_MODEL", str(model_dir))
     first = optional_metrics(sprite, prompt="a red square", reference=None)
     again = optional_metrics(sprite, prompt="a red square", reference=None)
@@ -505,3 +456,44 @@ def test_correlate_ratings_script(tmp_path: Path) -> None:
         [sys.executable, script, str(ratings), str(metrics)], capture_output=True, text=True, timeout=60
     )
     assert bad.returncode == 2 and "outside 1-5" in bad.stderr
+
+
+def test_learned_frame_similarity_with_a_local_clip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pixelgen.quality.scores import learned_frame_similarity
+
+    model_dir = tmp_path / "tiny-clip"
+    model_dir.mkdir()
+    write_tiny_clip(model_dir)
+    rng = np.random.default_rng(5)
+    frame0 = rng.integers(0, 256, (32, 32, 4), dtype=np.uint8)
+    frame0[..., 3] = 255
+    other = rng.integers(0, 256, (32, 32, 4), dtype=np.uint8)
+    other[..., 3] = 255
+
+    found = learned_frame_similarity([frame0, frame0.copy(), other], lpips=False, clip_source=str(model_dir))
+    same, different = found["frames_clip_image_similarity"]
+    assert same == pytest.approx(1.0, abs=1e-5)  # frame 0 against itself
+    assert different < same
+    assert found["clip_image_similarity"] == different  # the worst frame
+    assert "lpips" not in found  # not asked for
+    again = learned_frame_similarity([frame0, frame0.copy(), other], lpips=False, clip_source=str(model_dir))
+    assert again == found
+
+    missing = learned_frame_similarity([frame0, other], lpips=False, clip_source=str(tmp_path / "absent"))
+    assert missing["clip_image_similarity"] is None
+    assert missing["clip_image_similarity_reason"].startswith("not computed:")
+    single = learned_frame_similarity([frame0], lpips=True, clip_source=str(model_dir))
+    assert single["lpips"] is None and single["clip_image_similarity"] is None
+
+
+def test_learned_frame_similarity_lpips_reports_why_not() -> None:
+    from pixelgen.quality.scores import learned_frame_similarity
+
+    frame = np.full((16, 16, 4), 200, np.uint8)
+    found = learned_frame_similarity([frame, frame], lpips=True, clip_source=None)
+    try:
+        import lpips  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        assert found["lpips"] is None and "lpips" in found["lpips_reason"]
+    else:  # pragma: no cover - only where lpips is installed
+        assert found["lpips"] == 0.0 or found["lpips_reason"]  # identical frames, or why the weights are missing
