@@ -53,6 +53,11 @@ def _clip_model(source: str) -> tuple[Any, Any]:
 def _loaded_clip(source: str) -> tuple[Any, Any] | str:
     """(model, processor), or why they cannot be loaded from local files."""
     try:
+        import torch  # noqa: F401  (import checks only; the loader imports the classes)
+        import transformers  # noqa: F401
+    except ImportError as exc:
+        return f"not computed: transformers CLIP not importable ({exc})"
+    try:
         return _clip_model(source)
     except (OSError, ValueError) as exc:
         if Path(source).is_dir():
@@ -94,15 +99,11 @@ def lpips_distance(image: np.ndarray, reference: np.ndarray) -> tuple[float | No
 
 def clip_distance(image: np.ndarray, prompt: str, *, source: str) -> tuple[float | None, str | None]:
     """Cosine distance between CLIP embeddings of an RGB uint8 image and a prompt, or (None, why not)."""
-    try:
-        import torch
-        import transformers  # noqa: F401  (import check only; the loader imports the classes)
-    except ImportError as exc:
-        return None, f"not computed: transformers CLIP not importable ({exc})"
     loaded = _loaded_clip(source)
     if isinstance(loaded, str):
         return None, loaded
     model, processor = loaded
+    import torch
     from PIL import Image
 
     inputs = processor(
@@ -122,15 +123,11 @@ def clip_image_similarity(images: list[np.ndarray], reference: np.ndarray, *, so
     1 for the same picture; how far below 1 a frame lands says how far CLIP
     thinks it drifted from the reference (frame 0, or a character's first facing).
     """
-    try:
-        import torch
-        import transformers  # noqa: F401  (import check only; the loader imports the classes)
-    except ImportError as exc:
-        return None, f"not computed: transformers CLIP not importable ({exc})"
     loaded = _loaded_clip(source)
     if isinstance(loaded, str):
         return None, loaded
     model, processor = loaded
+    import torch
     from PIL import Image
 
     # One batch: the reference first, then the frames.
