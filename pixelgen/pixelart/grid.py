@@ -576,6 +576,9 @@ class _AxisGrid:
     offset: int
     cuts: tuple[int, ...]
     pinned: bool = False  # an exact upscale's period, not refined
+    # Every colour change along the axis lies on this lattice (a nearest-
+    # neighbour upscale along it): proof of a pixel grid on its own.
+    exact: bool = False
 
 
 @dataclass(frozen=True)
@@ -673,9 +676,13 @@ _SAME_PERIOD = 0.0075
 
 
 def _axis_grids(
-    evidence: "_Evidence", guesses: list[tuple[float, float]], lo: float, hi: float
+    evidence: "_Evidence", guesses: list[tuple[float, float]], lo: float, hi: float, *, factor: int | None = None
 ) -> list[_AxisGrid]:
-    """The distinct axis grids (by cuts) that the guesses (period, window) refine to."""
+    """The distinct axis grids (by cuts) that the guesses (period, window) refine to.
+
+    ``factor`` is the axis's exact-upscale period, if any: a guess with no
+    window (rel 0) that divides it is a lattice holding every colour change.
+    """
     grids: dict[tuple[int, ...], _AxisGrid] = {}
     for guess, rel in guesses:
         fitted = evidence.fit(guess, lo=lo, hi=hi, rel=rel)
@@ -684,7 +691,8 @@ def _axis_grids(
         axis, fit = fitted
         offset, cuts = _axis_cuts(axis, fit)
         if cuts not in grids or fit.score > grids[cuts].fit.score:
-            grids[cuts] = _AxisGrid(axis, fit, offset, cuts, pinned=rel == 0.0)
+            exact = rel == 0.0 and bool(factor) and factor % round(guess) == 0
+            grids[cuts] = _AxisGrid(axis, fit, offset, cuts, pinned=rel == 0.0, exact=exact)
     # Refined periods within _SAME_PERIOD of each other are one lattice found
     # twice: the better fit stands for both (a pinned, exact period always stays).
     kept: list[_AxisGrid] = []
@@ -829,11 +837,17 @@ def _periodicity(ranked: list[_Hypothesis]) -> float:
 
     Per axis, the strongest lattice among the winner's period and its
     divisors (a render's sub-cell texture can carry the edges of c/2 more
-    strongly than those of c); the weaker axis counts.
+    strongly than those of c); the weaker axis counts. An axis that is an
+    exact nearest-neighbour upscale on the winner's lattice proves a pixel
+    grid however few edges repeat along the other axis (a sprite sheet whose
+    rows were resampled): the grid is then at least half periodic.
     """
     best = ranked[0]
     per_axis = []
     for index in (0, 1):
+        if (best.x if index == 0 else best.y).exact:
+            per_axis.append(1.0)
+            continue
         period = best.cell[index]
         z = 0.0
         for hypothesis in ranked:
@@ -842,6 +856,8 @@ def _periodicity(ranked: list[_Hypothesis]) -> float:
             if round(ratio) in (1, 2, 3) and abs(ratio - round(ratio)) <= 0.03 * round(ratio):
                 z = max(z, grid.fit.z)
         per_axis.append(_clip01((z - _Z_NOISE) / _Z_SPAN))
+    if best.x.exact or best.y.exact:
+        return max(min(per_axis), 0.5)
     return min(per_axis)
 
 
@@ -908,10 +924,12 @@ def _hypotheses(
         planes = _colour_planes(premultiplied)
         model = _CellModel(planes)
         grids_x = _axis_grids(
-            evidence_x, guesses + [(p[0], _PRIOR_NEAR) for p in priors], min_cell, min(max_cell, float(width))
+            evidence_x, guesses + [(p[0], _PRIOR_NEAR) for p in priors], min_cell, min(max_cell, float(width)),
+            factor=factor[0],
         )
         grids_y = _axis_grids(
-            evidence_y, guesses + [(p[1], _PRIOR_NEAR) for p in priors], min_cell, min(max_cell, float(height))
+            evidence_y, guesses + [(p[1], _PRIOR_NEAR) for p in priors], min_cell, min(max_cell, float(height)),
+            factor=factor[1],
         )
         support = {id(g): _support(g, grids) for grids in (grids_x, grids_y) for g in grids}
         # Square cells: every axis grid meets the other axis's nearest

@@ -104,3 +104,34 @@ def test_a_clip_gets_one_cell_size_even_when_a_frame_alone_misleads():
     grids, _ = detect_grid_joint(shifted)
     assert grids[0].cuts_x[1] != grids[1].cuts_x[1]
     assert {round(g.cell[0], 1) for g in grids} == {cell}
+
+
+def _sheet_exact_in_x_only(seed: int) -> np.ndarray:
+    """A sparse sheet at 2 px per pixel: columns an exact nearest upscale, rows resampled and blurred.
+
+    Along y no edge repeats clearly (every row differs from the next), so only
+    the x axis shows the grid, and it shows it exactly.
+    """
+    rng = np.random.default_rng(seed)
+    native = np.full((128, 128, 3), 240.0)
+    for _ in range(7):
+        h, w = rng.integers(14, 30, size=2)
+        y, x = rng.integers(0, 128 - h), rng.integers(0, 128 - w)
+        native[y : y + h, x : x + w] = rng.integers(0, 200, size=(h, w, 3))
+    rows = np.arange(256) / 2.0 - 0.25
+    low = np.clip(np.floor(rows).astype(int), 0, 127)
+    high = np.clip(low + 1, 0, 127)
+    t = (rows - np.floor(rows))[:, None, None]
+    tall = native[low] * (1 - t) + native[high] * t
+    tall = (np.roll(tall, 1, 0) + 2 * tall + np.roll(tall, -1, 0)) / 4
+    tall += rng.normal(0, 3.0, tall.shape)
+    return np.repeat(np.clip(np.rint(tall), 0, 255).astype(np.uint8), 2, axis=1)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_an_axis_that_is_an_exact_upscale_is_a_visible_grid(seed):
+    # Before: the y axis's weak periodicity made the whole image "no periodic grid" (refused).
+    grid = detect_grid(_sheet_exact_in_x_only(seed))
+    assert grid.periodic
+    assert grid.cell == (2.0, 2.0) and grid.cells == (128, 128)
+    assert 0.25 <= grid.confidence <= 0.75
