@@ -156,6 +156,8 @@ def build(
                 progress=progress,
                 executor=executor,
             )
+            if stale_posts:
+                summary.executor = {"name": executor.name, "from": options.executor_from if executor.name == options.executor else "--finish"}
             try:
                 result = runner.run(ws.plan, stale_posts)
             finally:
