@@ -43,13 +43,38 @@ def _import_ray() -> tuple[Any, list[str]]:
 
 
 class _RenderActor:
-    """Holds one pipeline; made into a Ray actor class by :func:`_actor_class`."""
+    """Holds one pipeline; made into a Ray actor class in :meth:`RayExecutor._connect`.
+
+    The device is the one Ray granted: an actor given a GPU sees only that GPU
+    (Ray sets ``CUDA_VISIBLE_DEVICES`` to its id), so ``--device auto`` renders on
+    it when torch sees CUDA there, and on the CPU when it does not (a logical GPU
+    declared with ``ray start --num-gpus`` on a machine without one, or a CPU
+    build of torch). An actor given no GPU is kept off every GPU of its node
+    (``CUDA_VISIBLE_DEVICES`` emptied before torch loads), so CPU actors never
+    crowd a GPU the scheduler did not give them.
+    """
 
     def __init__(self, make_generator: Callable[[], Any]) -> None:
         import os
 
+        import ray
+
         self.pid = os.getpid()
+        self.gpu_ids = [str(gpu) for gpu in ray.get_gpu_ids()]
+        if not self.gpu_ids:
+            os.environ["CUDA_VISIBLE_DEVICES"] = ""
         self.generator = make_generator()
+
+    def placement(self) -> dict[str, Any]:
+        """Where this actor runs and on what: what Ray granted it, and the device torch chose."""
+        import os
+
+        import ray
+
+        context = ray.get_runtime_context()
+        return {"pid": self.pid, "node": context.get_node_id(), "gpu_ids": self.gpu_ids,
+                "visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "device": getattr(self.generator, "device", None),
+                "resources": context.get_assigned_resources()}
 
     def render(self, batch: Sequence[RenderJob], conditions: Any = None) -> tuple[list[bytes], float]:
         """PNG bytes of each image (encoding here, not on the driver, keeps the driver from becoming the bottleneck)."""
@@ -84,6 +109,7 @@ class RayExecutor:
         self._owns_connection = False
         self.actors_started = 0
         self.retried = 0
+        self.placements: list[dict[str, Any]] = []  # one per actor that rendered: see _RenderActor.placement
 
     def _connect(self) -> None:
         if self._connected:
@@ -132,6 +158,7 @@ class RayExecutor:
         attempts: dict[int, int] = defaultdict(int)
         idle = [self._new_actor() for _ in range(self._pool_size(len(batches)))]
         in_flight: dict[Any, tuple[Any, tuple[Sequence[RenderJob], Any]]] = {}
+        described: list[Any] = []
         try:
             while pending or in_flight:
                 while pending and idle:
@@ -157,11 +184,24 @@ class RayExecutor:
                     idle.append(actor)
                     yield batch, _cause(exc), 0.0
                     continue
+                if actor not in described:
+                    described.append(actor)
+                    self._note_placement(actor)
                 idle.append(actor)
                 yield batch, images, seconds
         finally:
             for actor in idle + [actor for actor, _ in in_flight.values()]:
                 ray.kill(actor, no_restart=True)
+
+    def _note_placement(self, actor: Any) -> None:
+        placement = self.ray.get(actor.placement.remote())
+        self.placements.append(placement)
+        granted = f"GPU {', '.join(placement['gpu_ids'])}" if placement["gpu_ids"] else "no GPU"
+        log.info("render worker %s on node %s: %s granted, rendering on %s", placement["pid"], placement["node"][:12], granted,
+                 placement["device"] or "its own device")
+        if placement["gpu_ids"] and placement["device"] == "cpu":
+            log.warning("render worker %s was granted GPU %s but torch sees no CUDA device there (a logical GPU, or a CPU build "
+                        "of torch): it renders on the CPU", placement["pid"], ", ".join(placement["gpu_ids"]))
 
     def postprocess(self, work: Sequence[PostWork]) -> Iterator[tuple[PostWork, Any]]:
         if not work:
