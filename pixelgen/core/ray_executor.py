@@ -1,9 +1,11 @@
 """``--executor ray``: render batches on a pool of Ray actors, post-processing as Ray tasks.
 
 * One actor holds one pipeline: ``num_gpus=1`` each where the cluster has GPUs,
-  else one CPU each. Batches that share a pipeline configuration (model, LoRAs,
-  device settings: ``RenderJob.group``) go to one pool, so a pipeline is loaded
-  once per actor and group, not once per batch.
+  else one CPU each (see :class:`_RenderActor` for the device it renders on).
+  Batches that share a pipeline configuration (model, LoRAs, device settings:
+  ``RenderJob.group``) are sent together, one configuration after another, to
+  one pool of actors kept for the whole render stage, so a base pipeline loads
+  once per actor and only LoRAs change between configurations, as in one process.
 * Post-processing (pure numpy) runs as Ray tasks on CPU workers.
 * Only results travel back: the driver stores them, writes the outputs, the
   lock and the records, once (:mod:`pixelgen.core.executor`).
@@ -110,6 +112,8 @@ class RayExecutor:
         self.actors_started = 0
         self.retried = 0
         self.placements: list[dict[str, Any]] = []  # one per actor that rendered: see _RenderActor.placement
+        self._pool: list[Any] = []  # idle render actors, kept from one pipeline configuration and level to the next
+        self._described: list[Any] = []
 
     def _connect(self) -> None:
         if self._connected:
@@ -156,9 +160,10 @@ class RayExecutor:
         ray = self.ray
         pending = list(reversed(batches))  # popped from the end: the Runner's order
         attempts: dict[int, int] = defaultdict(int)
-        idle = [self._new_actor() for _ in range(self._pool_size(len(batches)))]
+        while len(self._pool) < self._pool_size(len(batches)):
+            self._pool.append(self._new_actor())
+        idle = self._pool  # kept for the next configuration and level: an actor loads its base pipeline once
         in_flight: dict[Any, tuple[Any, tuple[Sequence[RenderJob], Any]]] = {}
-        described: list[Any] = []
         try:
             while pending or in_flight:
                 while pending and idle:
@@ -184,14 +189,20 @@ class RayExecutor:
                     idle.append(actor)
                     yield batch, _cause(exc), 0.0
                     continue
-                if actor not in described:
-                    described.append(actor)
+                if actor not in self._described:
+                    self._described.append(actor)
                     self._note_placement(actor)
                 idle.append(actor)
                 yield batch, images, seconds
         finally:
-            for actor in idle + [actor for actor, _ in in_flight.values()]:
+            for actor, _ in in_flight.values():  # stopped early (an error): busy actors are not reused
                 ray.kill(actor, no_restart=True)
+
+    def _release_actors(self) -> None:
+        """Kill the idle render actors: their CPUs (or GPUs) are free for post-processing, or for other jobs."""
+        for actor in self._pool:
+            self.ray.kill(actor, no_restart=True)
+        self._pool.clear()
 
     def _note_placement(self, actor: Any) -> None:
         placement = self.ray.get(actor.placement.remote())
@@ -204,6 +215,8 @@ class RayExecutor:
                         "of torch): it renders on the CPU", placement["pid"], ", ".join(placement["gpu_ids"]))
 
     def postprocess(self, work: Sequence[PostWork]) -> Iterator[tuple[PostWork, Any]]:
+        # Every render is done before post-processing: CPU render actors would otherwise hold the CPUs its tasks need.
+        self._release_actors()
         if not work:
             return
         self._connect()
@@ -232,6 +245,8 @@ class RayExecutor:
     def close(self) -> None:
         import sys
 
+        if self._connected and self.ray.is_initialized():
+            self._release_actors()
         if self._owns_connection and self.ray.is_initialized():
             self.ray.shutdown()
         # The records written next list the installed distributions: the same whichever executor ran.
