@@ -66,12 +66,10 @@ def try_noop(argv: list[str]) -> int | None:
     from pixelgen.core.config import build_settings
     from pixelgen.core.noop import shortcut
 
-    from pixelgen.errors import PixelgenError
-
     try:
         build_settings(Path(options["manifest"]), {})
-    except PixelgenError:
-        return None  # a broken config file or variable: the full command line reports it, whether or not there is work
+    except Exception:  # noqa: BLE001 - a broken config file or variable: the full command line reports it, work or not
+        return None
     cache = options.get("--cache-dir") or os.environ.get("PIXELGEN_CACHE")  # click reads the same variable
     if cache is not None and not cache:
         return None

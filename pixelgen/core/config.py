@@ -20,19 +20,19 @@ the first of: the command-line flag, an environment variable
 (``PIXELGEN_EXECUTOR``, ``PIXELGEN_RAY_ADDRESS``, ``PIXELGEN_BATCH_SIZE``), the
 config file, the default; :class:`Setting` says which.
 
-Only the standard library is imported here: the no-op shortcut
-(:mod:`pixelgen.fastcli`) reads the file too, so a broken file is reported the
-same way whether or not a build has anything to do.
+The no-op shortcut (:mod:`pixelgen.fastcli`) reads the file too, so a broken
+file is reported the same way whether or not a build has anything to do; so
+this module imports only what that path has loaded already (no dataclasses,
+the errors only to raise one), and parses a ``pyproject.toml`` only if it may
+hold the table.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
 from pathlib import Path
-from typing import Any, Mapping
-
-from pixelgen.errors import InputError
+from typing import Any, Mapping, NamedTuple
 
 CONFIG_FILENAME = "pixelgen.toml"
 PYPROJECT = "pyproject.toml"
@@ -41,8 +41,17 @@ EXECUTORS = ("local", "ray")  # as pixelgen.core.executor.EXECUTORS (not importe
 BATCH_SIZE_RANGE = (1, 64)
 
 
-@dataclass(frozen=True)
-class _Key:
+# A pyproject.toml that may have the table: a [tool.pixelgen…] header, a tool.pixelgen… dotted key, or a [tool] table.
+_MAY_HAVE_TABLE = re.compile(rb"""^[ \t]*(\[[ \t]*tool[ \t]*\.[ \t]*["']?pixelgen|tool[ \t]*\.[ \t]*["']?pixelgen|\[[ \t]*tool[ \t]*\])""", re.M)
+
+
+def _input_error(message: str) -> Exception:
+    from pixelgen.errors import InputError  # imported on a problem only: the no-op path does without it
+
+    return InputError(message)
+
+
+class _Key(NamedTuple):
     name: str  # in the file
     flag: str
     variable: str
@@ -57,14 +66,12 @@ KEYS = {
 _BY_FILE_NAME = {key.name: field for field, key in KEYS.items()}
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     value: Any
     source: str  # "--executor", "$PIXELGEN_EXECUTOR", "/repo/pixelgen.toml: executor", "default"
 
 
-@dataclass(frozen=True)
-class BuildSettings:
+class BuildSettings(NamedTuple):
     executor: Setting
     ray_address: Setting
     batch_size: Setting
@@ -79,8 +86,7 @@ class BuildSettings:
         return text
 
 
-@dataclass(frozen=True)
-class ConfigFile:
+class ConfigFile(NamedTuple):
     path: Path
     table: str  # "" for pixelgen.toml, "tool.pixelgen" for pyproject.toml
     values: dict[str, Any]
@@ -109,7 +115,7 @@ def _has_tool_table(pyproject: Path) -> bool:
         data = pyproject.read_bytes()
     except OSError:
         return False
-    if b"pixelgen" not in data:  # cheap and exact: no table can be named without the word
+    if not _MAY_HAVE_TABLE.search(data):
         return False
     return "pixelgen" in _parse(pyproject, data).get("tool", {})
 
@@ -120,9 +126,9 @@ def _parse(path: Path, data: bytes) -> dict[str, Any]:
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})\n    fix: save it as UTF-8") from None
+        raise _input_error(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})\n    fix: save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}\n    fix: correct the syntax (https://toml.io)") from None
+        raise _input_error(f"{path}: not valid TOML: {exc}\n    fix: correct the syntax (https://toml.io)") from None
 
 
 def read_config(path: Path) -> ConfigFile:
@@ -130,20 +136,20 @@ def read_config(path: Path) -> ConfigFile:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})\n    fix: make it readable, or remove it") from None
+        raise _input_error(f"{path}: cannot be read ({exc.strerror})\n    fix: make it readable, or remove it") from None
     document = _parse(path, data)
     table = ""
     if path.name == PYPROJECT:
         table = "tool.pixelgen"
         document = document.get("tool", {}).get("pixelgen", {})
         if not isinstance(document, dict):
-            raise InputError(f"{path}: tool.pixelgen must be a table\n    fix: write it as [tool.pixelgen] with key = value lines")
+            raise _input_error(f"{path}: tool.pixelgen must be a table\n    fix: write it as [tool.pixelgen] with key = value lines")
     config = ConfigFile(path, table, {})
     values = {}
     for name, value in document.items():
         field = _BY_FILE_NAME.get(name)
         if field is None:
-            raise InputError(f"{config.where(name)}: unknown setting{_suggestion(name)}\n"
+            raise _input_error(f"{config.where(name)}: unknown setting{_suggestion(name)}\n"
                              f"    fix: use one of {', '.join(key.name for key in KEYS.values())}, or remove it")
         values[field] = _check(field, value, config.where(name))
     return ConfigFile(path, table, values)
@@ -160,17 +166,17 @@ def _check(field: str, value: Any, where: str, *, text: bool = False) -> Any:
     """A setting's value, or exit 2 naming where it came from, the value and the fix (``text``: from an environment variable)."""
     if field == "executor":
         if value not in EXECUTORS:
-            raise InputError(f"{where} = {value!r}: not an executor\n    fix: use one of {', '.join(repr(e) for e in EXECUTORS)}")
+            raise _input_error(f"{where} = {value!r}: not an executor\n    fix: use one of {', '.join(repr(e) for e in EXECUTORS)}")
         return value
     if field == "ray_address":
         if not isinstance(value, str) or not value.strip():
-            raise InputError(f"{where} = {value!r}: not a Ray address\n    fix: write \"auto\" or \"HOST:PORT\" (the address `ray start --head` printed)")
+            raise _input_error(f"{where} = {value!r}: not a Ray address\n    fix: write \"auto\" or \"HOST:PORT\" (the address `ray start --head` printed)")
         return value.strip()
     low, high = BATCH_SIZE_RANGE
     if text and value.strip().isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InputError(f"{where} = {value!r}: not a batch size\n    fix: use a whole number from {low} to {high}")
+        raise _input_error(f"{where} = {value!r}: not a batch size\n    fix: use a whole number from {low} to {high}")
     return value
 
 
@@ -194,7 +200,7 @@ def build_settings(manifest_path: Path, flags: Mapping[str, Any], environ: Mappi
             chosen[field] = Setting(key.default, "default")
     if chosen["executor"].value != "ray":
         if chosen["ray_address"].source == KEYS["ray_address"].flag:
-            raise InputError(f"--ray-address needs the ray executor, and the executor is {chosen['executor'].value!r} "
+            raise _input_error(f"--ray-address needs the ray executor, and the executor is {chosen['executor'].value!r} "
                              f"(from {chosen['executor'].source})\n    fix: add --executor ray, or drop --ray-address")
         # An address from the environment or the file is for builds that choose Ray: not used here.
         chosen["ray_address"] = Setting(None, "default")

@@ -155,10 +155,27 @@ def test_config_settings_do_not_enter_the_plan(tmp_path: Path) -> None:
     assert json.loads(before.stdout) == json.loads(after.stdout)
 
 
-def test_the_config_module_imports_only_the_standard_library() -> None:
-    probe = ("import sys; import pixelgen.core.config as c; from pathlib import Path; c.build_settings(Path(sys.argv[1]), {}); "
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in {'pixelgen', 'yaml', 'numpy', 'click', 'PIL'}))")
-    pyproject = Path(__file__).resolve().parents[3] / "pyproject.toml"  # read and parsed: it names pixelgen
-    done = subprocess.run([sys.executable, "-c", probe, str(pyproject)], capture_output=True, text=True, timeout=60)
+def test_reading_settings_on_the_no_op_path_imports_little(tmp_path: Path) -> None:
+    """The no-op shortcut reads the config file: no YAML, numpy, click, not even dataclasses (the errors' import)."""
+    root, manifest = _repo(tmp_path)
+    (root / "pyproject.toml").write_text('[project]\nname = "game"\ndependencies = ["pixelgen"]\n\n[tool.pixelgen]\nexecutor = "ray"\n')
+    probe = ("import sys; import pixelgen.core.config as c; from pathlib import Path; "
+             "print(c.build_settings(Path(sys.argv[1]), {}).executor.value); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in {'pixelgen', 'yaml', 'numpy', 'click', 'PIL', 'dataclasses'}))")
+    done = subprocess.run([sys.executable, "-c", probe, str(manifest)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['pixelgen', 'pixelgen.core', 'pixelgen.core.config', 'pixelgen.errors']"
+    assert done.stdout.split("\n")[:2] == ["ray", "['pixelgen', 'pixelgen.core', 'pixelgen.core.config']"]
+
+
+@pytest.mark.parametrize(("text", "parsed"), [
+    ('[project]\nname = "pixelgen"\n[project.scripts]\npixelgen = "pixelgen.fastcli:main"\n[tool.ruff]\nline-length = 140\n', False),
+    ("[tool.pixelgen]\nbatch-size = 2\n", True),
+    ('[tool]\n"pixelgen" = {batch-size = 2}\n', True),
+    ("tool.pixelgen.batch-size = 2\n", True),
+])
+def test_a_pyproject_is_parsed_only_when_it_may_hold_the_table(tmp_path: Path, text: str, parsed: bool) -> None:
+    from pixelgen.core import config
+
+    (tmp_path / "pyproject.toml").write_text(text)
+    assert bool(config._MAY_HAVE_TABLE.search(text.encode())) is parsed
+    assert (find_config(tmp_path) is not None) is parsed
