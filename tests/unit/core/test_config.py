@@ -179,3 +179,9 @@ def test_a_pyproject_is_parsed_only_when_it_may_hold_the_table(tmp_path: Path, t
     (tmp_path / "pyproject.toml").write_text(text)
     assert bool(config._MAY_HAVE_TABLE.search(text.encode())) is parsed
     assert (find_config(tmp_path) is not None) is parsed
+
+
+def test_the_executors_the_file_accepts_are_the_ones_the_build_knows() -> None:
+    from pixelgen.core import config, executor
+
+    assert config.EXECUTORS == executor.EXECUTORS
