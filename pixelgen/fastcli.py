@@ -63,8 +63,13 @@ def try_noop(argv: list[str]) -> int | None:
     options = _parse(argv)
     if options is None:
         return None
+    from pixelgen.core.config import build_settings
     from pixelgen.core.noop import shortcut
 
+    try:
+        build_settings(Path(options["manifest"]), {})
+    except Exception:  # noqa: BLE001 - a broken config file or variable: the full command line reports it, work or not
+        return None
     cache = options.get("--cache-dir") or os.environ.get("PIXELGEN_CACHE")  # click reads the same variable
     if cache is not None and not cache:
         return None

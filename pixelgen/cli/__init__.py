@@ -349,7 +349,8 @@ def status(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None
 @only_option
 @click.option("--force", is_flag=True, help="Ignore the cache: render and post-process again.")
 @click.option("--check", is_flag=True, help="Render nothing; exit 1 if the lock, outputs or records are out of date.")
-@click.option("--batch-size", type=click.IntRange(1, 64), default=1, show_default=True, help="Images per pipeline call.")
+@click.option("--batch-size", type=click.IntRange(1, 64), default=None,
+              help="Images per pipeline call (default: $PIXELGEN_BATCH_SIZE, else batch-size in pixelgen.toml, else 1).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--dtype", type=click.Choice(["float16", "bfloat16"]), default=None, help="GPU precision (default float16; CPU always float32).")
 @click.option("--keep-going", is_flag=True, help="Build every asset that can be built, then report failures.")
@@ -362,15 +363,17 @@ def status(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None
               help="A hand touch-up based on an old render: keep it in place (and warn), drop it for the new render, or fail.")
 @click.option("--shard", metavar="I/N", help="Render shard I of N (from 0) into the cache and write nothing else; N alone takes I from $JOB_COMPLETION_INDEX.")
 @click.option("--finish", is_flag=True, help="After the shards: write outputs, lock and records from the cache; fail if a render is missing.")
-@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="Where renders and post-processing run: this process, or a Ray cluster (pip install 'pixelgen[ray]').")
-@click.option("--ray-address", metavar="auto|HOST:PORT", help="The Ray cluster to join (default: start one on this machine).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default=None,
+              help="Where renders and post-processing run: this process, or a Ray cluster (pip install 'pixelgen[ray]'). "
+                   "Default: $PIXELGEN_EXECUTOR, else executor in pixelgen.toml or [tool.pixelgen], else local.")
+@click.option("--ray-address", metavar="auto|HOST:PORT",
+              help="The Ray cluster to join (default: $PIXELGEN_RAY_ADDRESS, else ray-address in the config file, else start one here).")
 @_json_option("Print the summary as JSON on stdout (a list with several manifests).")
 @_verbosity
 @_friendly
 def build(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None, only: tuple[str, ...], force: bool, check: bool,
-          batch_size: int, device: str, dtype: str | None, keep_going: bool, deploy: Path | None, gates: str, metrics_file: Path | None,
-          strip_metadata: bool, sbom_timestamp: str | None, override_mode: str, shard: str | None, finish: bool, executor: str,
+          batch_size: int | None, device: str, dtype: str | None, keep_going: bool, deploy: Path | None, gates: str, metrics_file: Path | None,
+          strip_metadata: bool, sbom_timestamp: str | None, override_mode: str, shard: str | None, finish: bool, executor: str | None,
           ray_address: str | None, as_json: bool) -> None:
     """Build the assets of each MANIFEST (only what changed)."""
     from dataclasses import asdict
@@ -392,6 +395,11 @@ def build(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None,
             raise InputError("--shard renders into the cache only; it cannot be combined with --finish or --check")
 
     def one(manifest: Path) -> tuple[int, Any]:
+        from pixelgen.core.config import build_settings
+
+        # Flag > environment > config file > default; a bad config file stops here (exit 2), before anything is written.
+        settings = build_settings(manifest, {"executor": executor, "ray_address": ray_address, "batch_size": batch_size})
+        log.info("%s: %s", manifest, settings.describe())
         if may_shortcut:
             from pixelgen.core.noop import shortcut
 
@@ -403,9 +411,10 @@ def build(manifests: tuple[Path, ...], out: Path | None, cache_dir: Path | None,
 
         options = _options(
             out=out, cache_dir=cache_dir, only=frozenset(only) or None, force=force, check=check,
-            batch_size=batch_size, device=device, dtype=dtype, keep_going=keep_going, progress=not (as_json or _quiet()),
+            batch_size=settings.batch_size.value, device=device, dtype=dtype, keep_going=keep_going, progress=not (as_json or _quiet()),
             sbom_timestamp=sbom_timestamp, strip_metadata=strip_metadata, metrics_file=metrics_file, gates=gates, deploy=deploy,
-            overrides=override_mode, shard=shard_of_n, finish=finish or None, executor=executor, ray_address=ray_address,
+            overrides=override_mode, shard=shard_of_n, finish=finish or None, executor=settings.executor.value,
+            ray_address=settings.ray_address.value, executor_from=settings.executor.source,
         )
         # With --json, stdout is the summary alone: whatever a library prints meanwhile (Ray's worker notices) goes to stderr.
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():

@@ -117,11 +117,15 @@ def build(
         digests = FileDigestCache(ws.cache_dir / "file-digests.json")
         _check_model_files(ws, ws.lock, digests)
 
-        # 5a. Train the LoRAs the renders below need (and declared ones never trained) that the cache lacks.
+        # 5a. Train the LoRAs the renders below need (and declared ones never trained) that the cache lacks;
+        # shards and the finishing build never train: training is the stage before them.
         if ws.plan.trainings:
-            from pixelgen.core.training import stale_trainings, train_for_build
+            from pixelgen.core.training import stale_trainings, train_for_build, trained_for_shard
 
-            ws.trained = train_for_build(ws, stale_posts, options)
+            if options.shard is not None or options.finish:
+                ws.trained = trained_for_shard(ws, options)
+            else:
+                ws.trained = train_for_build(ws, stale_posts, options)
             summary.trained = stale_trainings(ws, ws.trained)
 
         # 6. Render and post-process what the cache lacks.
@@ -144,8 +148,14 @@ def build(
             from pixelgen.core.executor import GeneratorInputs, make_executor
 
             # --finish renders nothing, so it never needs the cluster.
-            executor = make_executor("local" if options.finish else options.executor, options.ray_address, start_generator,
-                                     generator_factory, GeneratorInputs(ws.manifest, ws.cache_dir, ws.resolved))
+            executor_name = "local" if options.finish else options.executor
+            trained_weights = ()
+            if executor_name == "ray" and ws.plan.trainings and stale_posts:
+                from pixelgen.core.training import weights_for_workers
+
+                trained_weights = weights_for_workers(ws)
+            executor = make_executor(executor_name, options.ray_address, start_generator, generator_factory,
+                                     GeneratorInputs(ws.manifest, ws.cache_dir, ws.resolved, trained_weights))
             runner = Runner(
                 ws.store,
                 start_generator,
@@ -156,6 +166,8 @@ def build(
                 progress=progress,
                 executor=executor,
             )
+            if stale_posts:
+                summary.executor = {"name": executor.name, "from": options.executor_from if executor.name == options.executor else "--finish"}
             try:
                 result = runner.run(ws.plan, stale_posts)
             finally:

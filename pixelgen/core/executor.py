@@ -139,6 +139,8 @@ class GeneratorInputs:
     manifest: Any
     cache_dir: Any
     resolved: Any
+    # (LoRA name, sha256, safetensors bytes) of the trained LoRAs: a worker on another machine cannot read the driver's cache.
+    trained_weights: tuple[tuple[str, str, bytes], ...] = ()
 
 
 def make_executor(name: str, ray_address: str | None, start_local_generator: Callable[[], Any],

@@ -1,9 +1,11 @@
 """``--executor ray``: render batches on a pool of Ray actors, post-processing as Ray tasks.
 
 * One actor holds one pipeline: ``num_gpus=1`` each where the cluster has GPUs,
-  else one CPU each. Batches that share a pipeline configuration (model, LoRAs,
-  device settings: ``RenderJob.group``) go to one pool, so a pipeline is loaded
-  once per actor and group, not once per batch.
+  else one CPU each (see :class:`_RenderActor` for the device it renders on).
+  Batches that share a pipeline configuration (model, LoRAs, device settings:
+  ``RenderJob.group``) are sent together, one configuration after another, to
+  one pool of actors kept for the whole render stage, so a base pipeline loads
+  once per actor and only LoRAs change between configurations, as in one process.
 * Post-processing (pure numpy) runs as Ray tasks on CPU workers.
 * Only results travel back: the driver stores them, writes the outputs, the
   lock and the records, once (:mod:`pixelgen.core.executor`).
@@ -43,13 +45,38 @@ def _import_ray() -> tuple[Any, list[str]]:
 
 
 class _RenderActor:
-    """Holds one pipeline; made into a Ray actor class by :func:`_actor_class`."""
+    """Holds one pipeline; made into a Ray actor class in :meth:`RayExecutor._connect`.
+
+    The device is the one Ray granted: an actor given a GPU sees only that GPU
+    (Ray sets ``CUDA_VISIBLE_DEVICES`` to its id), so ``--device auto`` renders on
+    it when torch sees CUDA there, and on the CPU when it does not (a logical GPU
+    declared with ``ray start --num-gpus`` on a machine without one, or a CPU
+    build of torch). An actor given no GPU is kept off every GPU of its node
+    (``CUDA_VISIBLE_DEVICES`` emptied before torch loads), so CPU actors never
+    crowd a GPU the scheduler did not give them.
+    """
 
     def __init__(self, make_generator: Callable[[], Any]) -> None:
         import os
 
+        import ray
+
         self.pid = os.getpid()
+        self.gpu_ids = [str(gpu) for gpu in ray.get_gpu_ids()]
+        if not self.gpu_ids:
+            os.environ["CUDA_VISIBLE_DEVICES"] = ""
         self.generator = make_generator()
+
+    def placement(self) -> dict[str, Any]:
+        """Where this actor runs and on what: what Ray granted it, and the device torch chose."""
+        import os
+
+        import ray
+
+        context = ray.get_runtime_context()
+        return {"pid": self.pid, "node": context.get_node_id(), "gpu_ids": self.gpu_ids,
+                "visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "device": getattr(self.generator, "device", None),
+                "resources": context.get_assigned_resources()}
 
     def render(self, batch: Sequence[RenderJob], conditions: Any = None) -> tuple[list[bytes], float]:
         """PNG bytes of each image (encoding here, not on the driver, keeps the driver from becoming the bottleneck)."""
@@ -84,6 +111,9 @@ class RayExecutor:
         self._owns_connection = False
         self.actors_started = 0
         self.retried = 0
+        self.placements: list[dict[str, Any]] = []  # one per actor that rendered: see _RenderActor.placement
+        self._pool: list[Any] = []  # idle render actors, kept from one pipeline configuration and level to the next
+        self._described: list[Any] = []
 
     def _connect(self) -> None:
         if self._connected:
@@ -130,7 +160,9 @@ class RayExecutor:
         ray = self.ray
         pending = list(reversed(batches))  # popped from the end: the Runner's order
         attempts: dict[int, int] = defaultdict(int)
-        idle = [self._new_actor() for _ in range(self._pool_size(len(batches)))]
+        while len(self._pool) < self._pool_size(len(batches)):
+            self._pool.append(self._new_actor())
+        idle = self._pool  # kept for the next configuration and level: an actor loads its base pipeline once
         in_flight: dict[Any, tuple[Any, tuple[Sequence[RenderJob], Any]]] = {}
         try:
             while pending or in_flight:
@@ -157,13 +189,34 @@ class RayExecutor:
                     idle.append(actor)
                     yield batch, _cause(exc), 0.0
                     continue
+                if actor not in self._described:
+                    self._described.append(actor)
+                    self._note_placement(actor)
                 idle.append(actor)
                 yield batch, images, seconds
         finally:
-            for actor in idle + [actor for actor, _ in in_flight.values()]:
+            for actor, _ in in_flight.values():  # stopped early (an error): busy actors are not reused
                 ray.kill(actor, no_restart=True)
 
+    def _release_actors(self) -> None:
+        """Kill the idle render actors: their CPUs (or GPUs) are free for post-processing, or for other jobs."""
+        for actor in self._pool:
+            self.ray.kill(actor, no_restart=True)
+        self._pool.clear()
+
+    def _note_placement(self, actor: Any) -> None:
+        placement = self.ray.get(actor.placement.remote())
+        self.placements.append(placement)
+        granted = f"GPU {', '.join(placement['gpu_ids'])}" if placement["gpu_ids"] else "no GPU"
+        log.info("render worker %s on node %s: %s granted, rendering on %s", placement["pid"], placement["node"][:12], granted,
+                 placement["device"] or "its own device")
+        if placement["gpu_ids"] and placement["device"] == "cpu":
+            log.warning("render worker %s was granted GPU %s but torch sees no CUDA device there (a logical GPU, or a CPU build "
+                        "of torch): it renders on the CPU", placement["pid"], ", ".join(placement["gpu_ids"]))
+
     def postprocess(self, work: Sequence[PostWork]) -> Iterator[tuple[PostWork, Any]]:
+        # Every render is done before post-processing: CPU render actors would otherwise hold the CPUs its tasks need.
+        self._release_actors()
         if not work:
             return
         self._connect()
@@ -192,6 +245,8 @@ class RayExecutor:
     def close(self) -> None:
         import sys
 
+        if self._connected and self.ray.is_initialized():
+            self._release_actors()
         if self._owns_connection and self.ray.is_initialized():
             self.ray.shutdown()
         # The records written next list the installed distributions: the same whichever executor ran.

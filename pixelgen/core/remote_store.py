@@ -17,7 +17,9 @@ whose object is intact, so they agree. Every read re-hashes the object; a
 record or object that is not what pixelgen writes is skipped with a warning,
 never acted on. ``s3fs`` (``pip install 'pixelgen[s3]'``) provides ``s3://``;
 endpoint and credentials come from the usual AWS variables (``AWS_ENDPOINT_URL``
-for an S3-compatible server) or fsspec's ``FSSPEC_S3_*``.
+for an S3-compatible server) or fsspec's ``FSSPEC_S3_*``. ``gcsfs``
+(``pip install 'pixelgen[gcs]'``) provides ``gs://``: Google's default
+credentials, or ``STORAGE_EMULATOR_HOST`` for an emulator.
 """
 
 from __future__ import annotations
@@ -78,10 +80,9 @@ class RemoteStore:
 
             self.fs, self.base = url_to_fs(url)
         except ImportError as exc:
-            raise EnvironmentProblem(
-                f"the shared cache {url} needs {exc.name or 'a file-system package'}\n"
-                "    fix: pip install 'pixelgen[s3]' (s3fs for s3://; gcsfs for gs://)"
-            ) from None
+            extra = {"s3": "s3", "gs": "gcs", "gcs": "gcs"}.get(url.split("://", 1)[0])
+            fix = f"pip install 'pixelgen[{extra}]'" if extra else f"install the fsspec file system for {url.split('://', 1)[0]}://"
+            raise EnvironmentProblem(f"the shared cache {url} needs {exc.name or 'a file-system package'}\n    fix: {fix}") from None
         self.url = url
         self.base = self.base.rstrip("/")
         self._local_files = type(self.fs).__name__ == "LocalFileSystem"

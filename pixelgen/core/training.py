@@ -16,6 +16,7 @@ actually trained.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -391,6 +392,68 @@ def train_for_build(ws: Any, stale_posts: Sequence[Any], options: Any) -> dict[s
     return run_trainings(ws, sorted(names), device=options.device, force=options.force, progress=progress)
 
 
+def trained_for_shard(ws: Any, options: Any) -> dict[str, TrainOutcome]:
+    """``--shard`` and ``--finish`` never train: every trained LoRA must already be in the shared cache.
+
+    Shards run at once, so a shard that trained would train the same LoRA N
+    times over (and a shard that waited for another would need a scheduler);
+    training is a stage before rendering, like the finishing build after it.
+    """
+    missing = sorted(name for name, job in ws.plan.trainings.items() if not ws.store.has(TRAIN_LEVEL, job.key))
+    if missing:
+        from pixelgen.errors import EnvironmentProblem
+
+        step = "--finish" if options.finish else f"--shard {options.shard[0]}/{options.shard[1]}"
+        names = ", ".join(repr(name) for name in missing)
+        raise EnvironmentProblem(
+            f"{step}: the LoRA{'s' if len(missing) > 1 else ''} {names} of {ws.manifest.path.name} "
+            f"{'are' if len(missing) > 1 else 'is'} trained by the build and not in the cache ({ws.cache_dir}); "
+            "shards run in parallel, so they do not train\n"
+            f"    fix: train first, once, with the same cache: `pixelgen train {ws.manifest.path}` "
+            "(deploy/k8s/train.yaml on Kubernetes), then run the shards and the finishing build"
+        )
+    return run_trainings(ws, sorted(ws.plan.trainings))  # from the cache: writes each LoRA's file where renders load it
+
+
+def weights_for_workers(ws: Any) -> tuple[tuple[str, str, bytes], ...]:
+    """(name, sha256, bytes) of every trained LoRA the cache holds, for render workers on other machines (Ray).
+
+    A worker elsewhere cannot read the driver's cache folder, so the weights travel with the generator's inputs.
+    """
+    from pixelgen.files.hashing import sha256_bytes
+
+    weights = []
+    for name, job in sorted(getattr(ws.plan, "trainings", {}).items()):
+        outcome = ws.trained.get(name)
+        data = outcome.path.read_bytes() if outcome is not None else None
+        if data is None:
+            hit = ws.store.get(TRAIN_LEVEL, job.key)
+            data = hit.data if hit is not None else None
+        if data is not None:
+            weights.append((name, sha256_bytes(data), data))
+    return tuple(weights)
+
+
+def _weights_on_this_machine(weights: Sequence[tuple[str, str, bytes]]) -> dict[str, Path]:
+    """Write trained LoRAs received from the driver into a folder of this machine; their paths by name."""
+    import tempfile
+
+    from pixelgen.files.fsutil import write_bytes_atomic
+    from pixelgen.files.hashing import sha256_bytes, sha256_file
+
+    folder = Path(tempfile.gettempdir()) / f"pixelgen-trained-loras-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    paths = {}
+    for name, digest, data in weights:
+        if sha256_bytes(data) != digest:
+            raise RuntimeError(f"the trained LoRA {name!r} was damaged on its way to this worker")
+        path = folder / f"{name}-{digest[:16]}.safetensors"
+        if not path.is_file() or path.is_symlink() or sha256_file(path) != digest:
+            write_bytes_atomic(path, data)
+        paths[name] = path
+    return paths
+
+
 def stale_trainings(ws: Any, outcomes: dict[str, TrainOutcome]) -> list[str]:
     return sorted(name for name, outcome in outcomes.items() if outcome.trained)
 
@@ -406,8 +469,11 @@ def lora_specs_for_render(ws: Any) -> dict[str, Any]:
     cached = [name for name, job in getattr(plan, "trainings", {}).items() if name not in outcomes and ws.store.has(TRAIN_LEVEL, job.key)]
     if cached:
         outcomes.update(run_trainings(ws, cached))
-    for name, outcome in outcomes.items():
-        specs[name] = LoraSpec(name=name, kind="file", source=str(outcome.path), license=specs[name].license)
+    paths = {name: outcome.path for name, outcome in outcomes.items()}
+    # A Ray worker: the driver sent the weights (its cache folder may be on another machine).
+    paths.update(_weights_on_this_machine(getattr(ws, "trained_weights", ())))
+    for name, path in paths.items():
+        specs[name] = LoraSpec(name=name, kind="file", source=str(path), license=specs[name].license)
     return specs
 
 

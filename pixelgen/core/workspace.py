@@ -53,6 +53,7 @@ class BuildOptions:
     finish: bool = False  # every render must come from the cache (the step after the shards)
     executor: str = "local"  # where renders and post-processing run: "local" | "ray" (pixelgen.core.executor)
     ray_address: str | None = None  # "auto", HOST:PORT; None starts a Ray instance on this machine
+    executor_from: str = field(default="default", compare=False)  # the flag, variable or config file key that chose it
 
     def __post_init__(self) -> None:
         # Checked before any work, so a bad option never leaves a half-recorded build.
@@ -92,6 +93,8 @@ class BuildSummary:
     render_to_deploy_ms: float | None = None  # from the last render/post-process finishing to the deploy finishing
     rendered: int = 0
     trained: list[str] = field(default_factory=list)  # LoRAs trained by this build (not taken from the cache)
+    # What ran this build's renders and post-processing, and what chose it (pixelgen.core.config); None when nothing ran.
+    executor: dict[str, str] | None = None
     failed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     images_per_second: float | None = None

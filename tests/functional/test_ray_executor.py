@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,71 +18,19 @@ import time
 from pathlib import Path
 
 import pytest
+import ray_helpers
 
 pytest.importorskip("ray", reason="pip install 'pixelgen[ray]'")
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-RAY = Path(sys.executable).with_name("ray")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start(arguments: list[str], log: Path) -> subprocess.Popen:
-    # --block keeps `ray start` in the foreground; its own session lets the fixture stop exactly what it started.
-    return subprocess.Popen([str(RAY), "start", "--block", *arguments], stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            start_new_session=True, env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)  # `ray start --block` stops its node's processes on SIGTERM
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory: pytest.TempPathFactory):
-    """``ray start --head`` plus a second node process joining it; yields the address."""
-    folder = tmp_path_factory.mktemp("ray")
-    port = _free_port()
-    address = f"127.0.0.1:{port}"
-    common = ["--num-gpus=0", "--object-store-memory=200000000", "--disable-usage-stats"]
-    head = _start(["--head", f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=2", "--include-dashboard=false",
-                   f"--temp-dir={folder}", *common], folder / "head.log")
-    nodes = [head]
-    try:
-        _wait_for_nodes(address, 1, head, folder / "head.log")
-        nodes.append(_start([f"--address={address}", "--node-ip-address=127.0.0.1", "--num-cpus=1", *common], folder / "node.log"))
-        _wait_for_nodes(address, 2, nodes[-1], folder / "node.log")
+    """``ray start --head`` plus a second node process joining it, CPU only; yields the address."""
+    with ray_helpers.ray_cluster(tmp_path_factory.mktemp("ray"), head_cpus=2, second_node_cpus=1) as address:
         yield address
-    finally:
-        for process in reversed(nodes):
-            _stop(process)
-
-
-def _wait_for_nodes(address: str, count: int, process: subprocess.Popen, log: Path) -> None:
-    probe = ("import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR'); "
-             "print(sum(1 for n in ray.nodes() if n['Alive']))")
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"ray start exited ({process.returncode}):\n{log.read_text()[-3000:]}")
-        try:  # a probe of a cluster that is not up yet can block: it must not outlive the deadline
-            done = subprocess.run([sys.executable, "-c", probe, address], capture_output=True, text=True, timeout=60)
-        except subprocess.TimeoutExpired:
-            continue
-        if done.returncode == 0 and done.stdout.strip() and int(done.stdout.split()[-1]) >= count:
-            return
-        time.sleep(2)
-    pytest.fail(f"the Ray cluster did not reach {count} node(s):\n{log.read_text()[-3000:]}")
 
 
 def _checkout(folder: Path) -> Path:
@@ -203,3 +150,4 @@ def test_keep_going_keeps_its_meaning_on_the_cluster(ray_cluster: str, tmp_path:
     summary = build(manifest, BuildOptions(**options, keep_going=True), make_generator=lambda ws: _SlimeFailsGenerator())
     assert set(summary.failed) == {"slime"} and "ran out of memory" in summary.failed["slime"]
     assert summary.built == 2 and (tmp_path / "out" / "game" / "hero" / "default.png").is_file()
+

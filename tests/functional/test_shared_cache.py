@@ -1,4 +1,4 @@
-"""Builders on different machines sharing one S3 bucket as their cache (a local S3 server the test starts)."""
+"""Builders on different machines sharing one bucket as their cache: S3 (moto's server) and GCS (an emulator), both started by the test."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from gcs_helpers import gcs_server, new_gcs_bucket
 from s3_helpers import new_bucket, s3_server
 
 from pixelgen.files.hashing import sha256_bytes
@@ -52,6 +53,26 @@ def s3():
         yield environment
 
 
+@pytest.fixture(scope="module")
+def gcs():
+    with gcs_server() as environment:
+        yield environment
+
+
+@pytest.fixture(params=["s3", "gs"])
+def bucket(request) -> tuple[str, dict[str, str], object]:
+    """(a fresh bucket's URL, the environment a builder needs for it, an fsspec file system on it)."""
+    if request.param == "s3":
+        environment = request.getfixturevalue("s3")
+        import s3fs
+
+        return new_bucket(), environment, s3fs.S3FileSystem(skip_instance_cache=True)
+    environment = request.getfixturevalue("gcs")
+    import gcsfs
+
+    return new_gcs_bucket(), environment, gcsfs.GCSFileSystem(skip_instance_cache=True)
+
+
 def _checkout(root: Path, name: str) -> Path:
     folder = root / name
     folder.mkdir()
@@ -64,11 +85,11 @@ def _outputs(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name not in run_records}
 
 
-def test_two_concurrent_builders_share_one_bucket(s3, tmp_path: Path) -> None:
-    url = new_bucket()
+def test_two_concurrent_builders_share_one_bucket(bucket, tmp_path: Path) -> None:
+    url, bucket_environment, fs = bucket
     script = tmp_path / "builder.py"
     script.write_text(BUILDER)
-    environment = {**os.environ, **s3, "PIXELGEN_CACHE": url, "HF_HUB_OFFLINE": "1"}
+    environment = {**os.environ, **bucket_environment, "PIXELGEN_CACHE": url, "HF_HUB_OFFLINE": "1"}
     processes = []
     for name in ("a", "b"):
         manifest = _checkout(tmp_path, name)
@@ -84,10 +105,7 @@ def test_two_concurrent_builders_share_one_bucket(s3, tmp_path: Path) -> None:
     assert _outputs(tmp_path / "a" / "out") == _outputs(tmp_path / "b" / "out")
 
     # The bucket: one record per job (both builders made the same bytes), every object intact.
-    import s3fs
-
-    fs = s3fs.S3FileSystem(skip_instance_cache=True)
-    base = url[len("s3://"):]
+    base = url.split("://", 1)[1]
     records = [p for p in fs.find(f"{base}/jobs") if p.endswith(".json")]
     keys = {p.rsplit("/", 2)[-2] for p in records}
     assert len(records) == len(keys) == 12  # 6 renders and 6 post-processed images

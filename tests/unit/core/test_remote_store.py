@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from gcs_helpers import gcs_server, new_gcs_bucket
 from s3_helpers import new_bucket, s3_server
 
 from pixelgen.core.remote_store import (
@@ -29,12 +30,21 @@ def s3():
         yield environment
 
 
-@pytest.fixture(params=["s3", "file"])
+@pytest.fixture(scope="module")
+def gcs():
+    with gcs_server() as environment:
+        yield environment
+
+
+@pytest.fixture(params=["s3", "gs", "file"])
 def remote(request, tmp_path: Path) -> RemoteStore:
-    """The same store over a local S3 server and over a shared folder (file://)."""
+    """The same store over a local S3 server, a local GCS emulator (gcsfs) and a shared folder (file://)."""
     if request.param == "s3":
         request.getfixturevalue("s3")
         return RemoteStore(new_bucket())
+    if request.param == "gs":
+        request.getfixturevalue("gcs")
+        return RemoteStore(new_gcs_bucket())
     return RemoteStore(f"file://{tmp_path / 'shared'}")
 
 

@@ -1,0 +1,106 @@
+"""A real local Ray cluster for the farm tests: ``ray start --head`` (plus a second node), stopped exactly as started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+RAY = Path(sys.executable).with_name("ray")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start(arguments: list[str], log: Path) -> subprocess.Popen:
+    # --block keeps `ray start` in the foreground; its own session lets the fixture stop exactly what it started.
+    return subprocess.Popen([str(RAY), "start", "--block", *arguments], stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            start_new_session=True, env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)  # `ray start --block` stops its node's processes on SIGTERM
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextmanager
+def ray_cluster(folder: Path, *, head_cpus: int = 2, head_gpus: int = 0, second_node_cpus: int = 0) -> Iterator[str]:
+    """A head node (``--num-gpus`` declares logical GPUs: Ray schedules on them whether or not CUDA is there),
+    and a second CPU node joining it when ``second_node_cpus``; yields the address."""
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    common = ["--object-store-memory=200000000", "--disable-usage-stats"]
+    head = _start(["--head", f"--port={port}", "--node-ip-address=127.0.0.1", f"--num-cpus={head_cpus}", f"--num-gpus={head_gpus}",
+                   "--include-dashboard=false", f"--temp-dir={folder}", *common], folder / "head.log")
+    nodes = [head]
+    try:
+        wait_for_nodes(address, 1, head, folder / "head.log")
+        if second_node_cpus:
+            nodes.append(_start([f"--address={address}", "--node-ip-address=127.0.0.1", f"--num-cpus={second_node_cpus}",
+                                 "--num-gpus=0", *common], folder / "node.log"))
+            wait_for_nodes(address, 2, nodes[-1], folder / "node.log")
+        yield address
+    finally:
+        for process in reversed(nodes):
+            _stop(process)
+
+
+def wait_for_nodes(address: str, count: int, process: subprocess.Popen, log: Path) -> None:
+    probe = ("import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR'); "
+             "print(sum(1 for n in ray.nodes() if n['Alive']))")
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"ray start exited ({process.returncode}):\n{log.read_text()[-3000:]}")
+        try:  # a probe of a cluster that is not up yet can block: it must not outlive the deadline
+            done = subprocess.run([sys.executable, "-c", probe, address], capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            continue
+        if done.returncode == 0 and done.stdout.strip() and int(done.stdout.split()[-1]) >= count:
+            return
+        time.sleep(2)
+    pytest.fail(f"the Ray cluster did not reach {count} node(s):\n{log.read_text()[-3000:]}")
+
+
+# Ray's state as its control store (GCS) keeps it, dead actors included: the dashboard's state API is not in the plain
+# `ray` extra, so this reads the actor table the dashboard itself serves from.
+ACTOR_TABLE = """\
+import json, sys
+import ray
+from ray._private.state import state
+from ray.core.generated import gcs_pb2
+ray.init(address=sys.argv[1], logging_level="ERROR")
+found = []
+for raw in state._connect_and_get_accessor().get_actor_table(None, None):
+    actor = gcs_pb2.ActorTableData.FromString(raw)
+    if actor.class_name == sys.argv[2]:
+        found.append({"state": gcs_pb2.ActorTableData.ActorState.Name(actor.state),
+                      "required_resources": dict(actor.required_resources),
+                      "assigned": {m.name: [i.index for i in m.resource_ids] for m in actor.resource_mapping}})
+print(json.dumps(found))
+"""
+
+
+def actors_of_class(address: str, class_name: str) -> list[dict]:
+    """Every actor of this class the cluster has placed (alive or dead): its required and assigned resources."""
+    import json
+
+    done = subprocess.run([sys.executable, "-c", ACTOR_TABLE, address, class_name], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
