@@ -11,9 +11,10 @@ palette). Per tool and split it prints:
 
 * output: share of images the tool gave an output for (a refusal or crash
   counts against it); for images without a grid, pixelgen should refuse;
-* size: share of clear-grid images (``grid`` "clear" or "soft", with an
+* size: share of images with a grid (``grid`` "clear" or "soft", with an
   eye-judged ``native`` size) whose output is within +-max(1 px, 2 %) of the
-  judged size on both axes;
+  judged size on both axes; "clear grids only" counts the ``clear`` ones alone
+  (the issue's target is stated on clear-grid renders);
 * idempotent: share of outputs ``y`` for which the tool, run on the x4
   nearest-neighbour upscale of ``y``, gives ``y`` again (pixelgen: every mode
   and k = 2..8, see --modes);
@@ -106,12 +107,23 @@ class Tally:
     no_grid: int = 0
     size_cases: int = 0
     size_ok: int = 0
+    clear_cases: int = 0  # the target counts images whose grid was judged "clear"
+    clear_ok: int = 0
     idem_cases: int = 0
     idem_ok: int = 0
     colours: list[int] = field(default_factory=list)
     ms: list[float] = field(default_factory=list)
     scene_removed: list[float] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
+
+    def count_size(self, entry: dict, got: tuple[int, int]) -> bool:
+        ok = within(got, tuple(entry["native"]))
+        self.size_cases += 1
+        self.size_ok += ok
+        if entry.get("grid") == "clear":
+            self.clear_cases += 1
+            self.clear_ok += ok
+        return ok
 
 
 def pixelgen_whole_call(path: Path) -> tuple[np.ndarray | None, float, dict]:
@@ -145,11 +157,8 @@ def score_pixelgen(entries: list[dict], images: Path, tally: Tally, ks: list[int
         colours = out[out[..., 3] > 0][:, :3]
         tally.colours.append(int(np.unique(colours.astype(np.uint32) @ np.array([65536, 256, 1], np.uint32)).size) if colours.size else 0)
         if entry.get("native") and not no_grid:
-            tally.size_cases += 1
             got = (out.shape[1], out.shape[0])
-            if within(got, tuple(entry["native"])):
-                tally.size_ok += 1
-            else:
+            if not tally.count_size(entry, got):
                 tally.misses.append(
                     f"{entry['file']}: {got[0]}x{got[1]} vs judged {entry['native'][0]}x{entry['native'][1]} "
                     f"(cell {report['cell'][0]:.2f}, confidence {report['confidence']:.2f}; "
@@ -187,8 +196,7 @@ def score_peer(name: str, adapter, entries: list[dict], images: Path, tally: Tal
         colours = out[out[..., 3] > 0][:, :3]
         tally.colours.append(int(np.unique(colours.astype(np.uint32) @ np.array([65536, 256, 1], np.uint32)).size) if colours.size else 0)
         if entry.get("native") and not no_grid:
-            tally.size_cases += 1
-            tally.size_ok += within((out.shape[1], out.shape[0]), tuple(entry["native"]))
+            tally.count_size(entry, (out.shape[1], out.shape[0]))
         upscaled = scratch / f"{name}-{Path(entry['file']).stem}-x4.png"
         upscaled.write_bytes(encode(upscale(out, 4)))
         again = adapter(upscaled)
@@ -208,7 +216,7 @@ def row(name: str, tally: Tally) -> str:
     ms = f"{statistics.median(tally.ms):.0f}" if tally.ms else "n/a"
     return (
         f"| {name} | {pct(outputs_on_grid, grid_images)} | {pct(tally.refused_no_grid, tally.no_grid)} | "
-        f"{pct(tally.size_ok, tally.size_cases)} | {pct(tally.idem_ok, tally.idem_cases)} | {colours} | {scene} | {ms} |"
+        f"{pct(tally.size_ok, tally.size_cases)} | {pct(tally.clear_ok, tally.clear_cases)} | {pct(tally.idem_ok, tally.idem_cases)} | {colours} | {scene} | {ms} |"
     )
 
 
@@ -242,8 +250,8 @@ def main() -> None:
     for split in splits:
         chosen = [e for e in entries if e.get("split") == split]
         print(f"\n### split: {split} ({len(chosen)} images, {sum(e.get('grid') == 'none' for e in chosen)} without a grid)\n")
-        print("| tool | output (grid images) | refused (no-grid images) | size within ±max(1 px, 2 %) | idempotent | median colours | scene removed | median ms |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| tool | output (grid images) | refused (no-grid images) | size within ±max(1 px, 2 %) | size, clear grids only | idempotent | median colours | scene removed | median ms |")
+        print("|---|---|---|---|---|---|---|---|---|")
         tally = Tally()
         score_pixelgen(chosen, args.images, tally, ks)
         print(row("pixelgen", tally))
