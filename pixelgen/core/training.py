@@ -16,7 +16,7 @@ actually trained.
 
 from __future__ import annotations
 
-import os
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -434,15 +434,24 @@ def weights_for_workers(ws: Any) -> tuple[tuple[str, str, bytes], ...]:
     return tuple(weights)
 
 
-def _weights_on_this_machine(weights: Sequence[tuple[str, str, bytes]]) -> dict[str, Path]:
-    """Write trained LoRAs received from the driver into a folder of this machine; their paths by name."""
+@functools.lru_cache(maxsize=1)
+def _worker_lora_folder() -> Path:
+    """A private folder of this worker process (mkdtemp: 0700, a fresh name that no other user can plant first)."""
+    import atexit
+    import shutil
     import tempfile
 
+    folder = Path(tempfile.mkdtemp(prefix="pixelgen-trained-loras-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def _weights_on_this_machine(weights: Sequence[tuple[str, str, bytes]]) -> dict[str, Path]:
+    """Write trained LoRAs received from the driver into a folder of this machine; their paths by name."""
     from pixelgen.files.fsutil import write_bytes_atomic
     from pixelgen.files.hashing import sha256_bytes, sha256_file
 
-    folder = Path(tempfile.gettempdir()) / f"pixelgen-trained-loras-{os.getuid()}"
-    folder.mkdir(mode=0o700, exist_ok=True)
+    folder = _worker_lora_folder()
     paths = {}
     for name, digest, data in weights:
         if sha256_bytes(data) != digest:
