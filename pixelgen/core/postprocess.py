@@ -22,6 +22,7 @@ from pixelgen.pixelart import (
     palette_from_hex,
     palette_to_hex,
     pixelize,
+    undo_half_cell,
 )
 from pixelgen.pixelart.options import PixelArtOptions
 
@@ -49,6 +50,8 @@ def _shared_grids(renders: Sequence[np.ndarray], jobs: Sequence[PostJob]) -> tup
     sizes = {job.size for job in jobs}
     prior = sizes.pop() if len(sizes) == 1 else None
     grids, consistency = detect_grid_joint(list(renders), wrap=jobs[0].wrap, prior_size=prior)
+    # The half-cell trap, decided once for the set so that its frames keep one cell size.
+    grids = undo_half_cell(list(renders), grids, target=prior, wrap=jobs[0].wrap) or grids
     # A set with no visible grid is left to each image's own fallback.
     return [grid if grid.periodic else None for grid in grids], consistency
 

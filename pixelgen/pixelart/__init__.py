@@ -25,7 +25,7 @@ _EXPORTS = {
     "palette_from_hex": "palette", "palette_to_hex": "palette", "parse_gpl": "palette", "parse_hex": "palette",
     "parse_jasc_pal": "palette", "parse_png_swatch": "palette", "quantize": "palette",
     "BACKGROUND_MODES": "engine", "LOW_CONFIDENCE": "engine", "GridDetectionError": "engine",
-    "PixelizeResult": "engine", "pixelize": "engine",
+    "PixelizeResult": "engine", "pixelize": "engine", "undo_half_cell": "engine",
     "fit_to_size": "reduce", "nine_slice_fit": "reduce", "reduce_cells": "reduce",
     "ANCHORS": "options", "COLOR_MODES": "options", "DITHER_METHODS": "options", "GRID_FAILURE_MODES": "options",
     "PIXELIZE_ALGORITHM_VERSION": "options", "REDUCE_METHODS": "options", "PixelArtOptions": "options",

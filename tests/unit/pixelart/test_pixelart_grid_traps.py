@@ -135,3 +135,63 @@ def test_an_axis_that_is_an_exact_upscale_is_a_visible_grid(seed):
     assert grid.periodic
     assert grid.cell == (2.0, 2.0) and grid.cells == (128, 128)
     assert 0.25 <= grid.confidence <= 0.75
+
+
+def _drifting_half_cell_trap() -> np.ndarray:
+    """A 32x32-cell drawing at 16 px whose right and bottom halves are shifted by half a cell (8 px).
+
+    Colour edges then fall on every multiple of 8, so the strongest lattice
+    is the half cell; only locally does the drawing keep its 16-px cells,
+    as in AI renders that step outlines at half a cell.
+    """
+    rng = np.random.default_rng(7)
+    palette = rng.integers(0, 256, (6, 3), dtype=np.uint8)
+    image = np.repeat(np.repeat(palette[rng.integers(0, 6, (32, 32))], 16, axis=0), 16, axis=1)
+    image[:, 256:] = np.roll(image[:, 256:], 8, axis=1)
+    image[256:, :] = np.roll(image[256:, :], 8, axis=0)
+    return image
+
+
+def test_half_cell_lattice_with_a_drifting_phase_is_doubled() -> None:
+    image = _drifting_half_cell_trap()
+    assert detect_grid(image).cell == pytest.approx((8.0, 8.0), abs=0.05)  # the trap: edges every 8 px
+    result = pixelize(image, size=None, palette=None)
+    width, height = result.image.shape[1], result.image.shape[0]
+    assert 32 <= width <= 33 and 32 <= height <= 33  # 32 cells, plus a partial one where the phase moved
+    assert any("doubled" in note for note in result.report["notes"])
+    for k in (2, 3, 4):
+        again = pixelize(np.repeat(np.repeat(result.image, k, axis=0), k, axis=1), size=None, palette=None)
+        assert np.array_equal(again.image, result.image)
+
+
+def test_half_cell_parity_known_answers() -> None:
+    from pixelgen.pixelart.engine import HALF_CELL_PARITY, half_cell_parity
+
+    art = _art(3, 40, 40)
+    assert half_cell_parity(art) < HALF_CELL_PARITY  # a drawing at its own cells: edges at both parities
+    assert half_cell_parity(np.repeat(np.repeat(art, 2, axis=0), 2, axis=1)) == pytest.approx(1.0)  # an exact x2 upscale
+    assert half_cell_parity(np.zeros((8, 8, 4), np.uint8)) == 0.0  # no edges at all
+
+
+def test_a_declared_size_that_the_detection_meets_is_not_doubled() -> None:
+    image = _drifting_half_cell_trap()
+    result = pixelize(image, size=(64, 64), palette=None, options=PixelArtOptions(min_confidence=0.0))
+    assert result.image.shape[:2] == (64, 64)
+    assert not any("doubled" in note for note in result.report["notes"])
+
+
+def test_a_clip_in_the_half_cell_trap_is_doubled_once_for_all_frames() -> None:
+    from pixelgen.pixelart import undo_half_cell
+
+    first = _drifting_half_cell_trap()
+    second = np.roll(first, 16, axis=1)  # the next frame: the drawing moved by one cell
+    grids, _ = detect_grid_joint([first, second])
+    assert grids[0].cell == pytest.approx((8.0, 8.0), abs=0.1)
+    doubled = undo_half_cell([first, second], grids, target=None)
+    assert doubled is not None
+    assert doubled[0].cell == doubled[1].cell == pytest.approx((2 * grids[0].cell[0], 2 * grids[0].cell[1]))
+    assert all(32 <= g.cells[0] <= 33 for g in doubled)
+    assert undo_half_cell([first, second], grids, target=grids[0].cells) is None  # the declared size is met
+    art = _up(_art(5, 40, 40), 8.0)
+    own = detect_grid_joint([art, art])[0]
+    assert undo_half_cell([art, art], own, target=None) is None  # a drawing at its own cells stays
