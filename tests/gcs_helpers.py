@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from s3_helpers import patched_environ
 
 
 @contextmanager
@@ -30,16 +31,10 @@ def gcs_server() -> Iterator[dict[str, str]]:
     # gcsfs sends every request to STORAGE_EMULATOR_HOST; an anonymous token keeps it from looking for Google credentials.
     environment = {"STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{port}", "FSSPEC_GCS_TOKEN": "anon", "FSSPEC_GCS_PROJECT": "pixelgen-test",
                    "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false"}
-    saved = {name: os.environ.get(name) for name in environment}
-    os.environ.update(environment)
     try:
-        yield environment
+        with patched_environ(environment):
+            yield environment
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
         server.stop()
 
 

@@ -17,6 +17,21 @@ S3_ENVIRONMENT = {
 
 
 @contextmanager
+def patched_environ(values: dict[str, str]) -> Iterator[None]:
+    """``values`` set in os.environ for the block, the previous values (or absence) restored after."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
 def s3_server() -> Iterator[dict[str, str]]:
     """Start moto's server on a free local port; yields the environment a client (or a subprocess) needs."""
     pytest.importorskip("s3fs", reason="pip install 'pixelgen[s3]'")
@@ -28,16 +43,10 @@ def s3_server() -> Iterator[dict[str, str]]:
     server.start()
     host, port = server.get_host_and_port()
     environment = {**S3_ENVIRONMENT, "AWS_ENDPOINT_URL": f"http://{host}:{port}"}
-    saved = {name: os.environ.get(name) for name in environment}
-    os.environ.update(environment)
     try:
-        yield environment
+        with patched_environ(environment):
+            yield environment
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
         server.stop()
 
 
