@@ -35,7 +35,7 @@ LOW_CONFIDENCE = 0.5
 HALF_CELL_PARITY = 0.30
 _PARITY_TILE = 12  # cells: small enough to follow a drifting phase, large enough to count edges
 _MAX_DETECTED_CELL = 64.0  # detect_grid's default search range ends here
-_PARITY_EDGE = 24  # summed |RGBA| step that counts as an edge between two cells
+_PARITY_EDGE = 24  # step summed over the channels that counts as an edge between two cells
 _DEFAULT_OPTIONS = PixelArtOptions()
 
 
@@ -122,9 +122,9 @@ def half_cell_parity(cells: np.ndarray) -> float:
         tiles_per_row = -(-edges.shape[1] // _PARITY_TILE)
         tile = (rows // _PARITY_TILE) * tiles_per_row + cols // _PARITY_TILE
         size = int(tile.max()) + 1
-        odd = (rows % 2).astype(bool)  # the edge between cells i and i + 1 sits at position i + 1
-        even_count = np.bincount(tile[odd], minlength=size)
-        odd_count = np.bincount(tile[~odd], minlength=size)
+        at_even_position = rows % 2 == 1  # edge row i lies between cells i and i + 1: lattice position i + 1
+        even_count = np.bincount(tile[at_even_position], minlength=size)
+        odd_count = np.bincount(tile[~at_even_position], minlength=size)
         shares.append(float(np.abs(even_count - odd_count).sum() / rows.size))
     return min(shares)
 
