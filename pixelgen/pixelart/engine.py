@@ -36,6 +36,9 @@ HALF_CELL_PARITY = 0.30
 _PARITY_TILE = 12  # cells: small enough to follow a drifting phase, large enough to count edges
 _MAX_DETECTED_CELL = 64.0  # detect_grid's default search range ends here
 _PARITY_EDGE = 24  # step summed over the channels that counts as an edge between two cells
+# Fewer edges than this along an axis cannot tell a drifting x2 upscale from
+# chance: one tile of 8 edges is already 0.28 unbalanced on average by chance.
+_PARITY_MIN_EDGES = 32
 _DEFAULT_OPTIONS = PixelArtOptions()
 
 
@@ -109,7 +112,8 @@ def half_cell_parity(cells: np.ndarray) -> float:
 
     Per axis: in tiles of cells, the difference between the colour edges at
     even and at odd lattice positions, as a share of all edges; the weaker
-    axis counts (a coarser drawing is coarser on both).
+    axis counts (a coarser drawing is coarser on both). 0 when an axis has
+    too few edges to tell.
     """
     check_image(cells)
     values = cells.astype(np.int32)
@@ -117,7 +121,7 @@ def half_cell_parity(cells: np.ndarray) -> float:
     for axis_values in (values, values.transpose(1, 0, 2)):
         edges = np.abs(np.diff(axis_values, axis=0)).sum(axis=2) > _PARITY_EDGE
         rows, cols = np.nonzero(edges)
-        if rows.size == 0:
+        if rows.size < _PARITY_MIN_EDGES:
             return 0.0
         tiles_per_row = -(-edges.shape[1] // _PARITY_TILE)
         tile = (rows // _PARITY_TILE) * tiles_per_row + cols // _PARITY_TILE
@@ -149,6 +153,11 @@ def undo_half_cell(
     grid = grids[0]
     if not all(g.periodic for g in grids) or any(g.cells == target for g in grids):
         return None
+    if any(g.exact for g in grids):
+        # A nearest-neighbour upscale on its grid has no drifting phase: its
+        # lattice holds every colour change (and re-pixelizing an output's
+        # upscale must give that output back).
+        return None
     doubled = (2.0 * grid.cell[0], 2.0 * grid.cell[1])
     if max(doubled) > _MAX_DETECTED_CELL or any(2 * max(doubled) > min(image.shape[:2]) for image in images):
         return None
@@ -161,7 +170,8 @@ def undo_half_cell(
         notes.append(f"detected cell doubled to {doubled[0]:.4g}x{doubled[1]:.4g}: the reduced image was a x2 upscale "
                      f"with a drifting phase ({parity:.2f} of its edges on one parity per tile)")
     # The lattice's periodic evidence stands (the doubled lattice is a sublattice of it): its confidence carries over.
-    return [replace(grid_for_cell(image, doubled, wrap=wrap), confidence=g.confidence, hypotheses=g.hypotheses)
+    return [replace(grid_for_cell(image, doubled, wrap=wrap), confidence=g.confidence, periodic=g.periodic,
+                    hypotheses=g.hypotheses)
             for image, g in zip(images, grids)]
 
 

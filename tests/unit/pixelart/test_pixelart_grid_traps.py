@@ -146,10 +146,30 @@ def _drifting_half_cell_trap() -> np.ndarray:
     """
     rng = np.random.default_rng(7)
     palette = rng.integers(0, 256, (6, 3), dtype=np.uint8)
+    image = _exact_drifting_upscale(rng, palette)
+    # Render noise: without it every colour change lies exactly on the 8-px
+    # lattice, and an exact nearest-neighbour upscale is taken as drawn.
+    noisy = image.astype(np.float64) + rng.normal(0.0, 2.0, image.shape)
+    return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
+
+
+def _exact_drifting_upscale(rng: np.random.Generator, palette: np.ndarray) -> np.ndarray:
     image = np.repeat(np.repeat(palette[rng.integers(0, 6, (32, 32))], 16, axis=0), 16, axis=1)
     image[:, 256:] = np.roll(image[:, 256:], 8, axis=1)
     image[256:, :] = np.roll(image[256:, :], 8, axis=0)
     return image
+
+
+def test_an_exact_upscale_is_never_doubled() -> None:
+    # Noise-free, the trap is a nearest-neighbour upscale of a 64x64 image:
+    # every colour change on its 8-px lattice, which is then its grid. This
+    # is also what keeps pixelize idempotent: its output's upscale is exact.
+    rng = np.random.default_rng(7)
+    image = _exact_drifting_upscale(rng, rng.integers(0, 256, (6, 3), dtype=np.uint8))
+    result = pixelize(image, size=None, palette=None)
+    assert result.image.shape[:2] == (64, 64)
+    assert result.report["cell"] == [8.0, 8.0]
+    assert not any("doubled" in note for note in result.report["notes"])
 
 
 def test_half_cell_lattice_with_a_drifting_phase_is_doubled() -> None:
@@ -171,6 +191,12 @@ def test_half_cell_parity_known_answers() -> None:
     assert half_cell_parity(art) < HALF_CELL_PARITY  # a drawing at its own cells: edges at both parities
     assert half_cell_parity(np.repeat(np.repeat(art, 2, axis=0), 2, axis=1)) == pytest.approx(1.0)  # an exact x2 upscale
     assert half_cell_parity(np.zeros((8, 8, 4), np.uint8)) == 0.0  # no edges at all
+    # Too few edges to tell, whatever their parity: 16 edges across this
+    # block (the idempotence property found a 35x12 output like it that
+    # scored 0.35 and was doubled again).
+    small = np.zeros((12, 35, 4), np.uint8)
+    small[2:10, 6:28] = (200, 40, 40, 255)
+    assert half_cell_parity(small) == 0.0
 
 
 def test_a_declared_size_that_the_detection_meets_is_not_doubled() -> None:
