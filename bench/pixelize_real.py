@@ -3,8 +3,8 @@
     python bench/pixelize_real.py --images bench/real/images [--split heldout2] [--no-peers]
 
 Splits: "tune" (detector development), "heldout" (looked at during development,
-so not clean), "heldout2" (a fresh set from other repositories, sizes judged by
-eye before the engine ran on it).
+so not clean), "heldout2" and "heldout3" (fresh sets from other repositories,
+sizes judged by eye before the engine ran on them).
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
@@ -57,6 +57,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
 from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
 from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
+
+SPLITS = ("tune", "heldout", "heldout2", "heldout3")
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
@@ -224,7 +226,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--renders", type=Path, default=ROOT / "bench" / "real_renders.json")
     parser.add_argument("--images", type=Path, default=ROOT / "bench" / "real" / "images")
-    parser.add_argument("--split", choices=["tune", "heldout", "heldout2", "all"], default="all")
+    parser.add_argument("--split", choices=[*SPLITS, "all"], default="all")
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--ks", default="2,3,4,5,6,7,8", help="upscale factors for pixelgen's idempotence check")
     parser.add_argument("--misses", action="store_true", help="list pixelgen's misses")
@@ -237,7 +239,7 @@ def main() -> None:
         digest = hashlib.sha256((args.images / entry["file"]).read_bytes()).hexdigest()
         if digest != entry["sha256"]:
             sys.exit(f"{entry['file']}: sha256 {digest} does not match the record")
-    splits = ["tune", "heldout", "heldout2"] if args.split == "all" else [args.split]
+    splits = list(SPLITS) if args.split == "all" else [args.split]
     ks = [int(k) for k in args.ks.split(",")]
     peers = {}
     if not args.no_peers:
