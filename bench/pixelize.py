@@ -54,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pixelart_corpus import Case, generate
 
 from pixelgen.files.fsutil import write_json_atomic
-from pixelgen.pixelart import pixelize, quantize
+from pixelgen.pixelart import GridDetectionError, pixelize, quantize
 from pixelgen.pixelart.options import PixelArtOptions
 
 
@@ -142,10 +142,15 @@ DETECTION_ONLY = PixelArtOptions(min_confidence=0.0)
 def run_pixelgen(case: Case, tally: Tally) -> None:
     t0 = time.perf_counter()
     # min_confidence 0: the detected grid always, so the figures measure detection, not the even-cut fallback.
-    result = pixelize(
-        case.render, size=case.size if USE_PRIOR else None, palette=case.palette, background=case.background,
-        options=DETECTION_ONLY,
-    )
+    try:
+        result = pixelize(
+            case.render, size=case.size if USE_PRIOR else None, palette=case.palette, background=case.background,
+            options=DETECTION_ONLY,
+        )
+    except GridDetectionError:
+        # Refused as having no periodic grid, though every case has one: a miss ("no output").
+        _score(tally, case, None, (time.perf_counter() - t0) * 1000.0, has_alpha=True)
+        return
     ms = (time.perf_counter() - t0) * 1000.0
     report = result.report
     # The grid's own size counts, not the size fit_to_size forced afterwards.

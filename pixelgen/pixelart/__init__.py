@@ -19,7 +19,7 @@ _EXPORTS = {
     "oklab_distance": "color", "oklab_to_srgb": "color", "srgb_to_oklab": "color",
     "bayer_matrix": "dither",
     "GridResult": "grid", "declared_grid": "grid", "detect_grid": "grid", "detect_grid_joint": "grid",
-    "edge_profiles": "grid", "grid_for_cell": "grid",
+    "edge_profiles": "grid", "grid_for_cell": "grid", "shrink_exact_upscale": "grid",
     "CLEAN_MERGE_DISTANCE": "palette", "builtin_palette": "palette", "builtin_palette_names": "palette",
     "clean_palette": "palette", "hex_to_rgb": "palette", "learn_palette": "palette", "load_palette_file": "palette",
     "palette_from_hex": "palette", "palette_to_hex": "palette", "parse_gpl": "palette", "parse_hex": "palette",

@@ -10,7 +10,7 @@ import numpy as np
 
 from .alpha import add_outline, binarize_alpha, find_background, remove_specks, to_rgba
 from .checks import check_image
-from .grid import GridResult, declared_grid, detect_grid, grid_for_cell
+from .grid import GridResult, declared_grid, detect_grid, grid_for_cell, shrink_exact_upscale
 from .options import PixelArtOptions
 from .palette import clean_palette, colour_counts, quantize
 from .reduce import fit_to_size, reduce_cells
@@ -329,6 +329,17 @@ def pixelize(
             notes.append(decision.note)
     if min_speck > 0:
         out = remove_specks(out, min_size=int(min_speck), wrap=wrap)
+    if fallback is None and cell is None and given is None and target is None and not wrap:
+        # Art whose colour changes all fall on every k-th pixel is a x k
+        # upscale of smaller art (once colours merged, or specks went, a
+        # coarser drawing can remain): the smaller one is the answer, and
+        # the one a second run on this output's upscale finds.
+        out, factor = shrink_exact_upscale(out)
+        if factor > 1:
+            grid = replace(grid, cell=(grid.cell[0] * factor, grid.cell[1] * factor))
+            cells = (int(out.shape[1]), int(out.shape[0]))
+            notes.append(f"the art's colour changes all lie on a {factor}-pixel lattice: {factor}x{factor} pixels made one, "
+                         f"cell {grid.cell[0]:.4g}x{grid.cell[1]:.4g}")
     if outline is not None:
         out = add_outline(out, color=tuple(int(v) for v in outline), wrap=wrap)
     timings["alpha_ms"] = (clock() - t0) * 1000.0

@@ -61,6 +61,7 @@ __all__ = [
     "detect_grid_joint",
     "edge_profiles",
     "grid_for_cell",
+    "shrink_exact_upscale",
 ]
 
 
@@ -671,6 +672,44 @@ def _exact_upscale_period(profile: np.ndarray) -> int | None:
     return period if period >= 2 else None
 
 
+def _square_factor(fx: int | None, fy: int | None) -> tuple[int | None, int | None]:
+    """Both axes' exact-upscale factors made consistent with square cells."""
+    factor = (fx, fy)
+    if 0 in factor:
+        # An axis with too few changes takes the other's factor (square cells).
+        other = factor[1] if factor[0] == 0 else factor[0]
+        return (other, other) if other else (None, None)
+    if None not in factor and factor[0] != factor[1]:
+        # Runs of equal cells along one axis make its spacing a multiple:
+        # square cells divide both.
+        common = math.gcd(factor[0], factor[1])
+        return (common, common) if common >= 2 else (None, None)
+    return factor
+
+
+def shrink_exact_upscale(image: np.ndarray) -> tuple[np.ndarray, int]:
+    """``image`` reduced by k when it is a nearest-neighbour x k upscale (k >= 2, both axes), with k; else itself and 1.
+
+    The same test the detector applies to an upscale (every colour change,
+    alpha included, on one k-px lattice per axis, k common to both), so an
+    image this leaves alone is found again at its own pixels once upscaled.
+    A partial block at either border is a pixel of its own.
+    """
+    _check_image(image)
+    px, py = edge_profiles(image)
+    factor = _square_factor(_exact_upscale_period(px), _exact_upscale_period(py))
+    k = factor[0]
+    if k is None or k < 2:
+        return image, 1
+    picks = []
+    for profile, length in ((px, image.shape[1]), (py, image.shape[0])):
+        changes = np.flatnonzero(profile[1:] > 0) + 1
+        phase = int(changes[0]) % k if changes.size else 0
+        starts = np.arange(phase, length, k)
+        picks.append(starts if phase == 0 else np.concatenate([[0], starts]))
+    return np.ascontiguousarray(image[np.ix_(picks[1], picks[0])]), k
+
+
 def _harmonics(periods: list[float], lo: float, hi: float) -> list[float]:
     out = list(periods)
     for period in periods:
@@ -932,16 +971,7 @@ def _hypotheses(
         lowest = max(min_cell, min(_SMALLEST_CELL, max_cell))
         candidates += axes[0].candidates(lowest, min(max_cell, width))
         candidates += axes[1].candidates(lowest, min(max_cell, height))
-        factor = (_exact_upscale_period(px), _exact_upscale_period(py))
-        if 0 in factor:
-            # An axis with too few changes takes the other's factor (square cells).
-            other = factor[1] if factor[0] == 0 else factor[0]
-            factor = (other, other) if other else (None, None)
-        elif None not in factor and factor[0] != factor[1]:
-            # Runs of equal cells along one axis make its spacing a multiple:
-            # square cells divide both.
-            common = math.gcd(factor[0], factor[1])
-            factor = (common, common) if common >= 2 else (None, None)
+        factor = _square_factor(_exact_upscale_period(px), _exact_upscale_period(py))
         factors.append(factor)
         for period in factor:
             if period is not None:

@@ -221,3 +221,44 @@ def test_a_clip_in_the_half_cell_trap_is_doubled_once_for_all_frames() -> None:
     art = _up(_art(5, 40, 40), 8.0)
     own = detect_grid_joint([art, art])[0]
     assert undo_half_cell([art, art], own, target=None) is None  # a drawing at its own cells stays
+
+
+def test_shrink_exact_upscale_known_answers() -> None:
+    from pixelgen.pixelart import shrink_exact_upscale
+
+    art = _art(11, 12, 9)
+    # x3 with the lattice one pixel in: a partial block at each border is a pixel of its own.
+    upscaled = np.repeat(np.repeat(art, 3, axis=0), 3, axis=1)[2:, 2:]
+    shrunk, factor = shrink_exact_upscale(upscaled)
+    assert factor == 3 and np.array_equal(shrunk, art)
+    same, factor = shrink_exact_upscale(art)
+    assert factor == 1 and same is art
+    # x2 across, x3 down: no common factor, so not the upscale of square pixels.
+    mixed = np.repeat(np.repeat(art, 3, axis=0), 2, axis=1)
+    assert shrink_exact_upscale(mixed)[1] == 1
+
+
+def test_an_output_that_is_an_upscale_of_smaller_art_is_reduced_to_it() -> None:
+    from pixelgen.pixelart import builtin_palette
+
+    # 16x16 art drawn at x2 (32x32), with one-pixel details in shades that
+    # the palette maps onto their neighbours' colour: what the palette
+    # leaves is the 16x16 drawing, and that is the answer (a run on its
+    # upscale finds the same).
+    palette = builtin_palette("pico-8")
+    rng = np.random.default_rng(5)
+    small = palette[rng.integers(0, len(palette), (16, 16))]
+    drawn = np.repeat(np.repeat(small, 2, axis=0), 2, axis=1).astype(np.int16)
+    drawn[1::2, 1::2] += rng.integers(-14, 15, (16, 16, 3)).astype(np.int16)
+    render = _up(np.clip(drawn, 0, 255).astype(np.uint8), 8.0)
+    result = pixelize(render, size=None, palette=palette)
+    assert result.image.shape[:2] == (16, 16)
+    assert np.array_equal(result.image[..., :3], small)
+    assert any("2-pixel lattice" in note for note in result.report["notes"])
+    assert result.report["cell"] == [16.0, 16.0]
+    for k in (2, 5):
+        again = pixelize(np.repeat(np.repeat(result.image, k, axis=0), k, axis=1), size=None, palette=palette)
+        assert np.array_equal(again.image, result.image)
+    # A declared size is the size: nothing is reduced further.
+    declared = pixelize(render, size=(32, 32), palette=palette)
+    assert declared.image.shape[:2] == (32, 32)

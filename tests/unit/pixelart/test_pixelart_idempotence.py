@@ -87,13 +87,12 @@ def test_pixelize_of_its_own_upscale_is_itself(mode: str, render: np.ndarray) ->
     except GridDetectionError:
         # The property is about outputs; refusing a render is tested elsewhere.
         assume(False)
-    # An output that is itself an upscale of a smaller image (a palette may
-    # map a sprite to a few colours whose changes all fall on every 2nd or 3rd
-    # column), or that has fewer than two colour changes along an axis, has no
-    # determinable pixel size: the property cannot hold for it.
+    # An output with fewer than two colour changes along an axis has no
+    # determinable pixel size there: the property cannot hold for it. (An
+    # output is never itself an upscale of smaller art: pixelize reduces that.)
     for axis in (1, 0):
         changes = np.flatnonzero(np.any(np.diff(first.astype(np.int16), axis=axis) != 0, axis=(2, 1 - axis)))
-        assume(changes.size >= 2 and np.gcd.reduce(np.diff(changes)) == 1)
+        assume(changes.size >= 2)
     for k in range(2, 9):
         upscaled = np.repeat(np.repeat(first, k, axis=0), k, axis=1)
         again = _run(upscaled, mode)
