@@ -33,6 +33,13 @@ LOW_CONFIDENCE = 0.5
 # on those detected at half the judged cell, at most 0.28 on 200 synthetic
 # corpus cases (bench/pixelart_corpus.py seeds 0, 3, 11) with a true grid.
 HALF_CELL_PARITY = 0.30
+# One axis alone: a drawing whose pixels are twice as wide as the detected
+# cell (or twice as tall), as in renders with non-square cells where the
+# detector pairs the other axis's cell with half of this one's. That axis's
+# own share must be far higher: 0.99 on the one such render seen
+# (pxp_lantern.png, 32x23-px cells detected as 16x23), at most 0.28 on every
+# other real render left undoubled and 0.33 on 150 synthetic cases.
+HALF_CELL_AXIS_PARITY = 0.6
 _PARITY_TILE = 12  # cells: small enough to follow a drifting phase, large enough to count edges
 _MAX_DETECTED_CELL = 64.0  # detect_grid's default search range ends here
 _PARITY_EDGE = 24  # step summed over the channels that counts as an edge between two cells
@@ -110,19 +117,26 @@ def _check_call(*, palette: np.ndarray | None, options: Any, background: str, wr
 def half_cell_parity(cells: np.ndarray) -> float:
     """How much a reduced image looks like a x2 nearest upscale with a local phase (0: not at all, 1: exactly).
 
-    Per axis: in tiles of cells, the difference between the colour edges at
-    even and at odd lattice positions, as a share of all edges; the weaker
-    axis counts (a coarser drawing is coarser on both). 0 when an axis has
-    too few edges to tell.
+    The weaker axis of :func:`half_cell_parity_per_axis` counts (a coarser
+    drawing is coarser on both).
+    """
+    return min(half_cell_parity_per_axis(cells))
+
+
+def half_cell_parity_per_axis(cells: np.ndarray) -> tuple[float, float]:
+    """Per axis (x, y): in tiles of cells, the difference between the colour edges at even and at odd lattice positions, as a share of all edges.
+
+    0 for an axis with too few edges to tell.
     """
     check_image(cells)
     values = cells.astype(np.int32)
     shares = []
-    for axis_values in (values, values.transpose(1, 0, 2)):
+    for axis_values in (values.transpose(1, 0, 2), values):
         edges = np.abs(np.diff(axis_values, axis=0)).sum(axis=2) > _PARITY_EDGE
         rows, cols = np.nonzero(edges)
         if rows.size < _PARITY_MIN_EDGES:
-            return 0.0
+            shares.append(0.0)
+            continue
         tiles_per_row = -(-edges.shape[1] // _PARITY_TILE)
         tile = (rows // _PARITY_TILE) * tiles_per_row + cols // _PARITY_TILE
         size = int(tile.max()) + 1
@@ -130,7 +144,7 @@ def half_cell_parity(cells: np.ndarray) -> float:
         even_count = np.bincount(tile[at_even_position], minlength=size)
         odd_count = np.bincount(tile[~at_even_position], minlength=size)
         shares.append(float(np.abs(even_count - odd_count).sum() / rows.size))
-    return min(shares)
+    return (shares[0], shares[1])
 
 
 def undo_half_cell(
@@ -144,8 +158,10 @@ def undo_half_cell(
 ) -> list[GridResult] | None:
     """Grids of twice the cell when the images reduced on ``grids`` are x2 upscales with a drifting phase, else None.
 
-    One decision for a set (the frames of a clip share one cell size): the
-    mean :func:`half_cell_parity` over the images. Not taken when the grids
+    Both axes when both are (the mean :func:`half_cell_parity_per_axis`
+    reaches HALF_CELL_PARITY on each), one when only it is, far more
+    clearly (HALF_CELL_AXIS_PARITY). One decision for a set (the frames of
+    a clip share one cell size), on the means over the images. Not taken when the grids
     already give the declared ``target`` size, nor beyond the detector's
     largest cell. ``reduced``: the images already reduced on ``grids``, if
     the caller has them; ``notes`` receives a line saying why when taken.
@@ -158,17 +174,23 @@ def undo_half_cell(
         # lattice holds every colour change (and re-pixelizing an output's
         # upscale must give that output back).
         return None
-    doubled = (2.0 * grid.cell[0], 2.0 * grid.cell[1])
-    if max(doubled) > _MAX_DETECTED_CELL or any(2 * max(doubled) > min(image.shape[:2]) for image in images):
-        return None
     if reduced is None:
         reduced = [reduce_cells(image, g) for image, g in zip(images, grids)]
-    parity = float(np.mean([half_cell_parity(cells) for cells in reduced]))
-    if parity < HALF_CELL_PARITY:
+    per_axis = np.mean([half_cell_parity_per_axis(cells) for cells in reduced], axis=0)
+    if per_axis.min() >= HALF_CELL_PARITY:
+        factors, parity = (2.0, 2.0), float(per_axis.min())
+    elif per_axis.max() >= HALF_CELL_AXIS_PARITY:
+        factors = (2.0, 1.0) if per_axis[0] >= per_axis[1] else (1.0, 2.0)
+        parity = float(per_axis.max())
+    else:
+        return None
+    doubled = (factors[0] * grid.cell[0], factors[1] * grid.cell[1])
+    if max(doubled) > _MAX_DETECTED_CELL or any(2 * max(doubled) > min(image.shape[:2]) for image in images):
         return None
     if notes is not None:
-        notes.append(f"detected cell doubled to {doubled[0]:.4g}x{doubled[1]:.4g}: the reduced image was a x2 upscale "
-                     f"with a drifting phase ({parity:.2f} of its edges on one parity per tile)")
+        which = "" if factors == (2.0, 2.0) else (" across" if factors[0] == 2.0 else " down")
+        notes.append(f"detected cell doubled{which} to {doubled[0]:.4g}x{doubled[1]:.4g}: the reduced image was a x2 "
+                     f"upscale{which} with a drifting phase ({parity:.2f} of its edges on one parity per tile)")
     # The lattice's periodic evidence stands (the doubled lattice is a sublattice of it): its confidence carries over.
     return [replace(grid_for_cell(image, doubled, wrap=wrap), confidence=g.confidence, periodic=g.periodic,
                     hypotheses=g.hypotheses)

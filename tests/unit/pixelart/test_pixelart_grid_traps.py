@@ -262,3 +262,26 @@ def test_an_output_that_is_an_upscale_of_smaller_art_is_reduced_to_it() -> None:
     # A declared size is the size: nothing is reduced further.
     declared = pixelize(render, size=(32, 32), palette=palette)
     assert declared.image.shape[:2] == (32, 32)
+
+
+def test_one_axis_at_half_the_cell_is_doubled_alone() -> None:
+    from pixelgen.pixelart import grid_for_cell, undo_half_cell
+
+    # 32x23-px cells whose right half is shifted by half a cell across: the
+    # x edges fall on every 16 px, the y edges on the 23-px lattice. Given
+    # the grid a detector that paired 16 across with 23 down would give,
+    # only the x axis is a x2 upscale, and only it is doubled.
+    rng = np.random.default_rng(3)
+    palette = rng.integers(0, 256, (6, 3), dtype=np.uint8)
+    image = np.repeat(np.repeat(palette[rng.integers(0, 6, (32, 32))], 23, axis=0), 32, axis=1)
+    image[:, 512:] = np.roll(image[:, 512:], 16, axis=1)
+    image = np.clip(image + rng.normal(0.0, 2.0, image.shape), 0, 255).round().astype(np.uint8)
+    half_across = grid_for_cell(image, (16.0, 23.0))
+    notes: list[str] = []
+    doubled = undo_half_cell([image], [half_across], target=None, notes=notes)
+    assert doubled is not None
+    assert doubled[0].cell == pytest.approx((32.0, 23.0))
+    assert 32 <= doubled[0].cells[0] <= 33 and doubled[0].cells[1] == 32
+    assert "doubled across" in notes[0]
+    # The right grid is left alone.
+    assert undo_half_cell([image], [grid_for_cell(image, (32.0, 23.0))], target=None) is None
