@@ -87,14 +87,16 @@ def check_output(path: Path) -> str:
     return OUTPUT_FORMATS[suffix]
 
 
-def read_image(path: Path, *, max_pixels: int) -> np.ndarray:
+def read_image(path: Path, *, max_pixels: int, warnings: list[str] | None = None) -> np.ndarray:
     """Decode an input image as RGB or RGBA uint8, after refusing what must not be decoded.
 
     A FIFO or device (which would block or never end), a file that is not an
     image, or one of more than ``max_pixels`` pixels is refused from its file
-    type and image header alone.
+    type and image header alone. A JPEG's EXIF orientation is applied (the
+    image as every viewer shows it); of an animated file the first frame is
+    used, and ``warnings`` says so.
     """
-    from PIL import Image
+    from PIL import ExifTags, Image, ImageOps
 
     from pixelgen.files.fsutil import read_regular_file
     from pixelgen.files.limits import check_input_image
@@ -105,9 +107,14 @@ def read_image(path: Path, *, max_pixels: int) -> np.ndarray:
         import io
 
         with Image.open(io.BytesIO(data)) as image:
+            frames = int(getattr(image, "n_frames", 1))
             image.load()
-            bands = "RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB"
-            return np.asarray(image.convert(bands), dtype=np.uint8).copy()
+            if frames > 1 and warnings is not None:
+                warnings.append(f"{path} has {frames} frames: the first is used")
+            orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+            upright = image if orientation in (None, 1) else ImageOps.exif_transpose(image)
+            bands = "RGBA" if "A" in upright.getbands() or "transparency" in upright.info else "RGB"
+            return np.asarray(upright.convert(bands), dtype=np.uint8).copy()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise InputError(f"{path}: cannot decode it as an image ({exc})") from None
 
@@ -155,7 +162,8 @@ def run(
     engine = {"size": size, "options": options, "background": background, "wrap": wrap}
 
     t0 = time.perf_counter()
-    pixels = read_image(image_path, max_pixels=max_pixels)
+    input_warnings: list[str] = []
+    pixels = read_image(image_path, max_pixels=max_pixels, warnings=input_warnings)
     decode_ms = (time.perf_counter() - t0) * 1000.0
     try:
         fixed = choice.fixed
@@ -178,6 +186,7 @@ def run(
     write_ms = (time.perf_counter() - t0) * 1000.0
 
     report = dict(result.report)
+    report["warnings"] = [*input_warnings, *report.get("warnings", [])]
     stages = dict(report.get("timings", {}))
     engine_ms = stages.pop("total_ms", None)
     report["timings"] = {

@@ -127,3 +127,29 @@ def test_report_timings_cover_the_whole_call_and_flags_reach_the_engine(tmp_path
     image = decode_png(out.read_bytes())
     assert image.shape[:2] == (22, 26) and (image[20:, :, 3] == 0).all() and (image[:, 24:, 3] == 0).all()
     assert len(report["hypotheses"]) >= 1 and report["hypotheses"][0]["cell"] == report["cell"]
+
+
+def test_exif_orientation_is_applied_and_extra_frames_are_named(tmp_path):
+    from PIL import Image
+
+    source, truth = _render(tmp_path)
+    upright = decode_png(source.read_bytes())
+    # Stored turned a quarter left, with the EXIF tag that says "turn it right to view" (6).
+    turned = Image.fromarray(np.ascontiguousarray(np.rot90(upright)))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    tagged = tmp_path / "tagged.png"
+    turned.save(tagged, exif=exif)
+    out = tmp_path / "out.png"
+    result = run_cli(tmp_path, "pixelize", str(tagged), "-o", str(out), "--palette", "pico-8", "--json")
+    assert result.code == 0, result.err
+    assert np.array_equal(decode_png(out.read_bytes())[..., :3], truth)
+
+    frames = [Image.fromarray(upright[..., :3]), Image.fromarray(np.ascontiguousarray(upright[::-1, :, :3]))]
+    animated = tmp_path / "walk.gif"
+    frames[0].save(animated, save_all=True, append_images=frames[1:], duration=100)
+    result = run_cli(tmp_path, "pixelize", str(animated), "-o", str(out), "--palette", "pico-8", "--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert any("2 frames: the first is used" in warning for warning in report["warnings"])
+    assert np.array_equal(decode_png(out.read_bytes())[..., :3], truth)
