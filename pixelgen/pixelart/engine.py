@@ -37,7 +37,7 @@ HALF_CELL_PARITY = 0.30
 # cell (or twice as tall), as in renders with non-square cells where the
 # detector pairs the other axis's cell with half of this one's. That axis's
 # own share must be far higher: 0.99 on the one such render seen
-# (pxp_lantern.png, 32x23-px cells detected as 16x23), at most 0.28 on every
+# (pxp_lantern.png, 32x23-px cells detected as 16x23), at most 0.36 on every
 # other real render left undoubled and 0.33 on 150 synthetic cases.
 HALF_CELL_AXIS_PARITY = 0.6
 _PARITY_TILE = 12  # cells: small enough to follow a drifting phase, large enough to count edges
