@@ -285,3 +285,22 @@ def test_one_axis_at_half_the_cell_is_doubled_alone() -> None:
     assert "doubled across" in notes[0]
     # The right grid is left alone.
     assert undo_half_cell([image], [grid_for_cell(image, (32.0, 23.0))], target=None) is None
+
+
+def test_the_low_confidence_warning_names_the_cell_the_output_was_made_with(monkeypatch) -> None:
+    from dataclasses import replace
+
+    from pixelgen.pixelart import engine
+
+    # The trap's detection, as if it had come with low confidence: the cell
+    # is then doubled, and the warning must name the doubled cell, not the
+    # detected one (it once named the cell before the half-cell check).
+    image = _drifting_half_cell_trap()
+    unsure = replace(detect_grid(image), confidence=0.3)
+    monkeypatch.setattr(engine, "detect_grid", lambda *args, **kwargs: unsure)
+    result = pixelize(image, size=None, palette=None)
+    assert any("doubled" in note for note in result.report["notes"])
+    (warning,) = [w for w in result.report["warnings"] if w.startswith("low grid confidence")]
+    cell = result.report["cell"]
+    assert f"cell {cell[0]:.4g}x{cell[1]:.4g} is the best guess" in warning
+    assert cell == pytest.approx([16.0, 16.0], abs=0.1)
