@@ -695,7 +695,9 @@ def shrink_exact_upscale(image: np.ndarray) -> tuple[np.ndarray, int]:
     image this leaves alone is found again at its own pixels once upscaled.
     A partial block at either border is a pixel of its own.
     """
-    _check_image(image)
+    check_image(image)
+    if min(image.shape[:2]) < 2:
+        return image, 1  # one pixel across: nothing to repeat
     px, py = edge_profiles(image)
     factor = _square_factor(_exact_upscale_period(px), _exact_upscale_period(py))
     k = factor[0]

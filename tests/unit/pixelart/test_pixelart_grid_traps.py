@@ -236,6 +236,9 @@ def test_shrink_exact_upscale_known_answers() -> None:
     # x2 across, x3 down: no common factor, so not the upscale of square pixels.
     mixed = np.repeat(np.repeat(art, 3, axis=0), 2, axis=1)
     assert shrink_exact_upscale(mixed)[1] == 1
+    # One pixel high (an output can be a single row of cells): left as it is.
+    row = art[:1]
+    assert shrink_exact_upscale(row)[0] is row
 
 
 def test_an_output_that_is_an_upscale_of_smaller_art_is_reduced_to_it() -> None:
