@@ -96,7 +96,7 @@ def read_image(path: Path, *, max_pixels: int, warnings: list[str] | None = None
     image as every viewer shows it); of an animated file the first frame is
     used, and ``warnings`` says so.
     """
-    from PIL import ExifTags, Image, ImageOps
+    from PIL import Image, ImageOps
 
     from pixelgen.files.fsutil import read_regular_file
     from pixelgen.files.limits import check_input_image
@@ -111,12 +111,23 @@ def read_image(path: Path, *, max_pixels: int, warnings: list[str] | None = None
             image.load()
             if frames > 1 and warnings is not None:
                 warnings.append(f"{path} has {frames} frames: the first is used")
-            orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
-            upright = image if orientation in (None, 1) else ImageOps.exif_transpose(image)
+            upright = image if _orientation(image) in (None, 1) else ImageOps.exif_transpose(image)
             bands = "RGBA" if "A" in upright.getbands() or "transparency" in upright.info else "RGB"
             return np.asarray(upright.convert(bands), dtype=np.uint8).copy()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise InputError(f"{path}: cannot decode it as an image ({exc})") from None
+
+
+def _orientation(image: Any) -> int | None:
+    """The EXIF orientation tag, or 1 when the EXIF block is unreadable (viewers show such files as stored)."""
+    import struct
+
+    from PIL import ExifTags
+
+    try:
+        return image.getexif().get(ExifTags.Base.Orientation, 1)
+    except (SyntaxError, ValueError, OSError, struct.error):
+        return 1
 
 
 def encode(image: np.ndarray, form: str) -> bytes:

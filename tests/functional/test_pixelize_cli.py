@@ -153,3 +153,21 @@ def test_exif_orientation_is_applied_and_extra_frames_are_named(tmp_path):
     report = json.loads(result.out)
     assert any("2 frames: the first is used" in warning for warning in report["warnings"])
     assert np.array_equal(decode_png(out.read_bytes())[..., :3], truth)
+
+
+def test_an_unreadable_exif_block_does_not_refuse_the_image(tmp_path):
+    import struct
+    import zlib
+
+    source, truth = _render(tmp_path)
+    data = source.read_bytes()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    broken = tmp_path / "broken-exif.png"
+    broken.write_bytes(data[:33] + chunk(b"eXIf", b"garbage") + data[33:])  # right after IHDR
+    out = tmp_path / "out.png"
+    result = run_cli(tmp_path, "pixelize", str(broken), "-o", str(out), "--palette", "pico-8")
+    assert result.code == 0, result.err
+    assert np.array_equal(decode_png(out.read_bytes())[..., :3], truth)
