@@ -167,7 +167,8 @@ def test_build_trains_first_and_only_assets_using_the_lora_follow_its_dataset(on
 
 def _train_process(house: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "pixelgen", "train", "manifests/house.yaml", *args], cwd=house, env=env,
+    # Equal bytes run to run are promised on a CPU (render/train.py); a CUDA device trains without deterministic kernels.
+    return subprocess.Popen([sys.executable, "-m", "pixelgen", "train", "manifests/house.yaml", "--device", "cpu", *args], cwd=house, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -282,7 +283,7 @@ def test_the_training_bench_reports_steps_per_second(one_thread, tiny_model_dir,
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     result = bench.main(["--steps", "8", "--warmup", "2", "--images", "4", "--threads", "1",
-                         "--cache-dir", str(tiny_model_dir.parent.parent), "--out", str(tmp_path / "speed.json")])
+                         "--cache-dir", str(tiny_model_dir.parent.parent), "--out", str(tmp_path / "speed.json"), "--device", "cpu"])
     assert result["steps_per_second"] > 0 and result["device"] == "cpu" and result["setup_seconds"] > 0
     assert json.loads((tmp_path / "speed.json").read_text())["steps"] == 8
 
@@ -320,7 +321,7 @@ def test_a_damaged_checkpoint_in_the_cache_is_dropped_and_training_starts_over(o
 def test_validation_every_n_steps_is_scored_by_step_and_leaves_the_weights_alone(one_thread, house):
     manifest = house / "manifests" / "house.yaml"
     manifest.write_text(MANIFEST.replace("steps: 50", "steps: 6").replace("validation: {steps: 2}", "validation: {steps: 2, every: 2}"))
-    result = run_cli(house, "train", "manifests/house.yaml", "--json")
+    result = run_cli(house, "train", "manifests/house.yaml", "--json", "--device", "cpu")  # equal bytes are promised on a CPU
     assert result.code == 0, result.err
     validated = (house / json.loads(result.out)["loras"][0]["path"]).read_bytes()
     from pixelgen.core.workspace import BuildOptions, open_workspace
@@ -330,7 +331,7 @@ def test_validation_every_n_steps_is_scored_by_step_and_leaves_the_weights_alone
     assert [entry["step"] for entry in history] == [2, 4, 6] and all(entry["ssim_with"] is not None for entry in history)
     # validation.every is not part of the key, and validating during training does not change the weights.
     manifest.write_text(MANIFEST.replace("steps: 50", "steps: 6"))
-    result = run_cli(house, "train", "manifests/house.yaml", "--json", "--force")
+    result = run_cli(house, "train", "manifests/house.yaml", "--json", "--force", "--device", "cpu")
     assert (house / json.loads(result.out)["loras"][0]["path"]).read_bytes() == validated
     assert run_cli(house, "build", "manifests/house.yaml").code == 0
     manifest.write_text(MANIFEST.replace("steps: 50", "steps: 6").replace("validation: {steps: 2}", "validation: {steps: 2, every: 2}"))
