@@ -307,3 +307,43 @@ def test_the_low_confidence_warning_names_the_cell_the_output_was_made_with(monk
     cell = result.report["cell"]
     assert f"cell {cell[0]:.4g}x{cell[1]:.4g} is the best guess" in warning
     assert cell == pytest.approx([16.0, 16.0], abs=0.1)
+
+
+def _blobs_at_4px_blurred_jpeg(seed: int) -> np.ndarray:
+    """Flat blobs on a grey backdrop, 256x160 cells of 4 px, blurred (sigma 1.1), noisy and JPEG-coded (quality 70).
+
+    Edges lie only on the blobs' outlines, so each column's edge count follows
+    the silhouette: measured against that whole profile, the 4-px lattice is
+    no stronger than random edges, as in small-cell renders of flat sprites.
+    """
+    import io
+
+    from PIL import Image
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(seed)
+    palette = np.array([[30, 24, 40], [230, 220, 200], [200, 70, 60], [70, 150, 80], [60, 90, 190]], np.uint8)
+    art = np.empty((160, 256, 3), np.uint8)
+    art[:] = (128, 128, 132)
+    rows, cols = np.mgrid[0:160, 0:256]
+    for _ in range(6):
+        cx, cy, rx, ry = rng.uniform(51, 205), rng.uniform(32, 128), rng.uniform(10, 50), rng.uniform(8, 40)
+        art[((cols - cx) / rx) ** 2 + ((rows - cy) / ry) ** 2 <= 1] = palette[rng.integers(0, 5)]
+    render = gaussian_filter(np.repeat(np.repeat(art, 4, 0), 4, 1).astype(np.float32), (1.1, 1.1, 0))
+    render += rng.normal(0.0, 3.0, render.shape)
+    encoded = io.BytesIO()
+    Image.fromarray(np.clip(np.rint(render), 0, 255).astype(np.uint8)).save(encoded, format="JPEG", quality=70)
+    return np.asarray(Image.open(encoded).convert("RGB"))
+
+
+@pytest.mark.parametrize("seed", [3, 7, 8])
+def test_a_faint_4px_lattice_is_found_by_its_line_against_the_spectrum_around_it(seed, monkeypatch):
+    import pixelgen.pixelart.grid as grid_module
+
+    render = _blobs_at_4px_blurred_jpeg(seed)
+    grid = detect_grid(render)
+    assert grid.periodic and grid.cells == (256, 160)
+    # Measured against the whole profile only (before), the 4-px lattice had no
+    # support and a larger cell won.
+    monkeypatch.setattr(grid_module, "_LOCAL_Z_NOISE", float("inf"))
+    assert detect_grid(render).cells != (256, 160)
