@@ -606,6 +606,10 @@ _Z_SPAN = 3.6
 # random noise and smooth noise; a random line exceeds 3.6 with odds exp(-13).
 _LOCAL_Z_NOISE = 3.6
 _LOCAL_BAND = 0.5
+# ... and only for a lattice that carries this share of the axis's edges
+# (score): 0.11-0.29 on those 4-px cells, 0.03-0.08 on codec block grids left
+# in photographs and smooth renders (JPEG-coded again, at 8 and 4 px).
+_LOCAL_MIN_SCORE = 0.1
 # Hypotheses whose lattice (or a divisor's) has no periodic support lose to
 # any that has: in a soft render, cells of a few pixels approximate the blur
 # well, but nothing in the edges repeats at their period.
@@ -631,8 +635,7 @@ class _AxisGrid:
     # Every colour change along the axis lies on this lattice (a nearest-
     # neighbour upscale along it): proof of a pixel grid on its own.
     exact: bool = False
-    # The lattice's line against the spectrum around it (:func:`_local_z`),
-    # on the profile with JPEG block edges damped, so the codec's grid is no witness.
+    # The lattice's line against the spectrum around it (:func:`_local_z_witness`).
     local_z: float = 0.0
 
 
@@ -797,9 +800,18 @@ def _axis_grids(
                 kept[-1] = grid
             continue
         kept.append(grid)
-    damped = evidence.damped  # a lattice fitted as rendered (JPEG's own grid) is measured damped too
-    return [replace(grid, local_z=_local_z(damped, grid.fit if grid.axis is damped else _fit_at(damped, 1.0 / grid.fit.period)))
-            for grid in kept]
+    return [replace(grid, local_z=_local_z_witness(evidence.damped, grid)) for grid in kept]
+
+
+def _local_z_witness(damped: _Axis, grid: _AxisGrid) -> float:
+    """:func:`_local_z` on the profile with JPEG block edges damped, for a lattice that carries its share of the edges.
+
+    A codec's block grid left in a photograph (an earlier JPEG or WebP coding,
+    cropped to any phase) stands out locally as well, but carries a few per
+    cent of the image's edges; a pixel grid's cell edges are most of its edges.
+    """
+    fit = grid.fit if grid.axis is damped else _fit_at(damped, 1.0 / grid.fit.period)
+    return _local_z(damped, fit) if fit.score >= _LOCAL_MIN_SCORE else 0.0
 
 
 def _knee(

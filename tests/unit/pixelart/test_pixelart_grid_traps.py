@@ -347,3 +347,27 @@ def test_a_faint_4px_lattice_is_found_by_its_line_against_the_spectrum_around_it
     # support and a larger cell won.
     monkeypatch.setattr(grid_module, "_LOCAL_Z_NOISE", float("inf"))
     assert detect_grid(render).cells != (256, 160)
+
+
+def _edge_profile(lattice_period: float, lattice_height: float) -> np.ndarray:
+    """A column edge profile: a silhouette's smooth hump of edges, noise, and one lattice of equal impulses (phase 1.3)."""
+    rng = np.random.default_rng(0)
+    columns = np.arange(1024)
+    profile = 2000 * np.exp(-(((columns - 512) / 260.0) ** 2)) + rng.normal(0, 15, columns.size)
+    profile[np.round(np.arange(1.3, columns.size, lattice_period)).astype(int)] += lattice_height
+    return profile
+
+
+@pytest.mark.parametrize(("period", "height", "witness"), [(4.0, 310.0, True), (8.0, 120.0, False)])
+def test_the_local_line_witnesses_a_lattice_only_when_it_carries_its_share_of_the_edges(period, height, witness):
+    # Both lattices stand far above the spectrum around them; a pixel grid's
+    # cell edges are a fair share of all edges, a codec block grid left in a
+    # photograph a few per cent, and only the former may count as a grid.
+    from pixelgen.pixelart import grid as grid_module
+
+    evidence = grid_module._Evidence.of(_edge_profile(period, height), False)
+    (axis_grid, *_) = grid_module._axis_grids(evidence, [(period, 0.04)], 3.0, 64.0)
+    damped_fit = grid_module._fit_at(evidence.damped, 1.0 / axis_grid.fit.period)
+    assert axis_grid.fit.z < grid_module._Z_NOISE  # no support from the whole-profile measure
+    assert grid_module._local_z(evidence.damped, damped_fit) > 2 * grid_module._LOCAL_Z_NOISE
+    assert (axis_grid.local_z >= grid_module._LOCAL_Z_NOISE) is witness
