@@ -37,8 +37,8 @@ Detection is hypothesis generation followed by model selection:
    random edges of the same energy, or above the spectrum around its
    frequency when a silhouette's edges bury a faint small-cell lattice
    (periodicity), with how clearly it beats the best hypothesis of a
-   different cell size (margin). Noise, photographs
-   and smooth illustrations have no periodicity: ``periodic`` is false.
+   different cell size (margin). Noise, photographs and smooth
+   illustrations have no periodicity: ``periodic`` is false.
    An exact nearest-neighbour upscale is recognised as such (every colour
    change on one lattice), so 2-px cells are found there.
 
@@ -948,7 +948,7 @@ def _periodicity(ranked: list[_Hypothesis]) -> float:
     Per axis, the strongest lattice among the winner's period and its
     divisors (a render's sub-cell texture can carry the edges of c/2 more
     strongly than those of c), measured against the whole profile or against
-    the spectrum around it (:func:`_local_z`), whichever says more; the
+    the spectrum around it (:func:`_local_z_witness`), whichever says more; the
     weaker axis counts. An axis that is an exact nearest-neighbour upscale on
     the winner's lattice proves a pixel grid however few edges repeat along
     the other axis (a sprite sheet whose rows were resampled): the grid is
