@@ -167,8 +167,9 @@ def undo_half_cell(
     clearly (HALF_CELL_AXIS_PARITY). One decision for a set (the frames of
     a clip share one cell size), on the means over the images. Not taken when the grids
     already give the declared ``target`` size, nor beyond the detector's
-    largest cell. ``reduced``: the images already reduced on ``grids``, if
-    the caller has them; ``notes`` receives a line saying why when taken.
+    largest cell; checked again on the doubled grids. ``reduced``: the images
+    already reduced on ``grids``, if the caller has them; ``notes`` receives
+    a line saying why for each doubling taken.
     """
     grid = grids[0]
     if not all(g.periodic for g in grids) or any(g.cells == target for g in grids):
@@ -196,9 +197,11 @@ def undo_half_cell(
         notes.append(f"detected cell doubled{which} to {doubled[0]:.4g}x{doubled[1]:.4g}: the reduced image was a x2 "
                      f"upscale{which} with a drifting phase ({parity:.2f} of its edges on one parity per tile)")
     # The lattice's periodic evidence stands (the doubled lattice is a sublattice of it): its confidence carries over.
-    return [replace(grid_for_cell(image, doubled, wrap=wrap), confidence=g.confidence, periodic=g.periodic,
-                    hypotheses=g.hypotheses)
-            for image, g in zip(images, grids)]
+    twice = [replace(grid_for_cell(image, doubled, wrap=wrap), confidence=g.confidence, periodic=g.periodic,
+                     hypotheses=g.hypotheses)
+             for image, g in zip(images, grids)]
+    # Twice the cell can still be half of it: under JPEG the detector may find a quarter cell.
+    return undo_half_cell(images, twice, target=target, wrap=wrap, notes=notes) or twice
 
 
 def _choose_grid(

@@ -290,6 +290,23 @@ def test_one_axis_at_half_the_cell_is_doubled_alone() -> None:
     assert undo_half_cell([image], [grid_for_cell(image, (32.0, 23.0))], target=None) is None
 
 
+def test_a_quarter_cell_is_doubled_twice() -> None:
+    from pixelgen.pixelart import grid_for_cell, undo_half_cell
+
+    # The same 32x23-px cells, given the grid a detector finds across at a
+    # quarter of the cell (as on a JPEG copy of a render like this): doubled
+    # once it is still half the cell, so it is doubled again.
+    rng = np.random.default_rng(3)
+    palette = rng.integers(0, 256, (6, 3), dtype=np.uint8)
+    image = np.repeat(np.repeat(palette[rng.integers(0, 6, (32, 32))], 23, axis=0), 32, axis=1)
+    image[:, 512:] = np.roll(image[:, 512:], 16, axis=1)
+    image = np.clip(image + rng.normal(0.0, 2.0, image.shape), 0, 255).round().astype(np.uint8)
+    notes: list[str] = []
+    doubled = undo_half_cell([image], [grid_for_cell(image, (8.0, 23.0))], target=None, notes=notes)
+    assert doubled is not None and doubled[0].cell == pytest.approx((32.0, 23.0))
+    assert [note.split(":")[0] for note in notes] == ["detected cell doubled across to 16x23", "detected cell doubled across to 32x23"]
+
+
 def test_the_low_confidence_warning_names_the_cell_the_output_was_made_with(monkeypatch) -> None:
     from dataclasses import replace
 
