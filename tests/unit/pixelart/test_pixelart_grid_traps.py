@@ -267,6 +267,15 @@ def test_an_output_that_is_an_upscale_of_smaller_art_is_reduced_to_it() -> None:
     assert declared.image.shape[:2] == (32, 32)
 
 
+def _cells_32x23_right_half_shifted_across() -> np.ndarray:
+    """32x32 cells of 32x23 px, the right half shifted across by half a cell, with render noise."""
+    rng = np.random.default_rng(3)
+    palette = rng.integers(0, 256, (6, 3), dtype=np.uint8)
+    image = np.repeat(np.repeat(palette[rng.integers(0, 6, (32, 32))], 23, axis=0), 32, axis=1)
+    image[:, 512:] = np.roll(image[:, 512:], 16, axis=1)
+    return np.clip(image + rng.normal(0.0, 2.0, image.shape), 0, 255).round().astype(np.uint8)
+
+
 def test_one_axis_at_half_the_cell_is_doubled_alone() -> None:
     from pixelgen.pixelart import grid_for_cell, undo_half_cell
 
@@ -274,11 +283,7 @@ def test_one_axis_at_half_the_cell_is_doubled_alone() -> None:
     # x edges fall on every 16 px, the y edges on the 23-px lattice. Given
     # the grid a detector that paired 16 across with 23 down would give,
     # only the x axis is a x2 upscale, and only it is doubled.
-    rng = np.random.default_rng(3)
-    palette = rng.integers(0, 256, (6, 3), dtype=np.uint8)
-    image = np.repeat(np.repeat(palette[rng.integers(0, 6, (32, 32))], 23, axis=0), 32, axis=1)
-    image[:, 512:] = np.roll(image[:, 512:], 16, axis=1)
-    image = np.clip(image + rng.normal(0.0, 2.0, image.shape), 0, 255).round().astype(np.uint8)
+    image = _cells_32x23_right_half_shifted_across()
     half_across = grid_for_cell(image, (16.0, 23.0))
     notes: list[str] = []
     doubled = undo_half_cell([image], [half_across], target=None, notes=notes)
@@ -296,11 +301,7 @@ def test_a_quarter_cell_is_doubled_twice() -> None:
     # The same 32x23-px cells, given the grid a detector finds across at a
     # quarter of the cell (as on a JPEG copy of a render like this): doubled
     # once it is still half the cell, so it is doubled again.
-    rng = np.random.default_rng(3)
-    palette = rng.integers(0, 256, (6, 3), dtype=np.uint8)
-    image = np.repeat(np.repeat(palette[rng.integers(0, 6, (32, 32))], 23, axis=0), 32, axis=1)
-    image[:, 512:] = np.roll(image[:, 512:], 16, axis=1)
-    image = np.clip(image + rng.normal(0.0, 2.0, image.shape), 0, 255).round().astype(np.uint8)
+    image = _cells_32x23_right_half_shifted_across()
     notes: list[str] = []
     doubled = undo_half_cell([image], [grid_for_cell(image, (8.0, 23.0))], target=None, notes=notes)
     assert doubled is not None and doubled[0].cell == pytest.approx((32.0, 23.0))
