@@ -60,6 +60,18 @@ def upscale(
     return np.ascontiguousarray(sprite[rows[:, None], cols[None, :]])
 
 
+def irregular_upscale(sprite: np.ndarray, *, seed: int, widths: tuple[int, int] = (4, 14)) -> np.ndarray:
+    """Nearest upscale on an irregular grid: every column and row of cells its own width, drawn from ``widths``.
+
+    Like pixel art drawn by a model that keeps no lattice: no period repeats.
+    """
+    rng = np.random.default_rng(seed)
+    h, w = sprite.shape[:2]
+    cols = np.repeat(np.arange(w), rng.integers(widths[0], widths[1] + 1, w))
+    rows = np.repeat(np.arange(h), rng.integers(widths[0], widths[1] + 1, h))
+    return np.ascontiguousarray(sprite[rows[:, None], cols[None, :]])
+
+
 def degrade(
     image: np.ndarray, *, seed: int, blur: float = 0.6, noise: float = 3.0
 ) -> np.ndarray:
@@ -88,3 +100,8 @@ def upscaler():
 @pytest.fixture
 def degrader():
     return degrade
+
+
+@pytest.fixture
+def irregular_upscaler():
+    return irregular_upscale

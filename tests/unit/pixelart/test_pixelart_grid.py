@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pixelgen.pixelart.grid import declared_grid, detect_grid
+from pixelgen.pixelart.grid import axis_aligned_edge_share, declared_grid, detect_grid
 
 
 @pytest.mark.parametrize("cell", [4, 6, 8, 11, 16])
@@ -84,6 +84,40 @@ def test_smooth_image_has_low_confidence():
     smooth = gaussian_filter(rng.normal(128, 60, (512, 512, 3)), (9, 9, 0))
     image = np.clip(smooth, 0, 255).astype(np.uint8)
     assert detect_grid(image).confidence < 0.3
+
+
+def _discs(seed: int, size: int = 512) -> np.ndarray:
+    """Overlapping anti-aliased discs: sharp edges in every direction, like a smooth illustration's."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    image = np.full((size, size, 3), 128.0)
+    for _ in range(40):
+        cx, cy = rng.uniform(0, size, 2)
+        inside = np.clip(rng.uniform(15, 80) - np.hypot(xx - cx, yy - cy), 0, 1.5)[..., None] / 1.5
+        image = image * (1 - inside) + rng.uniform(0, 255, 3) * inside
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+def test_axis_aligned_edge_share_tells_pixel_steps_from_edges_in_every_direction(
+    sprite_factory, irregular_upscaler, degrader
+):
+    sprite, _ = sprite_factory(0, 48, 48)
+    # Pixel art on a grid that never repeats (cells 4-14 px), soft like a render: its steps run along the axes.
+    irregular = degrader(irregular_upscaler(sprite, seed=0), seed=0, blur=0.7, noise=3.0)
+    assert not detect_grid(irregular).periodic
+    assert axis_aligned_edge_share(irregular) > 0.8
+    # Edges in every direction put about 20 of 90 degrees' share within 10 degrees of an axis.
+    assert 0.15 < axis_aligned_edge_share(_discs(0)) < 0.3
+    noise = np.random.default_rng(1).integers(0, 256, size=(256, 256, 3), dtype=np.uint8)
+    assert 0.15 < axis_aligned_edge_share(noise) < 0.3
+    # Too few strong edges to say anything.
+    flat = np.full((64, 64, 3), 90, np.uint8)
+    flat[20:30, 20:30] = 200
+    assert axis_aligned_edge_share(flat) == 0.0
+    # Transparency's edges count like colour's: a square on a transparent canvas is all axis-aligned steps.
+    square = np.zeros((128, 128, 4), np.uint8)
+    square[20:100, 30:110] = (40, 40, 40, 255)
+    assert axis_aligned_edge_share(square) > 0.9
 
 
 def test_flat_image_has_zero_confidence():

@@ -119,6 +119,31 @@ def test_noise_raises_in_error_mode():
     assert isinstance(info.value, ValueError)
 
 
+def test_pixel_art_on_an_irregular_grid_gets_an_output_not_a_refusal(
+    sprite_factory, irregular_upscaler, degrader, monkeypatch
+):
+    from pixelgen.pixelart import engine
+    from pixelgen.pixelart.grid import detect_grid
+
+    sprite, _ = sprite_factory(0, 48, 48)
+    render = degrader(irregular_upscaler(sprite, seed=0), seed=0, blur=0.7, noise=3.0)
+    assert not detect_grid(render).periodic  # no lattice repeats: the refusal's condition until now
+    result = pixelize(render, size=None, palette=None)
+    assert result.image.shape[2] == 4 and result.report["fallback"] is None
+    assert any("axis-aligned steps" in note for note in result.report["notes"])
+    assert result.report["confidence"] == 0.0
+    assert any("low grid confidence 0.00" in warning for warning in result.report["warnings"])
+    # Confidence is still 0: a build with a declared size cuts it evenly, and error mode stops.
+    fallback = pixelize(render, size=(48, 48), palette=None)
+    assert fallback.report["fallback"] == "use_declared: grid confidence 0.00 < 0.5"
+    with pytest.raises(GridDetectionError, match="grid confidence 0.00 < 0.5"):
+        pixelize(render, size=(48, 48), palette=None, options=PixelArtOptions(on_grid_failure="error"))
+    # Without the axis-aligned witness this render was refused as having no grid.
+    monkeypatch.setattr(engine, "PIXEL_ART_EDGE_SHARE", 1.01)
+    with pytest.raises(GridDetectionError, match="no periodic pixel grid"):
+        pixelize(render, size=None, palette=None)
+
+
 def test_noise_falls_back_to_declared_grid():
     noise = np.random.default_rng(2).integers(
         0, 256, size=(256, 256, 3), dtype=np.uint8
