@@ -17,7 +17,7 @@ palette). Per tool and split it prints:
   (the issue's target is stated on clear-grid renders);
 * idempotent: share of outputs ``y`` for which the tool, run on the x4
   nearest-neighbour upscale of ``y``, gives ``y`` again (pixelgen: every mode
-  and k = 2..8, see --modes);
+  and k = 1..8, k = 1 being ``y`` itself, see --modes);
 * colours: median number of colours in the outputs;
 * scene removed: for pixelgen with ``--background transparent``, the median
   share of a scene's pixels made transparent (target 0);
@@ -228,7 +228,7 @@ def main() -> None:
     parser.add_argument("--images", type=Path, default=ROOT / "bench" / "real" / "images")
     parser.add_argument("--split", choices=[*SPLITS, "all"], default="all")
     parser.add_argument("--no-peers", action="store_true")
-    parser.add_argument("--ks", default="2,3,4,5,6,7,8", help="upscale factors for pixelgen's idempotence check")
+    parser.add_argument("--ks", default="1,2,3,4,5,6,7,8", help="upscale factors for pixelgen's idempotence check")
     parser.add_argument("--misses", action="store_true", help="list pixelgen's misses")
     args = parser.parse_args()
     entries = json.loads(args.renders.read_text())

@@ -24,7 +24,7 @@ _EXPORTS = {
     "clean_palette": "palette", "hex_to_rgb": "palette", "learn_palette": "palette", "load_palette_file": "palette",
     "palette_from_hex": "palette", "palette_to_hex": "palette", "parse_gpl": "palette", "parse_hex": "palette",
     "parse_jasc_pal": "palette", "parse_png_swatch": "palette", "quantize": "palette",
-    "BACKGROUND_MODES": "engine", "LOW_CONFIDENCE": "engine", "GridDetectionError": "engine",
+    "BACKGROUND_MODES": "engine", "LOW_CONFIDENCE": "engine", "NATIVE_MAX_COLOURS": "engine", "GridDetectionError": "engine",
     "PixelizeResult": "engine", "pixelize": "engine", "undo_half_cell": "engine",
     "fit_to_size": "reduce", "nine_slice_fit": "reduce", "reduce_cells": "reduce",
     "ANCHORS": "options", "COLOR_MODES": "options", "DITHER_METHODS": "options", "GRID_FAILURE_MODES": "options",

@@ -33,6 +33,16 @@ LOW_CONFIDENCE = 0.5
 # for the other two, and 0.54 and 0.65 for the two drawn on an irregular grid
 # (Basepixel); set with those in view, so not a held-out figure.
 PIXEL_ART_EDGE_SHARE = 0.5
+# Pixel art already at one pixel per cell (a game's sprite, or pixelize's own
+# output) has a small palette and no lattice of 2 px or more. Renders have
+# thousands of colours, even clean ones: at least 2,548 on each of the 118 of
+# bench/real_renders.json, where the outputs of pixelize's automatic palette
+# have at most 103.
+NATIVE_MAX_COLOURS = 256
+# Distinct colours are first counted on every 4th pixel of every 4th row: a
+# render shows more than NATIVE_MAX_COLOURS there already, at a sixteenth of
+# a full count's cost.
+_NATIVE_SAMPLE_STEP = 4
 # Half-cell trap: colour edges of the reduced image that fall, tile by tile,
 # on one parity of its lattice mean it is a x2 upscale of a coarser drawing
 # whose phase drifts across the render (AI renders that step outlines at half
@@ -212,6 +222,23 @@ def undo_half_cell(
     return undo_half_cell(images, twice, target=target, wrap=wrap, notes=notes) or twice
 
 
+def _distinct_values(image: np.ndarray) -> int:
+    packed = np.zeros(image.shape[:2], dtype=np.uint32)
+    for channel in range(image.shape[2]):
+        packed <<= 8
+        packed |= image[..., channel]
+    return int(np.unique(packed).size)
+
+
+def _native_colours(image: np.ndarray) -> int | None:
+    """The number of distinct colour values (RGB or RGBA) when at most NATIVE_MAX_COLOURS, else None."""
+    step = _NATIVE_SAMPLE_STEP
+    if _distinct_values(image[::step, ::step]) > NATIVE_MAX_COLOURS:
+        return None
+    count = _distinct_values(image)
+    return count if count <= NATIVE_MAX_COLOURS else None
+
+
 def _choose_grid(
     image: np.ndarray,
     *,
@@ -237,6 +264,13 @@ def _choose_grid(
         return grid, None
     else:
         grid = detect_grid(image, wrap=wrap, prior_size=target)
+    if not grid.exact and grid.confidence < LOW_CONFIDENCE and target in (None, (width, height)):
+        colours = _native_colours(image)
+        if colours is not None:
+            notes.append(f"already pixel art at one pixel per cell ({colours} colours, no grid of 2 px or more): "
+                         f"kept at {width}x{height}")
+            native = declared_grid(width, height, cells_x=width, cells_y=height)
+            return replace(native, method="detected", wrap=wrap, exact=True), None
     if target is not None and grid.method == "detected" and grid.cells != target:
         notes.append(f"detected {grid.cells[0]}x{grid.cells[1]} cells, declared size {target[0]}x{target[1]}")
     # Below min_confidence a visible grid gives way to an even cut into the

@@ -144,6 +144,24 @@ def test_pixel_art_on_an_irregular_grid_gets_an_output_not_a_refusal(
         pixelize(render, size=None, palette=None)
 
 
+def test_pixel_art_at_one_pixel_per_cell_is_kept_as_it_is(sprite_factory, upscaler, degrader):
+    # A game's own sprite, or pixelize's output run through it again.
+    sprite, _ = sprite_factory(5, 64, 48)
+    native = _opaque(sprite)
+    result = pixelize(native, size=None, palette=None, options=PixelArtOptions(colors="keep"))
+    np.testing.assert_array_equal(result.image, native)
+    assert result.report["cells"] == [64, 48] and result.report["warnings"] == []
+    assert any("already pixel art at one pixel per cell" in note for note in result.report["notes"])
+    # The same with its own size declared; another declared size is searched for as before.
+    assert pixelize(native, size=(64, 48), palette=None).report["cells"] == [64, 48]
+    # The output of a render, pixelized again, is itself.
+    first = pixelize(degrader(upscaler(sprite, cell=7.3, phase=(2.0, 1.0)), seed=1), size=None, palette=None)
+    np.testing.assert_array_equal(pixelize(first.image, size=None, palette=None).image, first.image)
+    # Render noise gives thousands of colours: a render is never taken for native art.
+    render = degrader(upscaler(sprite, cell=7.3), seed=2)
+    assert not any("already pixel art" in note for note in pixelize(render, size=None, palette=None).report["notes"])
+
+
 def test_noise_falls_back_to_declared_grid():
     noise = np.random.default_rng(2).integers(
         0, 256, size=(256, 256, 3), dtype=np.uint8

@@ -23,7 +23,7 @@ GOLDEN = Path(__file__).with_name("pixelize_golden.json")
 UPDATE = "PIXELGEN_UPDATE_GOLDEN"
 
 
-def _render(seed: int, cell: float | None, cells: tuple[int, int], *, backdrop: bool) -> np.ndarray:
+def _render(seed: int, cell: float | None, cells: tuple[int, int], *, backdrop: bool, noise: bool = True) -> np.ndarray:
     """Art upscaled at ``cell``, or with ``cell`` None on an irregular grid (every cell 4-14 px wide and tall)."""
     rng = np.random.default_rng(seed)
     palette = np.array([[20, 16, 28], [235, 230, 220], [200, 60, 50], [60, 140, 70], [50, 80, 190], [230, 190, 60]], np.uint8)
@@ -40,7 +40,8 @@ def _render(seed: int, cell: float | None, cells: tuple[int, int], *, backdrop: 
         xs = np.minimum((np.arange(int(width * cell)) / cell).astype(int), width - 1)
         ys = np.minimum((np.arange(int(height * cell)) / cell).astype(int), height - 1)
     render = art[ys[:, None], xs[None, :]].astype(np.int16)
-    render += rng.integers(-6, 7, size=render.shape, dtype=np.int16)
+    if noise:
+        render += rng.integers(-6, 7, size=render.shape, dtype=np.int16)
     return np.clip(render, 0, 255).astype(np.uint8)
 
 
@@ -51,6 +52,7 @@ CASES = {
     "transparent-outline": (dict(seed=4, cell=8.2, cells=(36, 36), backdrop=True), {"background": "transparent", "outline": "#14101c"}),
     "size-prior": (dict(seed=5, cell=11.7, cells=(24, 20), backdrop=True), {"size": (26, 22), "anchor": "bottom-center", "min_confidence": 0.0}),
     "irregular-grid": (dict(seed=6, cell=None, cells=(40, 40), backdrop=False), {}),
+    "native-transparent": (dict(seed=7, cell=1.0, cells=(48, 40), backdrop=True, noise=False), {"background": "transparent"}),
 }
 
 
