@@ -85,8 +85,9 @@ class GridResult:
     ``confidence`` is in [0, 1]; ``method`` is "detected" or "declared".
     ``hypotheses`` lists the best competing grids, best first, as
     JSON-ready dicts (cell, cells, cost per pixel relative to the best).
-    ``exact``: every cell is one flat colour, cells of 2 px or more: the
-    image is a nearest-neighbour upscale on this grid.
+    ``exact``: every cell is one flat colour: with cells of 2 px or more the
+    image is a nearest-neighbour upscale on this grid; with 1-px cells (set
+    by pixelize for pixel art already at its own size) it is the art itself.
     """
 
     cell: tuple[float, float]
