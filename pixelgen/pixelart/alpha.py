@@ -171,7 +171,12 @@ class BackgroundDecision:
 
 
 def find_background(
-    image: np.ndarray, *, tolerance: float, wrap: bool = False, colours_of: np.ndarray | None = None
+    image: np.ndarray,
+    *,
+    tolerance: float,
+    wrap: bool = False,
+    colours_of: np.ndarray | None = None,
+    outline: tuple[int, int, int] | None = None,
 ) -> BackgroundDecision:
     """Find a near-uniform backdrop connected to the border, or decide there is none.
 
@@ -184,6 +189,11 @@ def find_background(
     never reached). Otherwise the image is a scene and nothing is removed.
     The decision depends only on the pixels, so a second run on the result
     finds the same (now transparent) background.
+
+    ``outline``: the colour :func:`add_outline` paints on the removed
+    background around what is kept. Its pixels next to transparent ones
+    count as transparent, so a second run on an outlined result decides as
+    the first did (the outline redrawn after it falls on the same pixels).
 
     ``colours_of`` (same shape) holds the colours before a palette mapped
     them: the border counts as uniform when it is in either colouring, and
@@ -201,7 +211,15 @@ def find_background(
         return BackgroundDecision("tile", nothing, 0.0)
     border = np.zeros((height, width), dtype=bool)
     border[0, :] = border[-1, :] = border[:, 0] = border[:, -1] = True
-    candidate, clear_share = _near_border_colour(image, border, float(tolerance))
+    drawn = None
+    if outline is not None and image.shape[2] == 4 and np.any(image[..., 3] < 128):
+        # The outline lies where the background was: next to what is still
+        # transparent, or at the image's edge where a thin strip of removed
+        # background is all outline now.
+        clear = image[..., 3] < 128
+        drawn = ~clear & np.all(image[..., :3] == np.array(_check_colour(outline), dtype=np.uint8), axis=2)
+        drawn &= _neighbour_any(clear, wrap=False) | border
+    candidate, clear_share = _near_border_colour(image, border, float(tolerance), drawn)
     if clear_share >= _CLEAR_BORDER_SHARE:
         return BackgroundDecision("already-transparent", nothing, clear_share)
     share = float((border & candidate).sum()) / float(border.sum())
@@ -210,7 +228,7 @@ def find_background(
             raise ValueError(f"colours_of must match the image's size, got {colours_of.shape} for {image.shape}")
         # Uniform in either colouring counts: a palette can split a faint
         # backdrop gradient between two colours, or join a noisy one.
-        candidate, _ = _near_border_colour(colours_of, border, float(tolerance))
+        candidate, _ = _near_border_colour(colours_of, border, float(tolerance), drawn)
         share = max(share, float((border & candidate).sum()) / float(border.sum()))
     if share < _UNIFORM_BORDER_SHARE:
         return BackgroundDecision("scene", nothing, share)
@@ -221,10 +239,15 @@ def find_background(
     return BackgroundDecision("removed", is_background[labels], share)
 
 
-def _near_border_colour(image: np.ndarray, border: np.ndarray, tolerance: float) -> tuple[np.ndarray, float]:
-    """Pixels transparent or within ``tolerance`` of the border's fitted colour; and the border's clear share."""
+def _near_border_colour(
+    image: np.ndarray, border: np.ndarray, tolerance: float, drawn: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
+    """Pixels transparent (or ``drawn`` on a transparent background) or within ``tolerance`` of the
+    border's fitted colour; and the border's clear share."""
     rgba = image if image.shape[2] == 4 else to_rgba(image)
     clear = rgba[..., 3] < 128
+    if drawn is not None:
+        clear = clear | drawn
     clear_share = float((border & clear).sum()) / float(border.sum())
     solid_border = border & ~clear
     if not solid_border.any():

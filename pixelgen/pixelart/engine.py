@@ -391,7 +391,8 @@ def pixelize(
         # Decided on the final colours (so a second run decides the same),
         # traced on the cells' own colours (so a palette that maps the
         # backdrop onto a sprite colour does not carry the flood into it).
-        decision = find_background(out, tolerance=float(options.background_tolerance), wrap=wrap, colours_of=cell_colours)
+        decision = find_background(out, tolerance=float(options.background_tolerance), wrap=wrap,
+                                   colours_of=cell_colours, outline=outline)
         out[decision.mask] = 0
         background_report.update(
             decision=decision.kind,

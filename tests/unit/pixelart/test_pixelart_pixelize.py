@@ -173,6 +173,26 @@ def test_noise_falls_back_to_declared_grid():
         pixelize(noise, size=None, palette=None)
 
 
+def test_an_outline_drawn_over_a_thin_removed_backdrop_is_not_taken_for_a_new_backdrop():
+    # A backdrop one cell wide around art that fills the render: once removed, the outline
+    # covers nearly all of it, so the border of the result is mostly outline colour. A second
+    # run must not fit a new backdrop to that and flood the near-black art beside it.
+    rng = np.random.default_rng(0)
+    palette = np.array([[200, 60, 50], [60, 140, 70], [50, 80, 190], [230, 190, 60]], np.uint8)
+    art = palette[rng.integers(0, len(palette), size=(30, 40))]
+    art[1:8, 1:12] = (1, 1, 1)
+    art[0, :] = art[-1, :] = (200, 200, 205)
+    art[:, 0] = art[:, -1] = (200, 200, 205)
+    options = PixelArtOptions(outline="#000000")
+    first = pixelize(np.repeat(np.repeat(art, 8, 0), 8, 1), size=None, palette=None, background="transparent",
+                     options=options)
+    assert first.report["background"]["decision"] == "removed"
+    again = pixelize(np.repeat(np.repeat(first.image, 2, 0), 2, 1), size=None, palette=None,
+                     background="transparent", options=options)
+    assert again.report["background"]["decision"] == "already-transparent"
+    np.testing.assert_array_equal(again.image, first.image)
+
+
 def test_given_cell_is_used(sprite_factory, upscaler):
     sprite, palette = sprite_factory(24, 30, 30)
     render = upscaler(sprite, cell=8, phase=(2.0, 2.0))
