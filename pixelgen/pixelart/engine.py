@@ -10,7 +10,15 @@ import numpy as np
 
 from .alpha import add_outline, binarize_alpha, find_background, remove_specks, to_rgba
 from .checks import check_image
-from .grid import GridResult, axis_aligned_edge_share, declared_grid, detect_grid, grid_for_cell, shrink_exact_upscale
+from .grid import (
+    GridResult,
+    axis_aligned_edge_share,
+    declared_grid,
+    detect_grid,
+    grid_for_cell,
+    one_pixel_feature_share,
+    shrink_exact_upscale,
+)
 from .options import PixelArtOptions
 from .palette import clean_palette, colour_counts, quantize
 from .reduce import fit_to_size, reduce_cells
@@ -34,11 +42,16 @@ LOW_CONFIDENCE = 0.5
 # (Basepixel); set with those in view, so not a held-out figure.
 PIXEL_ART_EDGE_SHARE = 0.5
 # Pixel art already at one pixel per cell (a game's sprite, or pixelize's own
-# output) has a small palette and no lattice of 2 px or more. Renders have
-# thousands of colours, even clean ones: at least 2,548 on each of the 118 of
-# bench/real_renders.json, where the outputs of pixelize's automatic palette
-# have at most 103.
-NATIVE_MAX_COLOURS = 256
+# output) has a small palette and features one pixel wide. Renders have
+# thousands of colours: at least 2,548 on each of the 138 of
+# bench/real_renders.json, where pixelize's outputs (automatic palette, with or
+# without background removal and outline) have at most 298 (256 was the limit
+# until a detailed header's output came out with those 298) ...
+NATIVE_MAX_COLOURS = 1024
+# ... and an upscale has no 1-px features (one_pixel_feature_share 0.0 on 70
+# generated upscales with few colours, the property test's renders), where
+# those outputs have 0.027 or more of their colour steps in them.
+NATIVE_MIN_ONE_PIXEL_SHARE = 0.01
 # Distinct colours are first counted on every 4th pixel of every 4th row: a
 # render shows more than NATIVE_MAX_COLOURS there already, at a sixteenth of
 # a full count's cost.
@@ -264,10 +277,11 @@ def _choose_grid(
         return grid, None
     else:
         grid = detect_grid(image, wrap=wrap, prior_size=target)
-    if not grid.exact and grid.confidence < LOW_CONFIDENCE and target in (None, (width, height)):
+    # An upscale cannot draw a feature one pixel wide; art at its own size does, and a lattice found on it is spurious.
+    if not grid.exact and target in (None, (width, height)):
         colours = _native_colours(image)
-        if colours is not None:
-            notes.append(f"already pixel art at one pixel per cell ({colours} colours, no grid of 2 px or more): "
+        if colours is not None and one_pixel_feature_share(image) >= NATIVE_MIN_ONE_PIXEL_SHARE:
+            notes.append(f"already pixel art at one pixel per cell ({colours} colours, features one pixel wide): "
                          f"kept at {width}x{height}")
             native = declared_grid(width, height, cells_x=width, cells_y=height)
             return replace(native, method="detected", wrap=wrap, exact=True), None

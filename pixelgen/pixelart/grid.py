@@ -62,6 +62,7 @@ from .checks import check_image
 __all__ = [
     "GridResult",
     "axis_aligned_edge_share",
+    "one_pixel_feature_share",
     "declared_grid",
     "detect_grid",
     "detect_grid_joint",
@@ -162,6 +163,35 @@ def axis_aligned_edge_share(image: np.ndarray) -> float:
         return 0.0
     minor, major = np.minimum(gx[strong], gy[strong]), np.maximum(gx[strong], gy[strong])
     return float(np.count_nonzero(minor <= _AXIS_SLOPE * major)) / count
+
+
+# A 1-px feature: a pixel that stands this far (in some channel) above or
+# below both its neighbours along a row or a column; render noise stays well
+# under it.
+_THIN_STEP = 32
+
+
+def one_pixel_feature_share(image: np.ndarray) -> float:
+    """Share of the image's colour steps that belong to features one pixel wide (outlines, dots).
+
+    A nearest-neighbour upscale by 2 px or more has none: every art pixel
+    spans two render pixels, and a blur's ramps run between their ends. Pixel
+    art at its own size has many. Steps count once per pixel pair that
+    differs by more than the same margin.
+    """
+    _check_image(image)
+    planes = _colour_planes(_premultiplied(image)).astype(np.int16)
+    thin = 0
+    steps = 0
+    for axis in (2, 1):
+        delta = np.diff(planes, axis=axis)
+        steps += int(np.count_nonzero(np.any(np.abs(delta) > _THIN_STEP, axis=0)))
+        before = np.take(delta, np.arange(delta.shape[axis] - 1), axis=axis)
+        after = np.take(delta, np.arange(1, delta.shape[axis]), axis=axis)
+        # Rising into the pixel and falling out of it, or the reverse, by more than the margin.
+        peak = ((before > _THIN_STEP) & (after < -_THIN_STEP)) | ((before < -_THIN_STEP) & (after > _THIN_STEP))
+        thin += int(np.count_nonzero(np.any(peak, axis=0)))
+    return thin / steps if steps else 0.0
 
 
 def _premultiplied(image: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pixelgen.pixelart.grid import axis_aligned_edge_share, declared_grid, detect_grid
+from pixelgen.pixelart.grid import axis_aligned_edge_share, declared_grid, detect_grid, one_pixel_feature_share
 
 
 @pytest.mark.parametrize("cell", [4, 6, 8, 11, 16])
@@ -118,6 +118,21 @@ def test_axis_aligned_edge_share_tells_pixel_steps_from_edges_in_every_direction
     square = np.zeros((128, 128, 4), np.uint8)
     square[20:100, 30:110] = (40, 40, 40, 255)
     assert axis_aligned_edge_share(square) > 0.9
+
+
+def test_one_pixel_features_are_in_pixel_art_at_its_own_size_never_in_an_upscale(sprite_factory, upscaler, degrader):
+    sprite, _ = sprite_factory(2, 40, 30)
+    assert one_pixel_feature_share(sprite) > 0.1
+    for cell in (2, 3, 5.5):
+        assert one_pixel_feature_share(upscaler(sprite, cell=cell)) == 0.0
+    # A blur's ramps run between the ends of a step; noise stays under the margin.
+    assert one_pixel_feature_share(degrader(upscaler(sprite, cell=6.0), seed=1, blur=0.8, noise=3.0)) < 0.01
+    # A 1-px outline of a shape on a transparent canvas is all 1-px features across it.
+    ring = np.zeros((20, 20, 4), np.uint8)
+    ring[5:15, 5:15] = (250, 250, 250, 255)
+    ring[6:14, 6:14] = (0, 0, 0, 0)
+    assert one_pixel_feature_share(ring) > 0.4
+    assert one_pixel_feature_share(np.full((8, 8, 3), 7, np.uint8)) == 0.0
 
 
 def test_flat_image_has_zero_confidence():

@@ -2,7 +2,9 @@
 
 k = 1 is pixelize run on its own output, recognised as pixel art at one pixel
 per cell when it has at most NATIVE_MAX_COLOURS colours (every output but
-some of ``--palette keep``'s, which keeps each cell's own colour).
+some of ``--palette keep``'s, which keeps each cell's own colour) and
+features one pixel wide (at least NATIVE_MIN_ONE_PIXEL_SHARE of its colour
+steps, as every output here has).
 
 The renders are generated (hypothesis): random sprites of a few colours,
 upscaled by a non-integer cell with a random phase, blurred and noised like
@@ -18,11 +20,13 @@ from hypothesis import strategies as st
 
 from pixelgen.pixelart import (
     NATIVE_MAX_COLOURS,
+    NATIVE_MIN_ONE_PIXEL_SHARE,
     GridDetectionError,
     builtin_palette,
     pixelize,
     srgb_to_oklab,
 )
+from pixelgen.pixelart.grid import one_pixel_feature_share
 from pixelgen.pixelart.options import PixelArtOptions
 
 MODES = {
@@ -98,9 +102,10 @@ def test_pixelize_of_its_own_upscale_is_itself(mode: str, render: np.ndarray) ->
     for axis in (1, 0):
         changes = np.flatnonzero(np.any(np.diff(first.astype(np.int16), axis=axis) != 0, axis=(2, 1 - axis)))
         assume(changes.size >= 2)
-    colours = np.unique(first.reshape(-1, 4), axis=0).shape[0]
+    native = (np.unique(first.reshape(-1, 4), axis=0).shape[0] <= NATIVE_MAX_COLOURS
+              and one_pixel_feature_share(first) >= NATIVE_MIN_ONE_PIXEL_SHARE)
     for k in range(1, 9):
-        if k == 1 and colours > NATIVE_MAX_COLOURS:
+        if k == 1 and not native:
             continue
         upscaled = np.repeat(np.repeat(first, k, axis=0), k, axis=1)
         again = _run(upscaled, mode)

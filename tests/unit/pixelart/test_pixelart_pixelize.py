@@ -160,6 +160,11 @@ def test_pixel_art_at_one_pixel_per_cell_is_kept_as_it_is(sprite_factory, upscal
     # Render noise gives thousands of colours: a render is never taken for native art.
     render = degrader(upscaler(sprite, cell=7.3), seed=2)
     assert not any("already pixel art" in note for note in pixelize(render, size=None, palette=None).report["notes"])
+    # Nor is a nearly clean upscale with few colours: it has no feature one pixel wide.
+    faint = upscaler(sprite, cell=6.3).astype(np.int16) + np.random.default_rng(3).integers(-1, 2, (302, 403, 3))
+    faint = np.clip(faint, 0, 255).astype(np.uint8)
+    assert len(np.unique(faint.reshape(-1, 3), axis=0)) <= 1024
+    assert pixelize(faint, size=None, palette=None).report["cells"] == [64, 48]
 
 
 def test_noise_falls_back_to_declared_grid():
