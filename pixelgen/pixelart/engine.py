@@ -52,10 +52,10 @@ NATIVE_MAX_COLOURS = 1024
 # generated upscales with few colours, the property test's renders), where
 # those outputs have 0.027 or more of their colour steps in them.
 NATIVE_MIN_ONE_PIXEL_SHARE = 0.01
-# Distinct colours are first counted on every 4th pixel of every 4th row: a
-# render shows more than NATIVE_MAX_COLOURS there already, at a sixteenth of
-# a full count's cost.
-_NATIVE_SAMPLE_STEP = 4
+# Distinct colours are first counted on every 8th pixel of every 8th row: a
+# render shows more than NATIVE_MAX_COLOURS there already, at a 64th of a
+# full count's cost.
+_NATIVE_SAMPLE_STEP = 8
 # Half-cell trap: colour edges of the reduced image that fall, tile by tile,
 # on one parity of its lattice mean it is a x2 upscale of a coarser drawing
 # whose phase drifts across the render (AI renders that step outlines at half
