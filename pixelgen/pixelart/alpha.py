@@ -191,9 +191,10 @@ def find_background(
     finds the same (now transparent) background.
 
     ``outline``: the colour :func:`add_outline` paints on the removed
-    background around what is kept. Its pixels next to transparent ones
-    count as transparent, so a second run on an outlined result decides as
-    the first did (the outline redrawn after it falls on the same pixels).
+    background around what is kept. In an image with transparency, its
+    pixels next to transparent ones or on the image's edge count as
+    transparent, so a second run on an outlined result decides as the first
+    did (the outline redrawn after it falls on the same pixels).
 
     ``colours_of`` (same shape) holds the colours before a palette mapped
     them: the border counts as uniform when it is in either colouring, and

@@ -36,8 +36,8 @@ LOW_CONFIDENCE = 0.5
 # A render whose lattice search finds no periodic support is still pixel art,
 # and gets the best lattice with a warning, when most of its strongest edges
 # run along the axes (axis_aligned_edge_share: about 0.22 for edges in every
-# direction). On bench/real_renders.json the renders without periodic support
-# measure 0.24-0.44 for 15 of 17 smooth renders and photographs, 0.49 and 0.52
+# direction). On the first 118 renders of bench/real_renders.json those without
+# periodic support measure 0.24-0.44 for 15 of 17 smooth renders and photographs, 0.49 and 0.52
 # for the other two, and 0.54 and 0.65 for the two drawn on an irregular grid
 # (Basepixel); set with those in view, so not a held-out figure.
 PIXEL_ART_EDGE_SHARE = 0.5
