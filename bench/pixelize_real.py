@@ -19,8 +19,9 @@ palette). Per tool and split it prints:
   nearest-neighbour upscale of ``y``, gives ``y`` again (pixelgen: every mode
   and k = 1..8, k = 1 being ``y`` itself, see --modes);
 * colours: median number of colours in the outputs;
-* scene removed: for pixelgen with ``--background transparent``, the median
-  share of a scene's pixels made transparent (target 0);
+* scenes kept whole: for pixelgen with ``--background transparent``, how many
+  of the outputs of images whose background is judged a scene have no pixel
+  made transparent (target: all), and the mean share made transparent;
 * ms: median whole-call time (decode the file, run, encode a PNG), one core.
 
 The images are not in the repository: bench/real_renders.json records each
@@ -167,7 +168,10 @@ def score_pixelgen(entries: list[dict], images: Path, tally: Tally, ks: list[int
                     f"next: {[h['cell'][0] for h in report.get('hypotheses', [])[1:3]]})"
                 )
         if entry.get("background") == "scene":
-            tally.scene_removed.append(float((out[..., 3] == 0).mean()))
+            removed = float((out[..., 3] == 0).mean())
+            tally.scene_removed.append(removed)
+            if removed > 0:
+                tally.misses.append(f"{entry['file']}: a scene, {100 * removed:.1f} % of it removed as background")
         # Idempotence, every mode, every k.
         pixels = decode(path)
         for mode in MODES:
@@ -214,7 +218,9 @@ def row(name: str, tally: Tally) -> str:
     grid_images = tally.images - tally.no_grid
     outputs_on_grid = tally.outputs - (tally.no_grid - tally.refused_no_grid)
     colours = f"{statistics.median(tally.colours):.0f}" if tally.colours else "n/a"
-    scene = f"{100 * statistics.median(tally.scene_removed):.1f} %" if tally.scene_removed else "—"
+    kept = sum(1 for share in tally.scene_removed if share == 0.0)
+    scene = (f"{kept}/{len(tally.scene_removed)}, mean {100 * statistics.mean(tally.scene_removed):.1f} % removed"
+             if tally.scene_removed else "—")
     ms = f"{statistics.median(tally.ms):.0f}" if tally.ms else "n/a"
     return (
         f"| {name} | {pct(outputs_on_grid, grid_images)} | {pct(tally.refused_no_grid, tally.no_grid)} | "
@@ -252,7 +258,7 @@ def main() -> None:
     for split in splits:
         chosen = [e for e in entries if e.get("split") == split]
         print(f"\n### split: {split} ({len(chosen)} images, {sum(e.get('grid') == 'none' for e in chosen)} without a grid)\n")
-        print("| tool | output (grid images) | refused (no-grid images) | size within ±max(1 px, 2 %) | size, clear grids only | idempotent | median colours | scene removed | median ms |")
+        print("| tool | output (grid images) | refused (no-grid images) | size within ±max(1 px, 2 %) | size, clear grids only | idempotent | median colours | scenes kept whole | median ms |")
         print("|---|---|---|---|---|---|---|---|---|")
         tally = Tally()
         score_pixelgen(chosen, args.images, tally, ks)
