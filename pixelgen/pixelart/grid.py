@@ -141,7 +141,8 @@ def axis_aligned_edge_share(image: np.ndarray) -> float:
     """Share of the image's strongest edges that run within 10 degrees of an axis.
 
     Edges in every direction put about 0.22 there (20 of 90 degrees); a
-    pixel-art drawing's steps, on a regular grid or not, most of its edges.
+    pixel-art drawing's steps, on a regular grid or not, put most of its
+    edges there.
     0.0 when the image has too few strong edges to say.
     """
     _check_image(image)
