@@ -22,6 +22,9 @@ palette). Per tool and split it prints:
 * scenes kept whole: for pixelgen with ``--background transparent``, how many
   of the outputs of images whose background is judged a scene have no pixel
   made transparent (target: all), and the mean share made transparent;
+* backdrops removed: the other side of that decision, how many outputs of
+  images judged a sprite (or sheet, icon) on a uniform backdrop had it
+  removed (any pixel made transparent);
 * ms: median whole-call time (decode the file, run, encode a PNG), one core.
 
 The images are not in the repository: bench/real_renders.json records each
@@ -117,6 +120,7 @@ class Tally:
     colours: list[int] = field(default_factory=list)
     ms: list[float] = field(default_factory=list)
     scene_removed: list[float] = field(default_factory=list)
+    backdrop_removed: list[float] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
 
     def count_size(self, entry: dict, got: tuple[int, int]) -> bool:
@@ -172,6 +176,12 @@ def score_pixelgen(entries: list[dict], images: Path, tally: Tally, ks: list[int
             tally.scene_removed.append(removed)
             if removed > 0:
                 tally.misses.append(f"{entry['file']}: a scene, {100 * removed:.1f} % of it removed as background")
+        if entry.get("background") == "uniform":
+            removed = float((out[..., 3] == 0).mean())
+            tally.backdrop_removed.append(removed)
+            if removed == 0:
+                why = next((note for note in report.get("notes", []) if note.startswith("background kept")), "no note")
+                tally.misses.append(f"{entry['file']}: on a uniform backdrop, kept whole ({why})")
         # Idempotence, every mode, every k.
         pixels = decode(path)
         for mode in MODES:
@@ -221,10 +231,12 @@ def row(name: str, tally: Tally) -> str:
     kept = sum(1 for share in tally.scene_removed if share == 0.0)
     scene = (f"{kept}/{len(tally.scene_removed)}, mean {100 * statistics.mean(tally.scene_removed):.1f} % removed"
              if tally.scene_removed else "—")
+    backdrops = (f"{sum(1 for share in tally.backdrop_removed if share > 0)}/{len(tally.backdrop_removed)}"
+                 if tally.backdrop_removed else "—")
     ms = f"{statistics.median(tally.ms):.0f}" if tally.ms else "n/a"
     return (
         f"| {name} | {pct(outputs_on_grid, grid_images)} | {pct(tally.refused_no_grid, tally.no_grid)} | "
-        f"{pct(tally.size_ok, tally.size_cases)} | {pct(tally.clear_ok, tally.clear_cases)} | {pct(tally.idem_ok, tally.idem_cases)} | {colours} | {scene} | {ms} |"
+        f"{pct(tally.size_ok, tally.size_cases)} | {pct(tally.clear_ok, tally.clear_cases)} | {pct(tally.idem_ok, tally.idem_cases)} | {colours} | {scene} | {backdrops} | {ms} |"
     )
 
 
@@ -258,8 +270,8 @@ def main() -> None:
     for split in splits:
         chosen = [e for e in entries if e.get("split") == split]
         print(f"\n### split: {split} ({len(chosen)} images, {sum(e.get('grid') == 'none' for e in chosen)} without a grid)\n")
-        print("| tool | output (grid images) | refused (no-grid images) | size within ±max(1 px, 2 %) | size, clear grids only | idempotent | median colours | scenes kept whole | median ms |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("| tool | output (grid images) | refused (no-grid images) | size within ±max(1 px, 2 %) | size, clear grids only | idempotent | median colours | scenes kept whole | backdrops removed | median ms |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         tally = Tally()
         score_pixelgen(chosen, args.images, tally, ks)
         print(row("pixelgen", tally))

@@ -150,6 +150,12 @@ _UNIFORM_BORDER_SHARE = 0.8
 # An image whose border is at least this share transparent already has its
 # background removed: nothing more is taken away.
 _CLEAR_BORDER_SHARE = 0.5
+# A sprite sits inside the frame; a scene is a crop of a wider world, so its
+# ground, horizon, walls or floor run off two opposite edges. When what the
+# backdrop's flood would keep covers at least this share of both the left and
+# right edges (or of both the top and bottom), the border's uniform part is a
+# sky or a dark surround, not a backdrop, and the image is kept whole.
+_OPPOSITE_EDGES_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -165,10 +171,14 @@ class BackgroundDecision:
     kind: str
     mask: np.ndarray
     uniform_share: float
+    runs_off: str | None = None
 
     @property
     def note(self) -> str | None:
         share = f"{self.uniform_share:.0%}"
+        if self.kind == "scene" and self.runs_off:
+            return (f"background kept: the picture runs off its {self.runs_off} edges ({share} of the border is one colour), "
+                    "so this looks like a scene, not a sprite inside the frame")
         if self.kind == "scene":
             return f"background kept: the border is not one uniform colour ({share} uniform), so this looks like a scene"
         if self.kind == "tile":
@@ -230,6 +240,7 @@ def find_background(
     if clear_share >= _CLEAR_BORDER_SHARE:
         return BackgroundDecision("already-transparent", nothing, clear_share)
     share = float((border & candidate).sum()) / float(border.sum())
+    in_final_colours = candidate
     if colours_of is not None:
         if colours_of.shape[:2] != image.shape[:2]:
             raise ValueError(f"colours_of must match the image's size, got {colours_of.shape} for {image.shape}")
@@ -239,11 +250,36 @@ def find_background(
         share = max(share, float((border & candidate).sum()) / float(border.sum()))
     if share < _UNIFORM_BORDER_SHARE:
         return BackgroundDecision("scene", nothing, share)
+    backdrop = _border_connected(candidate, border)
+    # What neither colouring's flood reaches is the picture. A second run
+    # sees the final colours in both roles, so its flood is no larger and a
+    # picture found running off two edges here is found so again.
+    reached = backdrop if candidate is in_final_colours else backdrop | _border_connected(in_final_colours, border)
+    opaque = image[..., 3] >= 128 if image.shape[2] == 4 else np.ones((height, width), dtype=bool)
+    if drawn is not None:
+        opaque &= ~drawn
+    runs_off = _opposite_edges_run_off(opaque & ~reached)
+    if runs_off:
+        return BackgroundDecision("scene", nothing, share, runs_off=runs_off)
+    return BackgroundDecision("removed", backdrop, share)
+
+
+def _border_connected(candidate: np.ndarray, border: np.ndarray) -> np.ndarray:
+    """The pixels of ``candidate`` 4-connected to the border through ``candidate``."""
     labels, count = label_components(candidate, connectivity=4, wrap=False)
     is_background = np.zeros(count + 1, dtype=bool)
     is_background[labels[border]] = True
     is_background[0] = False
-    return BackgroundDecision("removed", is_background[labels], share)
+    return is_background[labels]
+
+
+def _opposite_edges_run_off(kept: np.ndarray) -> str | None:
+    """"left and right" or "top and bottom" when ``kept`` covers enough of both edges of a pair."""
+    if min(kept[:, 0].mean(), kept[:, -1].mean()) >= _OPPOSITE_EDGES_SHARE:
+        return "left and right"
+    if min(kept[0].mean(), kept[-1].mean()) >= _OPPOSITE_EDGES_SHARE:
+        return "top and bottom"
+    return None
 
 
 def _near_border_colour(

@@ -220,3 +220,52 @@ def test_pixelize_keeps_a_scene_whole_and_is_stable():
     assert (result.image[..., 3] == 255).all()
     assert result.report["background"]["decision"] == "scene"
     assert any("looks like a scene" in note for note in result.report["notes"])
+
+
+def _sky_over(land_rows: slice, land_cols: slice, *, size: tuple[int, int] = (40, 48)) -> np.ndarray:
+    """Cells of a flat sky with varied land in ``land_rows`` x ``land_cols``."""
+    rng = np.random.default_rng(5)
+    cells = np.full((*size, 3), (120, 180, 235), np.uint8)
+    land = rng.choice(np.array([[60, 120, 50], [90, 70, 40], [70, 140, 60], [30, 24, 40]], np.uint8), size=size)
+    cells[land_rows, land_cols] = land[land_rows, land_cols]
+    return cells
+
+
+def test_land_running_off_both_sides_makes_a_scene_even_under_a_uniform_sky():
+    from pixelgen.pixelart import find_background
+
+    # A strip of land across the whole width between sky and sea of one colour: 85 % of the
+    # border is that colour, so border uniformity alone calls it a backdrop.
+    scene = _sky_over(slice(16, 22), slice(None))
+    decision = find_background(scene, tolerance=0.08)
+    assert decision.uniform_share >= 0.8
+    assert decision.kind == "scene" and not decision.mask.any()
+    assert decision.runs_off == "left and right" and "runs off its left and right edges" in decision.note
+    # The same standing up: a tower from top to bottom.
+    tower = _sky_over(slice(None), slice(20, 26))
+    assert find_background(tower, tolerance=0.08).runs_off == "top and bottom"
+
+
+def test_a_sprite_that_touches_one_edge_or_grazes_two_keeps_losing_its_backdrop():
+    from pixelgen.pixelart import find_background
+
+    # Feet on the bottom edge: a sprite cropped at one side is still a sprite.
+    standing = _sky_over(slice(10, None), slice(18, 30))
+    assert find_background(standing, tolerance=0.08).kind == "removed"
+    # A long weapon whose tips touch both sides over less than a tenth of each.
+    weapon = _sky_over(slice(18, 21), slice(None))
+    decision = find_background(weapon, tolerance=0.08)
+    assert decision.kind == "removed" and decision.mask[0].all() and not decision.mask[19].any()
+
+
+def test_pixelize_keeps_land_between_sky_and_sea_whole_and_stable():
+    from pixelgen.pixelart import pixelize
+
+    render = np.repeat(np.repeat(_sky_over(slice(16, 24), slice(None)), 7, axis=0), 7, axis=1)
+    first = pixelize(render, size=None, palette=None, background="transparent")
+    assert first.image.shape[:2] == (40, 48) and (first.image[..., 3] == 255).all()
+    assert first.report["background"]["decision"] == "scene"
+    for k in (1, 2, 3):
+        again = pixelize(np.repeat(np.repeat(first.image, k, axis=0), k, axis=1), size=None, palette=None,
+                         background="transparent")
+        np.testing.assert_array_equal(again.image, first.image)

@@ -23,15 +23,23 @@ GOLDEN = Path(__file__).with_name("pixelize_golden.json")
 UPDATE = "PIXELGEN_UPDATE_GOLDEN"
 
 
-def _render(seed: int, cell: float | None, cells: tuple[int, int], *, backdrop: bool, noise: bool = True) -> np.ndarray:
-    """Art upscaled at ``cell``, or with ``cell`` None on an irregular grid (every cell 4-14 px wide and tall)."""
+def _render(seed: int, cell: float | None, cells: tuple[int, int], *, backdrop: bool, noise: bool = True,
+            band: bool = False) -> np.ndarray:
+    """Art upscaled at ``cell``, or with ``cell`` None on an irregular grid (every cell 4-14 px wide and tall).
+
+    ``backdrop``: the art sits in the middle of a flat backdrop; ``band``: it is a strip across the
+    whole width with the flat colour above and below (land between sky and sea: a scene).
+    """
     rng = np.random.default_rng(seed)
     palette = np.array([[20, 16, 28], [235, 230, 220], [200, 60, 50], [60, 140, 70], [50, 80, 190], [230, 190, 60]], np.uint8)
     width, height = cells
     art = palette[rng.integers(0, len(palette), size=(height, width))]
-    if backdrop:
+    if backdrop or band:
         mask = np.zeros((height, width), bool)
-        mask[height // 4 : -height // 4, width // 4 : -width // 4] = True
+        if band:
+            mask[height * 2 // 5 : height * 2 // 5 + height // 4, :] = True
+        else:
+            mask[height // 4 : -height // 4, width // 4 : -width // 4] = True
         art = np.where(mask[..., None], art, np.array([210, 210, 214], np.uint8))
     if cell is None:
         xs = np.repeat(np.arange(width), rng.integers(4, 15, width))
@@ -53,6 +61,7 @@ CASES = {
     "size-prior": (dict(seed=5, cell=11.7, cells=(24, 20), backdrop=True), {"size": (26, 22), "anchor": "bottom-center", "min_confidence": 0.0}),
     "irregular-grid": (dict(seed=6, cell=None, cells=(40, 40), backdrop=False), {}),
     "native-transparent": (dict(seed=7, cell=1.0, cells=(48, 40), backdrop=True, noise=False), {"background": "transparent"}),
+    "scene-band-transparent": (dict(seed=8, cell=6.4, cells=(40, 40), backdrop=False, band=True), {"background": "transparent"}),
 }
 
 
