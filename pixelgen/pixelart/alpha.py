@@ -154,7 +154,12 @@ _CLEAR_BORDER_SHARE = 0.5
 # ground, horizon, walls or floor run off two opposite edges. When what the
 # backdrop's flood would keep covers at least this share of both the left and
 # right edges (or of both the top and bottom), the border's uniform part is a
-# sky or a dark surround, not a backdrop, and the image is kept whole.
+# sky or a dark surround, not a backdrop, and the image is kept whole. On the
+# real renders of bench/real_renders.json the scenes this keeps measure
+# 0.14-0.95 on both edges of a pair; two sprites cropped by two edges reach
+# 0.11 and 0.20 (they keep their backdrop and say so); a vignetted portrait
+# (0.09) and a revolver touching both sides (0.07) fall short; the rest
+# measure 0.0 on one edge of each pair.
 _OPPOSITE_EDGES_SHARE = 0.1
 
 
@@ -202,7 +207,9 @@ def find_background(
     sprite on a backdrop; then the backdrop is every pixel within tolerance
     connected to the border through such pixels (4-connectivity, so a
     diagonal gap in a 1-px outline does not leak and enclosed regions are
-    never reached). Otherwise the image is a scene and nothing is removed.
+    never reached). Otherwise the image is a scene and nothing is removed;
+    so it is too when what the flood would leave runs off two opposite
+    edges (``runs_off``): a sprite sits inside the frame, a scene does not.
     The decision depends only on the pixels, so a second run on the result
     finds the same (now transparent) background.
 
