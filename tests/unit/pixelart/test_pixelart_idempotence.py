@@ -8,7 +8,8 @@ steps, as every output here has).
 
 The renders are generated (hypothesis): random sprites of a few colours,
 upscaled by a non-integer cell with a random phase, blurred and noised like
-a generated render, with or without a transparent surround.
+a generated render, full-bleed, on a flat backdrop, or as a strip across the
+whole width under a flat sky.
 """
 
 from __future__ import annotations
@@ -68,11 +69,16 @@ def renders(draw: st.DrawFn) -> np.ndarray:
     for x in range(1, width):
         index[:, x] = np.where(runs[:, x], index[:, x - 1], index[:, x])
     cells = colours[index]
-    if draw(st.booleans()):
-        # A sprite on a flat backdrop.
+    layout = draw(st.sampled_from(("full", "sprite", "band")))
+    if layout != "full":
+        # A sprite on a flat backdrop, or a strip of land across the whole
+        # width under a flat sky (a scene: kept whole).
         backdrop = np.array([rng.integers(180, 256)] * 3, dtype=np.uint8)
         mask = np.zeros((height, width), dtype=bool)
-        mask[height // 5 : height - height // 5, width // 5 : width - width // 5] = True
+        if layout == "sprite":
+            mask[height // 5 : height - height // 5, width // 5 : width - width // 5] = True
+        else:
+            mask[height * 2 // 5 : height * 2 // 5 + max(2, height // 4), :] = True
         cells = np.where(mask[..., None], cells, backdrop)
     cell = draw(st.floats(5.0, 11.0))
     phase = draw(st.floats(0.0, 0.99))
