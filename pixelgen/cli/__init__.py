@@ -692,8 +692,9 @@ def _pixelart_options(func: Callable[..., Any]) -> Callable[..., Any]:
               help="Built-in palette, a .hex/.gpl/.pal/.png file, auto:N (learn N colours); default auto: the art's own colours, "
                    "near-identical ones merged; keep: every cell colour.")
 @_pixelart_options
-@click.option("--background", type=click.Choice(["transparent", "keep"]), default="keep", show_default=True,
-              help="transparent: remove a uniform backdrop connected to the border (a scene is kept).")
+@click.option("--background", type=click.Choice(["transparent", "remove", "keep"]), default="keep", show_default=True,
+              help="transparent: remove a uniform backdrop connected to the border (a scene is kept); "
+                   "remove: remove the border colour's region even when the image looks like a scene.")
 @click.option("--wrap", is_flag=True, help="Treat the image as a seamless tile (a torus).")
 @click.option("--max-input-pixels", type=click.IntRange(1), default=4096 * 4096, show_default=True,
               help="Refuse larger inputs before decoding them.")

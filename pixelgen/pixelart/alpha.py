@@ -181,11 +181,12 @@ class BackgroundDecision:
     @property
     def note(self) -> str | None:
         share = f"{self.uniform_share:.0%}"
+        remove_anyway = '; background "remove" takes the border colour away regardless'
         if self.kind == "scene" and self.runs_off:
             return (f"background kept: the picture runs off its {self.runs_off} edges ({share} of the border is one colour), "
-                    "so this looks like a scene, not a sprite inside the frame")
+                    f"so this looks like a scene, not a sprite inside the frame{remove_anyway}")
         if self.kind == "scene":
-            return f"background kept: the border is not one uniform colour ({share} uniform), so this looks like a scene"
+            return f"background kept: the border is not one uniform colour ({share} uniform), so this looks like a scene{remove_anyway}"
         if self.kind == "tile":
             return "background kept: a seamless tile has no border to find a background on"
         return None
@@ -198,6 +199,7 @@ def find_background(
     wrap: bool = False,
     colours_of: np.ndarray | None = None,
     outline: tuple[int, int, int] | None = None,
+    force: bool = False,
 ) -> BackgroundDecision:
     """Find a near-uniform backdrop connected to the border, or decide there is none.
 
@@ -218,6 +220,11 @@ def find_background(
     pixels next to transparent ones or on the image's edge count as
     transparent, so a second run on an outlined result decides as the first
     did (the outline redrawn after it falls on the same pixels).
+
+    ``force``: the caller knows the image is a sprite: the border colour's
+    connected region goes even when the border is not uniform or the picture
+    runs off two edges. Any transparency on the border then means it went
+    already (a second run must not fit the next border colour and flood that).
 
     ``colours_of`` (same shape) holds the colours before a palette mapped
     them: the border counts as uniform when it is in either colouring, and
@@ -244,7 +251,7 @@ def find_background(
         drawn = ~clear & np.all(image[..., :3] == np.array(_check_colour(outline), dtype=np.uint8), axis=2)
         drawn &= _neighbour_any(clear, wrap=False) | border
     candidate, clear_share = _near_border_colour(image, border, float(tolerance), drawn)
-    if clear_share >= _CLEAR_BORDER_SHARE:
+    if clear_share >= _CLEAR_BORDER_SHARE or (force and clear_share > 0):
         return BackgroundDecision("already-transparent", nothing, clear_share)
     share = float((border & candidate).sum()) / float(border.sum())
     in_final_colours = candidate
@@ -255,9 +262,11 @@ def find_background(
         # backdrop gradient between two colours, or join a noisy one.
         candidate, _ = _near_border_colour(colours_of, border, float(tolerance), drawn)
         share = max(share, float((border & candidate).sum()) / float(border.sum()))
-    if share < _UNIFORM_BORDER_SHARE:
+    if share < _UNIFORM_BORDER_SHARE and not force:
         return BackgroundDecision("scene", nothing, share)
     backdrop = _border_connected(candidate, border)
+    if force:
+        return BackgroundDecision("removed", backdrop, share)
     # What neither colouring's flood reaches is the picture. A second run
     # sees the final colours in both roles, so its flood is no larger and a
     # picture found running off two edges here is found so again.
@@ -309,10 +318,10 @@ def _near_border_colour(
 
 
 def remove_background(
-    image: np.ndarray, *, tolerance: float, wrap: bool = False
+    image: np.ndarray, *, tolerance: float, wrap: bool = False, force: bool = False
 ) -> np.ndarray:
     """RGBA copy of ``image`` with the backdrop :func:`find_background` finds made transparent."""
-    decision = find_background(image, tolerance=tolerance, wrap=wrap)
+    decision = find_background(image, tolerance=tolerance, wrap=wrap, force=force)
     rgba = to_rgba(image)
     rgba[decision.mask] = 0
     return rgba

@@ -30,7 +30,9 @@ __all__ = [
     "pixelize",
 ]
 
-BACKGROUND_MODES = ("transparent", "keep")
+# "transparent" removes a backdrop unless the image looks like a scene;
+# "remove" removes it even then (the caller knows it is a sprite).
+BACKGROUND_MODES = ("transparent", "remove", "keep")
 # Below this confidence a detected grid is used with a warning.
 LOW_CONFIDENCE = 0.5
 # A render whose lattice search finds no periodic support is still pixel art,
@@ -337,7 +339,8 @@ def pixelize(
     ``options.colors="auto"`` the art's own colours with near-identical ones
     merged, or every cell colour with ``"keep"``); with
     ``background="transparent"`` a uniform backdrop connected to the border
-    is removed at cell level (a scene is kept, with a note); speck removal;
+    is removed at cell level (a scene is kept, with a note; ``"remove"``
+    removes the border colour's connected region even then); speck removal;
     outline. Same input and options give identical bytes, and pixelizing a
     nearest-neighbour upscale of the output gives the output again (without
     dithering).
@@ -389,7 +392,8 @@ def pixelize(
 
     t0 = clock()
     palette_mode = "given" if palette is not None else colors
-    cell_colours = out.copy() if background == "transparent" else None
+    removing = background in ("transparent", "remove")
+    cell_colours = out.copy() if removing else None
     if palette is not None:
         out = quantize(out, palette, dither=dither)
     elif colors == "auto" and np.any(out[..., 3] > 0):
@@ -401,12 +405,12 @@ def pixelize(
 
     t0 = clock()
     background_report: dict[str, Any] = {"mode": background}
-    if background == "transparent":
+    if removing:
         # Decided on the final colours (so a second run decides the same),
         # traced on the cells' own colours (so a palette that maps the
         # backdrop onto a sprite colour does not carry the flood into it).
         decision = find_background(out, tolerance=float(options.background_tolerance), wrap=wrap,
-                                   colours_of=cell_colours, outline=outline)
+                                   colours_of=cell_colours, outline=outline, force=background == "remove")
         out[decision.mask] = 0
         background_report.update(
             decision=decision.kind,

@@ -171,3 +171,24 @@ def test_an_unreadable_exif_block_does_not_refuse_the_image(tmp_path):
     result = run_cli(tmp_path, "pixelize", str(broken), "-o", str(out), "--palette", "pico-8")
     assert result.code == 0, result.err
     assert np.array_equal(decode_png(out.read_bytes())[..., :3], truth)
+
+
+def test_a_sprite_cut_by_two_edges_keeps_its_backdrop_unless_told_to_remove_it(tmp_path):
+    # A wide sprite across the whole width on a flat backdrop: "transparent" takes it for a
+    # scene (it runs off the left and right edges) and says how to remove the backdrop anyway.
+    rng = np.random.default_rng(6)
+    cells = np.full((24, 30, 3), 236, np.uint8)
+    cells[9:15] = np.array([[30, 24, 40], [200, 70, 50], [60, 140, 70]], np.uint8)[rng.integers(0, 3, size=(6, 30))]
+    source = tmp_path / "wide.png"
+    source.write_bytes(encode_png(np.ascontiguousarray(np.repeat(np.repeat(cells, 6, axis=0), 6, axis=1))))
+    kept = run_cli(tmp_path, "pixelize", str(source), "-o", str(tmp_path / "kept.png"), "--background", "transparent", "--json")
+    assert kept.code == 0, kept.err
+    report = json.loads(kept.out)
+    assert report["background"]["decision"] == "scene"
+    assert any("runs off its left and right edges" in note and 'background "remove"' in note for note in report["notes"])
+    assert (decode_png((tmp_path / "kept.png").read_bytes())[..., 3] == 255).all()
+    removed = run_cli(tmp_path, "pixelize", str(source), "-o", str(tmp_path / "removed.png"), "--background", "remove", "--json")
+    assert removed.code == 0, removed.err
+    assert json.loads(removed.out)["background"]["decision"] == "removed"
+    alpha = decode_png((tmp_path / "removed.png").read_bytes())[..., 3]
+    assert alpha.shape == (24, 30) and (alpha[9:15] == 255).all() and (alpha[:9] == 0).all() and (alpha[15:] == 0).all()

@@ -77,6 +77,7 @@ def test_palette_change_keeps_render_key_and_changes_post_key(tmp_path):
         ("seed: 5", "seed: 6", "seed"),
         ("steps: 2", "steps: 3", "render"),
         ("size: [8, 8]", "size: [8, 16]", "postprocess"),
+        ("seed: 5", "seed: 5\n    background: remove", "postprocess"),
     ],
 )
 def test_each_input_has_its_reason(tmp_path, old, new, reason):

@@ -258,6 +258,41 @@ def test_a_sprite_that_touches_one_edge_or_grazes_two_keeps_losing_its_backdrop(
     assert decision.kind == "removed" and decision.mask[0].all() and not decision.mask[19].any()
 
 
+def test_remove_takes_the_border_colour_away_where_transparent_would_keep_a_scene():
+    from pixelgen.pixelart import find_background
+
+    # A sprite cut by two edges, or a border that is not one colour: "transparent" keeps it
+    # and says how to remove it anyway; force removes the border colour's connected region.
+    scene = _sky_over(slice(16, 22), slice(None))
+    kept = find_background(scene, tolerance=0.08)
+    assert kept.kind == "scene" and 'background "remove"' in kept.note
+    forced = find_background(scene, tolerance=0.08, force=True)
+    expected = np.ones((40, 48), bool)
+    expected[16:22] = False
+    assert forced.kind == "removed"
+    np.testing.assert_array_equal(forced.mask, expected)
+    mixed = _sky_over(slice(30, None), slice(None))  # ground along the whole bottom: 71 % uniform
+    assert find_background(mixed, tolerance=0.08).uniform_share < 0.8
+    assert find_background(mixed, tolerance=0.08, force=True).mask[:30].all()
+    # Once anything on the border is transparent, forcing again takes nothing more: the
+    # next border colour (the land) is not a backdrop.
+    again = find_background(remove_background(scene, tolerance=0.08, force=True), tolerance=0.08, force=True)
+    assert again.kind == "already-transparent" and not again.mask.any()
+
+
+def test_pixelize_remove_is_stable_on_its_own_upscale():
+    from pixelgen.pixelart import pixelize
+
+    render = np.repeat(np.repeat(_sky_over(slice(16, 24), slice(None)), 7, axis=0), 7, axis=1)
+    first = pixelize(render, size=None, palette=None, background="remove")
+    assert first.report["background"]["decision"] == "removed"
+    assert (first.image[:16, :, 3] == 0).all() and (first.image[16:24, :, 3] == 255).all()
+    for k in (1, 2, 3):
+        again = pixelize(np.repeat(np.repeat(first.image, k, axis=0), k, axis=1), size=None, palette=None,
+                         background="remove")
+        np.testing.assert_array_equal(again.image, first.image)
+
+
 def test_pixelize_keeps_land_between_sky_and_sea_whole_and_stable():
     from pixelgen.pixelart import pixelize
 

@@ -35,6 +35,7 @@ MODES = {
     "keep": {"colors": "keep"},
     "palette": {"palette": "pico-8"},
     "transparent": {"background": "transparent"},
+    "remove": {"background": "remove"},
     "outline": {"background": "transparent", "outline": "#140c1c"},
     "specks": {"background": "transparent", "min_speck": 3},
 }

@@ -280,7 +280,7 @@ def test_option_validation(options, match):
 @pytest.mark.parametrize(
     "call, match",
     [
-        ({"background": "remove"}, "transparent"),
+        ({"background": "erase"}, "transparent"),
         ({"size": (0, 4)}, "size"),
         ({"wrap": "yes"}, "wrap"),
         ({"options": {"cell": 8}}, "PixelArtOptions"),

@@ -62,6 +62,7 @@ CASES = {
     "irregular-grid": (dict(seed=6, cell=None, cells=(40, 40), backdrop=False), {}),
     "native-transparent": (dict(seed=7, cell=1.0, cells=(48, 40), backdrop=True, noise=False), {"background": "transparent"}),
     "scene-band-transparent": (dict(seed=8, cell=6.4, cells=(40, 40), backdrop=False, band=True), {"background": "transparent"}),
+    "scene-band-remove": (dict(seed=8, cell=6.4, cells=(40, 40), backdrop=False, band=True), {"background": "remove"}),
 }
 
 
