@@ -270,7 +270,7 @@ def find_background(
     # What neither colouring's flood reaches is the picture. A second run
     # sees the final colours in both roles, so its flood is no larger and a
     # picture found running off two edges here is found so again.
-    reached = backdrop if candidate is in_final_colours else backdrop | _border_connected(in_final_colours, border)
+    reached = backdrop if colours_of is None else backdrop | _border_connected(in_final_colours, border)
     opaque = image[..., 3] >= 128 if image.shape[2] == 4 else np.ones((height, width), dtype=bool)
     if drawn is not None:
         opaque &= ~drawn
