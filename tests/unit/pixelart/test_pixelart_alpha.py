@@ -222,13 +222,22 @@ def test_pixelize_keeps_a_scene_whole_and_is_stable():
     assert any("looks like a scene" in note for note in result.report["notes"])
 
 
-def _sky_over(land_rows: slice, land_cols: slice, *, size: tuple[int, int] = (40, 48)) -> np.ndarray:
-    """Cells of a flat sky with varied land in ``land_rows`` x ``land_cols``."""
+def _sky_over(land_rows: slice, land_cols: slice, *, size: tuple[int, int] = (40, 48),
+              shape: np.ndarray | None = None) -> np.ndarray:
+    """Cells of a flat sky with varied land in ``land_rows`` x ``land_cols`` (only where ``shape`` is true)."""
     rng = np.random.default_rng(5)
     cells = np.full((*size, 3), (120, 180, 235), np.uint8)
     land = rng.choice(np.array([[60, 120, 50], [90, 70, 40], [70, 140, 60], [30, 24, 40]], np.uint8), size=size)
-    cells[land_rows, land_cols] = land[land_rows, land_cols]
+    where = np.zeros(size, bool)
+    where[land_rows, land_cols] = True if shape is None else shape
+    cells[where] = land[where]
     return cells
+
+
+def _half_disc(height: int, width: int) -> np.ndarray:
+    """The top half of an ellipse, as wide as ``width`` and ``height`` tall: a figure standing on its base."""
+    y, x = np.mgrid[:height, :width]
+    return ((x + 0.5 - width / 2) / (width / 2)) ** 2 + ((y + 0.5 - height) / height) ** 2 <= 1
 
 
 def test_land_running_off_both_sides_makes_a_scene_even_under_a_uniform_sky():
@@ -250,12 +259,55 @@ def test_a_sprite_that_touches_one_edge_or_grazes_two_keeps_losing_its_backdrop(
     from pixelgen.pixelart import find_background
 
     # Feet on the bottom edge: a sprite cropped at one side is still a sprite.
-    standing = _sky_over(slice(10, None), slice(18, 30))
+    standing = _sky_over(slice(10, None), slice(18, 30), shape=_half_disc(30, 12))
     assert find_background(standing, tolerance=0.08).kind == "removed"
     # A long weapon whose tips touch both sides over less than a tenth of each.
-    weapon = _sky_over(slice(18, 21), slice(None))
+    blade = np.ones((3, 48), bool)
+    blade[[0, 2], :2] = blade[[0, 2], -2:] = False  # tapering to the tips
+    weapon = _sky_over(slice(18, 21), slice(None), shape=blade)
     decision = find_background(weapon, tolerance=0.08)
     assert decision.kind == "removed" and decision.mask[0].all() and not decision.mask[19].any()
+
+
+def _matted(picture: np.ndarray, *, mat: int = 4, colour: tuple[int, int, int] = (205, 200, 190)) -> np.ndarray:
+    """``picture`` in the middle of a flat mat ``mat`` cells wide."""
+    height, width = picture.shape[:2]
+    cells = np.full((height + 2 * mat, width + 2 * mat, 3), colour, np.uint8)
+    cells[mat:-mat, mat:-mat] = picture
+    return cells
+
+
+def test_a_scene_on_a_mat_or_in_a_frame_is_kept_whole():
+    from pixelgen.pixelart import find_background
+
+    # A landscape on a plain mat: the border is one colour all round and nothing runs off an
+    # edge, but what the mat surrounds fills a rectangle and spreads over many colours.
+    landscape = _sky_over(slice(12, None), slice(None), size=(24, 32))
+    decision = find_background(_matted(landscape), tolerance=0.08)
+    assert decision.uniform_share == 1.0 and decision.runs_off is None
+    assert decision.kind == "scene" and decision.framed and not decision.mask.any()
+    assert "framed or matted scene" in decision.note and 'background "remove"' in decision.note
+    # A dark frame line between mat and picture is part of the rectangle.
+    framed = _matted(landscape, mat=1, colour=(90, 30, 30))
+    assert find_background(_matted(framed), tolerance=0.08).framed
+
+
+def test_a_ui_panel_or_a_sprite_with_straight_sides_still_loses_its_backdrop():
+    from pixelgen.pixelart import find_background
+
+    # A panel: a frame line round a flat face with a few lines of text. It fills its
+    # rectangle too, but one colour covers most of it.
+    panel = np.full((16, 28, 3), (60, 70, 120), np.uint8)
+    panel[[0, -1], :] = panel[:, [0, -1]] = (240, 220, 160)
+    panel[4:6, 3:20] = panel[9:11, 3:24] = (250, 250, 250)
+    decision = find_background(_matted(panel), tolerance=0.08)
+    assert decision.kind == "removed" and not decision.framed
+    expected = np.ones((24, 36), bool)
+    expected[4:-4, 4:-4] = False
+    np.testing.assert_array_equal(decision.mask, expected)
+    # Rounded corners, as a character's outline has everywhere: not a rectangle.
+    rounded = _sky_over(slice(4, 36), slice(8, 40), shape=np.vstack([_half_disc(16, 32), np.ones((16, 32), bool)]))
+    assert find_background(rounded, tolerance=0.08).kind == "removed"
 
 
 def test_remove_takes_the_border_colour_away_where_transparent_would_keep_a_scene():

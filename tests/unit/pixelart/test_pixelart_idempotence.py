@@ -8,8 +8,8 @@ steps, as every output here has).
 
 The renders are generated (hypothesis): random sprites of a few colours,
 upscaled by a non-integer cell with a random phase, blurred and noised like
-a generated render, full-bleed, on a flat backdrop, or as a strip across the
-whole width under a flat sky.
+a generated render, full-bleed, on a flat backdrop, on a flat mat, or as a
+strip across the whole width under a flat sky.
 """
 
 from __future__ import annotations
@@ -70,13 +70,17 @@ def renders(draw: st.DrawFn) -> np.ndarray:
     for x in range(1, width):
         index[:, x] = np.where(runs[:, x], index[:, x - 1], index[:, x])
     cells = colours[index]
-    layout = draw(st.sampled_from(("full", "sprite", "band")))
+    layout = draw(st.sampled_from(("full", "sprite", "band", "framed")))
     if layout != "full":
-        # A sprite on a flat backdrop, or a strip of land across the whole
-        # width under a flat sky (a scene: kept whole).
+        # A sprite (an ellipse) on a flat backdrop, a picture on a flat mat, or
+        # a strip of land across the whole width under a flat sky (the last
+        # two are scenes, kept whole unless one colour fills the picture).
         backdrop = np.array([rng.integers(180, 256)] * 3, dtype=np.uint8)
         mask = np.zeros((height, width), dtype=bool)
         if layout == "sprite":
+            y, x = np.mgrid[:height, :width]
+            mask = ((x + 0.5 - width / 2) / (0.3 * width)) ** 2 + ((y + 0.5 - height / 2) / (0.3 * height)) ** 2 <= 1
+        elif layout == "framed":
             mask[height // 5 : height - height // 5, width // 5 : width - width // 5] = True
         else:
             mask[height * 2 // 5 : height * 2 // 5 + max(2, height // 4), :] = True

@@ -188,6 +188,10 @@ def test_an_outline_drawn_over_a_thin_removed_backdrop_is_not_taken_for_a_new_ba
     art[1:8, 1:12] = (1, 1, 1)
     art[0, :] = art[-1, :] = (200, 200, 205)
     art[:, 0] = art[:, -1] = (200, 200, 205)
+    # Three cut corners: a sprite's outline, not a picture's rectangle on a mat (kept whole).
+    corner = np.add.outer(np.arange(6), np.arange(6)) < 6
+    art[1:7, -7:-1][corner[:, ::-1]] = art[-7:-1, 1:7][corner[::-1]] = (200, 200, 205)
+    art[-7:-1, -7:-1][corner[::-1, ::-1]] = (200, 200, 205)
     options = PixelArtOptions(outline="#000000")
     first = pixelize(np.repeat(np.repeat(art, 8, 0), 8, 1), size=None, palette=None, background="transparent",
                      options=options)

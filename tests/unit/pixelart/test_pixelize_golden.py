@@ -24,11 +24,12 @@ UPDATE = "PIXELGEN_UPDATE_GOLDEN"
 
 
 def _render(seed: int, cell: float | None, cells: tuple[int, int], *, backdrop: bool, noise: bool = True,
-            band: bool = False) -> np.ndarray:
+            band: bool = False, mat: tuple[int, int, int] = (210, 210, 214)) -> np.ndarray:
     """Art upscaled at ``cell``, or with ``cell`` None on an irregular grid (every cell 4-14 px wide and tall).
 
-    ``backdrop``: the art sits in the middle of a flat backdrop; ``band``: it is a strip across the
-    whole width with the flat colour above and below (land between sky and sea: a scene).
+    ``backdrop``: the art sits in the middle of a flat backdrop of colour ``mat``; ``band``: it is a
+    strip across the whole width with the flat colour above and below (land between sky and sea: a
+    scene).
     """
     rng = np.random.default_rng(seed)
     palette = np.array([[20, 16, 28], [235, 230, 220], [200, 60, 50], [60, 140, 70], [50, 80, 190], [230, 190, 60]], np.uint8)
@@ -40,7 +41,7 @@ def _render(seed: int, cell: float | None, cells: tuple[int, int], *, backdrop: 
             mask[height * 2 // 5 : height * 2 // 5 + height // 4, :] = True
         else:
             mask[height // 4 : -height // 4, width // 4 : -width // 4] = True
-        art = np.where(mask[..., None], art, np.array([210, 210, 214], np.uint8))
+        art = np.where(mask[..., None], art, np.array(mat, np.uint8))
     if cell is None:
         xs = np.repeat(np.arange(width), rng.integers(4, 15, width))
         ys = np.repeat(np.arange(height), rng.integers(4, 15, height))
@@ -63,6 +64,8 @@ CASES = {
     "native-transparent": (dict(seed=7, cell=1.0, cells=(48, 40), backdrop=True, noise=False), {"background": "transparent"}),
     "scene-band-transparent": (dict(seed=8, cell=6.4, cells=(40, 40), backdrop=False, band=True), {"background": "transparent"}),
     "scene-band-remove": (dict(seed=8, cell=6.4, cells=(40, 40), backdrop=False, band=True), {"background": "remove"}),
+    "scene-matted-transparent": (dict(seed=9, cell=7.7, cells=(36, 44), backdrop=True, mat=(110, 70, 40)),
+                                 {"background": "transparent"}),
 }
 
 
