@@ -356,3 +356,20 @@ def test_pixelize_keeps_land_between_sky_and_sea_whole_and_stable():
         again = pixelize(np.repeat(np.repeat(first.image, k, axis=0), k, axis=1), size=None, palette=None,
                          background="transparent")
         np.testing.assert_array_equal(again.image, first.image)
+
+
+def test_pixelize_keeps_a_matted_picture_whole_and_stable():
+    from pixelgen.pixelart import pixelize
+
+    cells = _matted(_sky_over(slice(12, None), slice(None), size=(24, 32)))
+    render = np.repeat(np.repeat(cells, 7, axis=0), 7, axis=1)
+    first = pixelize(render, size=None, palette=None, background="transparent")
+    assert first.image.shape[:2] == (32, 40) and (first.image[..., 3] == 255).all()
+    assert first.report["background"]["decision"] == "scene"
+    assert any("framed or matted scene" in note for note in first.report["notes"])
+    for k in (1, 2, 3):
+        again = pixelize(np.repeat(np.repeat(first.image, k, axis=0), k, axis=1), size=None, palette=None,
+                         background="transparent")
+        np.testing.assert_array_equal(again.image, first.image)
+    removed = pixelize(render, size=None, palette=None, background="remove")
+    assert (removed.image[:4, :, 3] == 0).all() and (removed.image[4:-4, 4:-4, 3] == 255).all()
