@@ -54,6 +54,13 @@ NATIVE_MAX_COLOURS = 1024
 # generated upscales with few colours, the property test's renders), where
 # those outputs have 0.027 or more of their colour steps in them.
 NATIVE_MIN_ONE_PIXEL_SHARE = 0.01
+# ... unless a lattice repeats across the whole image with this confidence:
+# then it is an upscale all the same, however few its colours (a render saved
+# as a palette PNG, whose dithering draws specks one pixel wide). On the real
+# renders of bench/real_renders.json, detect_grid on pixelize's 370 outputs
+# (automatic palette, background kept or removed) reaches at most 0.40; the
+# one palette-compressed render (31 colours, a 5.73 px lattice) 1.0.
+_LATTICE_OVER_NATIVE_CONFIDENCE = 0.9
 # Distinct colours are first counted on every 8th pixel of every 8th row: a
 # render shows more than NATIVE_MAX_COLOURS there already, at a 64th of a
 # full count's cost.
@@ -280,7 +287,8 @@ def _choose_grid(
     else:
         grid = detect_grid(image, wrap=wrap, prior_size=target)
     # An upscale cannot draw a feature one pixel wide; art at its own size does, and a lattice found on it is spurious.
-    if not grid.exact and target in (None, (width, height)):
+    if not grid.exact and target in (None, (width, height)) and not (
+            grid.periodic and grid.confidence >= _LATTICE_OVER_NATIVE_CONFIDENCE):
         colours = _native_colours(image)
         if colours is not None and one_pixel_feature_share(image) >= NATIVE_MIN_ONE_PIXEL_SHARE:
             notes.append(f"already pixel art at one pixel per cell ({colours} colours, features one pixel wide): "

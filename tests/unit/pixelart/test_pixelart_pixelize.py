@@ -4,11 +4,14 @@ import numpy as np
 import pytest
 
 from pixelgen.pixelart import (
+    NATIVE_MAX_COLOURS,
+    NATIVE_MIN_ONE_PIXEL_SHARE,
     PIXELIZE_ALGORITHM_VERSION,
     GridDetectionError,
     builtin_palette,
     pixelize,
 )
+from pixelgen.pixelart.grid import one_pixel_feature_share
 from pixelgen.pixelart.options import PixelArtOptions
 
 
@@ -301,3 +304,29 @@ def test_image_type_errors():
         pixelize(np.zeros((32, 32, 3), np.float32), size=(4, 4), palette=None)
     with pytest.raises(ValueError):
         pixelize(np.zeros((32, 32), np.uint8), size=(4, 4), palette=None)
+
+
+def test_a_palette_png_upscale_with_dithered_specks_is_reduced_not_taken_for_native_art():
+    # A render saved as a 12-colour palette PNG: few colours, and its dithering draws specks one
+    # pixel wide, as native pixel art has; but a lattice repeats across all of it (confidence 1),
+    # so it is an upscale.
+    rng = np.random.default_rng(11)
+    palette = rng.integers(0, 256, size=(12, 3), dtype=np.uint8)
+    index = rng.integers(0, len(palette), size=(32, 40))
+    runs = rng.random((32, 40)) < 0.6
+    for x in range(1, 40):
+        index[:, x] = np.where(runs[:, x], index[:, x - 1], index[:, x])
+    cell = 5.73
+    xs = np.minimum((np.arange(int(40 * cell)) / cell).astype(int), 39)
+    ys = np.minimum((np.arange(int(32 * cell)) / cell).astype(int), 31)
+    upscaled = index[ys[:, None], xs[None, :]]
+    specks = rng.random(upscaled.shape) < 0.03
+    render = palette[np.where(specks, (upscaled + 1) % len(palette), upscaled)]
+    assert len(np.unique(render.reshape(-1, 3), axis=0)) <= NATIVE_MAX_COLOURS
+    assert one_pixel_feature_share(render) >= NATIVE_MIN_ONE_PIXEL_SHARE
+    result = pixelize(render, size=None, palette=None)
+    assert result.report["cells"] == [40, 32]
+    assert not any("already pixel art" in note for note in result.report["notes"])
+    # Its output, run again as it is, is native art again (k = 1 of the idempotence property).
+    again = pixelize(result.image, size=None, palette=None)
+    np.testing.assert_array_equal(again.image, result.image)

@@ -24,12 +24,13 @@ UPDATE = "PIXELGEN_UPDATE_GOLDEN"
 
 
 def _render(seed: int, cell: float | None, cells: tuple[int, int], *, backdrop: bool, noise: bool = True,
-            band: bool = False, mat: tuple[int, int, int] = (210, 210, 214)) -> np.ndarray:
+            band: bool = False, mat: tuple[int, int, int] = (210, 210, 214), specks: float = 0.0) -> np.ndarray:
     """Art upscaled at ``cell``, or with ``cell`` None on an irregular grid (every cell 4-14 px wide and tall).
 
     ``backdrop``: the art sits in the middle of a flat backdrop of colour ``mat``; ``band``: it is a
     strip across the whole width with the flat colour above and below (land between sky and sea: a
-    scene).
+    scene). ``specks``: this share of the render's pixels take the next palette colour, as a palette
+    PNG's dithering draws them.
     """
     rng = np.random.default_rng(seed)
     palette = np.array([[20, 16, 28], [235, 230, 220], [200, 60, 50], [60, 140, 70], [50, 80, 190], [230, 190, 60]], np.uint8)
@@ -48,7 +49,12 @@ def _render(seed: int, cell: float | None, cells: tuple[int, int], *, backdrop: 
     else:
         xs = np.minimum((np.arange(int(width * cell)) / cell).astype(int), width - 1)
         ys = np.minimum((np.arange(int(height * cell)) / cell).astype(int), height - 1)
-    render = art[ys[:, None], xs[None, :]].astype(np.int16)
+    render = art[ys[:, None], xs[None, :]]
+    if specks:
+        nearest = np.argmin(np.abs(render[..., None, :].astype(np.int16) - palette.astype(np.int16)).sum(-1), axis=-1)
+        speck = rng.random(nearest.shape) < specks
+        render = np.where(speck[..., None], palette[(nearest + 1) % len(palette)], render)
+    render = render.astype(np.int16)
     if noise:
         render += rng.integers(-6, 7, size=render.shape, dtype=np.int16)
     return np.clip(render, 0, 255).astype(np.uint8)
@@ -64,6 +70,7 @@ CASES = {
     "native-transparent": (dict(seed=7, cell=1.0, cells=(48, 40), backdrop=True, noise=False), {"background": "transparent"}),
     "scene-band-transparent": (dict(seed=8, cell=6.4, cells=(40, 40), backdrop=False, band=True), {"background": "transparent"}),
     "scene-band-remove": (dict(seed=8, cell=6.4, cells=(40, 40), backdrop=False, band=True), {"background": "remove"}),
+    "palette-png-specks": (dict(seed=10, cell=5.73, cells=(40, 32), backdrop=False, noise=False, specks=0.03), {}),
     "scene-matted-transparent": (dict(seed=9, cell=7.7, cells=(36, 44), backdrop=True, mat=(110, 70, 40)),
                                  {"background": "transparent"}),
 }
