@@ -287,6 +287,11 @@ def find_background(
     if share < _UNIFORM_BORDER_SHARE and not force:
         return BackgroundDecision("scene", nothing, share)
     backdrop = _border_connected(candidate, border)
+    if not backdrop.any():
+        # A mixed border fitted in the cells' colours can land on a blend that
+        # no pixel is near; the final colours, all a second run sees, then give
+        # the flood, or that run would remove what this one kept.
+        backdrop = _border_connected(in_final_colours, border)
     if force:
         return BackgroundDecision("removed", backdrop, share)
     # What neither colouring's flood reaches is the picture. A second run

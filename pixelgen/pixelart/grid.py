@@ -458,7 +458,9 @@ def _axis_candidates(axis: _Axis, lo: float, hi: float) -> list[float]:
     autocorrelation = np.fft.irfft(power)[:length]
     if autocorrelation[0] > 0:
         lags = np.arange(length)
-        usable = (lags >= max(2, math.floor(lo))) & (lags <= min(hi, length / 2))
+        # Whole lags from the first at or above lo: a 2-px lag under a 2.75 floor
+        # put 2-px lattices on renders without one.
+        usable = (lags >= max(2, math.ceil(lo))) & (lags <= min(hi, length / 2))
         peaks = _local_maxima(np.where(usable, autocorrelation, -np.inf))
         peaks = peaks[usable[peaks] & (autocorrelation[peaks] > 0)]
         for peak in peaks[np.argsort(-autocorrelation[peaks])][:_AUTOCORRELATION_PEAKS]:
@@ -749,8 +751,12 @@ def _dedupe(periods: list[float], rel: float = 0.015) -> list[float]:
 
 # Estimators look for cells of at least this size: below it, periodic
 # patterns in real renders are resampling and codec artefacts, not cells.
-# Smaller cells are found only in exact nearest-neighbour upscales.
-_SMALLEST_CELL = 3.0
+# Smaller cells are found only in exact nearest-neighbour upscales. Gemini
+# image renders of 1376x768 px put about 480 cells across (2.87 px): at 3.0
+# their lattice was not proposed, and under JPEG a 3.31-px period won on
+# three of them. At 2.5 a spurious 2.52-px period took the y axis of
+# pp_sheet.png (bench/real_renders.json); 2.75 admits the one, not the other.
+_SMALLEST_CELL = 2.75
 
 
 def _exact_upscale_period(profile: np.ndarray) -> int | None:

@@ -373,3 +373,25 @@ def test_pixelize_keeps_a_matted_picture_whole_and_stable():
         np.testing.assert_array_equal(again.image, first.image)
     removed = pixelize(render, size=None, palette=None, background="remove")
     assert (removed.image[:4, :, 3] == 0).all() and (removed.image[4:-4, 4:-4, 3] == 255).all()
+
+
+def test_when_the_cells_colours_give_no_backdrop_the_final_colours_do():
+    from pixelgen.pixelart import find_background
+
+    # After the palette the border is one colour; before it, two colours far apart alternated
+    # along it, whose fitted colour is a blend no pixel is near. Flooding nothing would leave
+    # the backdrop to a second run, which sees the final colours alone.
+    final = np.full((20, 24, 3), (200, 200, 200), np.uint8)
+    final[6:14, 8:16] = (40, 60, 160)
+    cells = final.copy()
+    ring = np.zeros((20, 24), bool)
+    ring[0, :] = ring[-1, :] = ring[:, 0] = ring[:, -1] = True
+    stripes = ring & (np.add.outer(np.arange(20), np.arange(24)) % 2 == 0)
+    cells[ring] = (250, 120, 120)
+    cells[stripes] = (150, 250, 250)
+    expected = np.ones((20, 24), bool)
+    expected[6:14, 8:16] = False
+    for force in (False, True):
+        decision = find_background(final, tolerance=0.08, colours_of=cells, force=force)
+        assert decision.kind == "removed"
+        np.testing.assert_array_equal(decision.mask, expected)

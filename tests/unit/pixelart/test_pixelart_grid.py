@@ -25,6 +25,44 @@ def test_non_integer_cells(sprite_factory, upscaler, cell):
     assert grid.cuts_x == expected
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_cells_just_under_three_pixels_survive_jpeg(seed):
+    # Gemini renders 1376x768 px with about 480 cells across: 2.87-px cells, saved as JPEG. Their
+    # lattice must be proposed at all; otherwise a 3.3-px period wins.
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    width, height, cell = 240, 134, 2.87
+    palette = rng.integers(0, 256, size=(10, 3), dtype=np.uint8)
+    index = rng.integers(0, len(palette), size=(height, width))
+    runs = rng.random((height, width)) < 0.7  # runs of equal cells along rows and columns, as in art
+    for x in range(1, width):
+        index[:, x] = np.where(runs[:, x], index[:, x - 1], index[:, x])
+    runs = rng.random((height, width)) < 0.5
+    for y in range(1, height):
+        index[y] = np.where(runs[y], index[y - 1], index[y])
+    xs = np.minimum((np.arange(int(width * cell)) / cell).astype(int), width - 1)
+    ys = np.minimum((np.arange(int(height * cell)) / cell).astype(int), height - 1)
+    buffer = io.BytesIO()
+    Image.fromarray(palette[index[ys[:, None], xs[None, :]]]).save(buffer, "JPEG", quality=85)
+    grid = detect_grid(np.asarray(Image.open(buffer).convert("RGB")))
+    assert grid.cells == (width, height)
+    assert grid.cell == pytest.approx((cell, cell), abs=0.02)
+
+
+def test_autocorrelation_proposes_no_lag_under_the_smallest_cell():
+    # Edges on every other column (dithering, a 2-px texture) repeat most strongly at lag 2, but
+    # no cell is that small outside exact upscales: the floor holds for every estimator.
+    from pixelgen.pixelart.grid import _SMALLEST_CELL, _axis_candidates, _make_axis
+
+    profile = np.random.default_rng(0).random(512) * 10
+    profile[::2] += 30
+    candidates = _axis_candidates(_make_axis(profile, False, dejpeg=False), _SMALLEST_CELL, 64.0)
+    assert candidates and min(candidates) >= _SMALLEST_CELL
+
+
 def test_cells_alternating_7_and_8_give_7_5(sprite_factory):
     sprite, _ = sprite_factory(3, 40, 40)
     widths = np.tile([7, 8], 20)
