@@ -804,7 +804,8 @@ def shrink_exact_upscale(image: np.ndarray) -> tuple[np.ndarray, int]:
     px, py = edge_profiles(image)
     factor = _square_factor(_exact_upscale_period(px), _exact_upscale_period(py))
     k = factor[0]
-    if k is None or k < 2:
+    if k is None or k < 2 or factor[1] != k:
+        # One axis on a lattice is not an upscale: cutting the other by k would drop its rows.
         return image, 1
     picks = []
     for profile, length in ((px, image.shape[1]), (py, image.shape[0])):

@@ -222,3 +222,18 @@ def test_input_validation():
         detect_grid(np.zeros((16, 16, 3), dtype=np.uint8), min_cell=1)
     with pytest.raises(ValueError):
         detect_grid(np.zeros((16, 16, 3), dtype=np.uint8), min_cell=8, max_cell=4)
+
+
+def test_shrink_leaves_an_image_alone_when_only_one_axis_is_on_a_lattice():
+    from pixelgen.pixelart.grid import shrink_exact_upscale
+
+    # Columns change every third pixel; rows change at 2, 3 and 4. Cutting both axes by 3 would
+    # drop the row of 19s (an output found so by the idempotence property lost it when run again).
+    values = np.array([[219] * 6, [219] * 6, [119, 119, 19, 19, 19, 119], [19] * 6, [219] * 6, [219] * 6], np.uint8)
+    image = np.repeat(values[..., None], 3, axis=2)
+    shrunk, factor = shrink_exact_upscale(image)
+    assert factor == 1 and np.array_equal(shrunk, image)
+    # Both axes on the lattice: an upscale, reduced.
+    upscaled = np.repeat(np.repeat(image, 3, axis=0), 3, axis=1)
+    shrunk, factor = shrink_exact_upscale(upscaled)
+    assert factor == 3 and np.array_equal(shrunk, image)
