@@ -287,7 +287,7 @@ def find_background(
     if share < _UNIFORM_BORDER_SHARE and not force:
         return BackgroundDecision("scene", nothing, share)
     backdrop = _border_connected(candidate, border)
-    if not backdrop.any():
+    if colours_of is not None and not backdrop.any():
         # A mixed border fitted in the cells' colours can land on a blend that
         # no pixel is near; the final colours, all a second run sees, then give
         # the flood, or that run would remove what this one kept.
