@@ -100,6 +100,7 @@ def read_image(path: Path, *, max_pixels: int, warnings: list[str] | None = None
 
     from pixelgen.files.fsutil import read_regular_file
     from pixelgen.files.limits import check_input_image
+    from pixelgen.formats.png import image_to_array
 
     check_input_image(path, max_pixels)
     try:
@@ -112,8 +113,7 @@ def read_image(path: Path, *, max_pixels: int, warnings: list[str] | None = None
             if frames > 1 and warnings is not None:
                 warnings.append(f"{path} has {frames} frames: the first is used")
             upright = image if _orientation(image) in (None, 1) else ImageOps.exif_transpose(image)
-            bands = "RGBA" if "A" in upright.getbands() or "transparency" in upright.info else "RGB"
-            return np.asarray(upright.convert(bands), dtype=np.uint8).copy()
+            return image_to_array(upright)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise InputError(f"{path}: cannot decode it as an image ({exc})") from None
 

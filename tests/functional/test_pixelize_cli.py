@@ -192,3 +192,33 @@ def test_a_sprite_cut_by_two_edges_keeps_its_backdrop_unless_told_to_remove_it(t
     assert json.loads(removed.out)["background"]["decision"] == "removed"
     alpha = decode_png((tmp_path / "removed.png").read_bytes())[..., 3]
     assert alpha.shape == (24, 30) and (alpha[9:15] == 255).all() and (alpha[:9] == 0).all() and (alpha[15:] == 0).all()
+
+
+def test_a_sixteen_bit_grey_render_keeps_its_four_greys(tmp_path):
+    # Pillow alone turns 16-bit grey into black and white; the CLI must read it as the viewer shows it.
+    from PIL import Image
+
+    rng = np.random.default_rng(11)
+    truth = rng.integers(0, 4, size=(12, 16)).astype(np.uint16) * 80
+    big = np.repeat(np.repeat(truth, 8, axis=0), 8, axis=1) * 257
+    source = tmp_path / "grey16.png"
+    Image.fromarray(big).save(source)
+    assert Image.open(source).mode == "I;16"
+    out = tmp_path / "out.png"
+    result = run_cli(tmp_path, "pixelize", str(source), "-o", str(out), "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["size"] == [16, 12]
+    image = decode_png(out.read_bytes())
+    assert np.array_equal(image[..., 0], truth.astype(np.uint8))
+    assert sorted(np.unique(image[..., :3]).tolist()) == [0, 80, 160, 240]
+
+
+def test_a_floating_point_image_is_refused_with_the_fix(tmp_path):
+    from PIL import Image
+
+    source = tmp_path / "float.tiff"
+    Image.fromarray(np.full((16, 16), 0.5, dtype=np.float32)).save(source)
+    result = run_cli(tmp_path, "pixelize", str(source), "-o", str(tmp_path / "out.png"))
+    assert result.code == 2
+    assert "8 or 16 bits" in result.err and "Traceback" not in result.err
+    assert not (tmp_path / "out.png").exists()
