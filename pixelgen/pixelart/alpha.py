@@ -177,6 +177,21 @@ _FRAMED_FACE_SHARE = 0.5
 # longer); a sky or a wall that covers half of a scene stops halfway.
 _FRAME_WIDTH_CELLS = 2
 _FRAME_WIDTH_SHARE = 0.1
+# A night or vignetted scene fades into its dark surround: where the flood
+# stops, the picture is only a little lighter than the surround. A sprite's
+# edge is a line that stands out from its backdrop. On the real renders of
+# bench/real_renders.json that a flood would hollow, the median OKLab
+# lightness step from the surround to the picture's edge pixels is
+# 0.055-0.142 on the seven night interiors and close-ups (their surround's
+# lightness 0.08-0.18); on the sprites and sheets on a surround as dark it is
+# 0.225 or more, but for two with a dark outline (0.12 and 0.14), which keep
+# their backdrop and say so. Light backdrops are left out: a pale frame on a
+# pale mat is a step as small, and on them only a sepia vignette and a bowl
+# (0.14, 0.17) were seen hollowed. Set on those renders, not held out.
+_DARK_SURROUND_L = 0.25
+_FADE_STEP_L = 0.2
+# Fewer edge pixels than this give no median to trust.
+_FADE_MIN_EDGE = 8
 
 
 @dataclass(frozen=True)
@@ -194,6 +209,7 @@ class BackgroundDecision:
     uniform_share: float
     runs_off: str | None = None
     framed: bool = False
+    fades: bool = False
 
     @property
     def note(self) -> str | None:
@@ -205,6 +221,9 @@ class BackgroundDecision:
         if self.kind == "scene" and self.framed:
             return (f"background kept: what the border colour ({share} of the border) surrounds is a picture filling "
                     f"a rectangle, so this looks like a framed or matted scene, not a sprite{remove_anyway}")
+        if self.kind == "scene" and self.fades:
+            return (f"background kept: the picture fades into the border colour ({share} of the border) with no edge "
+                    f"between them, so this looks like a night or vignetted scene, not a sprite{remove_anyway}")
         if self.kind == "scene":
             return f"background kept: the border is not one uniform colour ({share} uniform), so this looks like a scene{remove_anyway}"
         if self.kind == "tile":
@@ -233,7 +252,9 @@ def find_background(
     so it is too when what the flood would leave runs off two opposite
     edges (``runs_off``): a sprite sits inside the frame, a scene does not;
     and when it is a picture filling a rectangle (``framed``): a mat or a
-    frame around a scene, see :func:`_framed_picture`.
+    frame around a scene, see :func:`_framed_picture`; and when the picture
+    fades into the border colour with no edge between them (``fades``): a
+    vignette or a night scene, see :func:`_fades_into_surround`.
     The decision depends only on the pixels, so a second run on the result
     finds the same (now transparent) background.
 
@@ -308,6 +329,8 @@ def find_background(
     # image kept whole comes back with the same colours and the same flood.
     if _framed_picture(image, opaque & ~final_flood, float(tolerance)):
         return BackgroundDecision("scene", nothing, share, framed=True)
+    if _fades_into_surround(image, opaque & ~final_flood, final_flood, border):
+        return BackgroundDecision("scene", nothing, share, fades=True)
     return BackgroundDecision("removed", backdrop, share)
 
 
@@ -349,6 +372,24 @@ def _framed_picture(image: np.ndarray, picture: np.ndarray, tolerance: float) ->
         if first > frame or along.size - 1 - last > frame:
             return True
     return False
+
+
+def _fades_into_surround(image: np.ndarray, picture: np.ndarray, surround: np.ndarray, border: np.ndarray) -> bool:
+    """Whether ``picture`` fades into ``surround`` (a vignette, a night scene) rather than standing out as a sprite.
+
+    It does when the surround is dark (its border pixels' median OKLab
+    lightness at most :data:`_DARK_SURROUND_L`) and the picture's pixels next
+    to it are, by their median, lighter by no more than :data:`_FADE_STEP_L`
+    (and not darker).
+    """
+    edge = picture & _neighbour_any(surround, wrap=False)
+    seen = border & surround
+    if int(edge.sum()) < _FADE_MIN_EDGE or not seen.any():
+        return False
+    lightness = srgb_to_oklab(np.ascontiguousarray(image[..., :3]))[..., 0]
+    surround_l = float(np.median(lightness[seen]))
+    step = float(np.median(lightness[edge])) - surround_l
+    return surround_l <= _DARK_SURROUND_L and 0.0 <= step <= _FADE_STEP_L
 
 
 def _opposite_edges_run_off(kept: np.ndarray) -> str | None:

@@ -395,3 +395,44 @@ def test_when_the_cells_colours_give_no_backdrop_the_final_colours_do():
         decision = find_background(final, tolerance=0.08, colours_of=cells, force=force)
         assert decision.kind == "removed"
         np.testing.assert_array_equal(decision.mask, expected)
+
+
+def _lit_room(*, fade: bool, size: tuple[int, int] = (40, 48)) -> np.ndarray:
+    """Cells of a room lit in the middle on a near-black surround: fading into it (a night scene) or cut out of it."""
+    rng = np.random.default_rng(8)
+    height, width = size
+    colours = rng.choice(np.array([[200, 120, 60], [150, 90, 70], [220, 180, 90], [120, 100, 140]], np.float64),
+                         size=size)
+    y, x = np.mgrid[:height, :width]
+    distance = np.hypot((x + 0.5 - width / 2) / (0.4 * width), (y + 0.5 - height / 2) / (0.4 * height))
+    light = np.clip(1.0 - distance, 0.0, 1.0) if fade else (distance <= 1.0).astype(np.float64)
+    cells = np.floor(colours * light[..., None] + 0.5)
+    return np.maximum(cells, (6, 4, 16)).astype(np.uint8)  # the surround: one near-black
+
+
+def test_a_night_scene_fading_into_its_dark_surround_is_kept_whole():
+    from pixelgen.pixelart import find_background
+
+    # Pixel for pixel a picture on a uniform near-black backdrop that nothing runs off; but the
+    # picture darkens into the surround, with no edge where the flood would stop.
+    decision = find_background(_lit_room(fade=True), tolerance=0.08)
+    assert decision.uniform_share == 1.0 and decision.runs_off is None and not decision.framed
+    assert decision.kind == "scene" and decision.fades and not decision.mask.any()
+    assert "night or vignetted scene" in decision.note and 'background "remove"' in decision.note
+    # The same room cut out at full light is a sprite on black: its edge stands out.
+    assert find_background(_lit_room(fade=False), tolerance=0.08).kind == "removed"
+
+
+def test_pixelize_keeps_a_night_scene_whole_and_stable():
+    from pixelgen.pixelart import pixelize
+
+    render = np.repeat(np.repeat(_lit_room(fade=True), 6, axis=0), 6, axis=1)
+    first = pixelize(render, size=None, palette=None, background="transparent")
+    assert first.image.shape[:2] == (40, 48) and (first.image[..., 3] == 255).all()
+    assert first.report["background"]["decision"] == "scene"
+    assert any("night or vignetted scene" in note for note in first.report["notes"])
+    for k in (1, 2, 3):
+        again = pixelize(np.repeat(np.repeat(first.image, k, axis=0), k, axis=1), size=None, palette=None,
+                         background="transparent")
+        np.testing.assert_array_equal(again.image, first.image)
+    assert (pixelize(render, size=None, palette=None, background="remove").image[0, :, 3] == 0).all()

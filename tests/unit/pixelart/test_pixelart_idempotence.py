@@ -70,8 +70,14 @@ def renders(draw: st.DrawFn) -> np.ndarray:
     for x in range(1, width):
         index[:, x] = np.where(runs[:, x], index[:, x - 1], index[:, x])
     cells = colours[index]
-    layout = draw(st.sampled_from(("full", "sprite", "band", "framed")))
-    if layout != "full":
+    layout = draw(st.sampled_from(("full", "sprite", "band", "framed", "night")))
+    if layout == "night":
+        # A room lit in the middle, darkening into a near-black surround (a scene kept whole).
+        y, x = np.mgrid[:height, :width]
+        reach = np.hypot((x + 0.5 - width / 2) / (0.45 * width), (y + 0.5 - height / 2) / (0.45 * height))
+        surround = rng.integers(0, 30, size=3)
+        cells = np.maximum(np.floor(cells * np.clip(1.0 - reach, 0.0, 1.0)[..., None]), surround).astype(np.uint8)
+    elif layout != "full":
         # A sprite (an ellipse) on a flat backdrop, a picture on a flat mat, or
         # a strip of land across the whole width under a flat sky (the last
         # two are scenes, kept whole unless one colour fills the picture).

@@ -24,13 +24,15 @@ UPDATE = "PIXELGEN_UPDATE_GOLDEN"
 
 
 def _render(seed: int, cell: float | None, cells: tuple[int, int], *, backdrop: bool, noise: bool = True,
-            band: bool = False, mat: tuple[int, int, int] = (210, 210, 214), specks: float = 0.0) -> np.ndarray:
+            band: bool = False, mat: tuple[int, int, int] = (210, 210, 214), specks: float = 0.0,
+            night: bool = False) -> np.ndarray:
     """Art upscaled at ``cell``, or with ``cell`` None on an irregular grid (every cell 4-14 px wide and tall).
 
     ``backdrop``: the art sits in the middle of a flat backdrop of colour ``mat``; ``band``: it is a
     strip across the whole width with the flat colour above and below (land between sky and sea: a
     scene). ``specks``: this share of the render's pixels take the next palette colour, as a palette
-    PNG's dithering draws them.
+    PNG's dithering draws them. ``night``: the art darkens from the middle outwards into a surround
+    of colour ``mat`` (a lit room in the dark).
     """
     rng = np.random.default_rng(seed)
     palette = np.array([[20, 16, 28], [235, 230, 220], [200, 60, 50], [60, 140, 70], [50, 80, 190], [230, 190, 60]], np.uint8)
@@ -43,6 +45,13 @@ def _render(seed: int, cell: float | None, cells: tuple[int, int], *, backdrop: 
         else:
             mask[height // 4 : -height // 4, width // 4 : -width // 4] = True
         art = np.where(mask[..., None], art, np.array(mat, np.uint8))
+    if night:
+        # Light falls from 16/16 in the middle to 0 at 45 % of the size out, in integers.
+        y, x = np.mgrid[:height, :width]
+        spread = (2 * x + 1 - width) ** 2 * height**2 + (2 * y + 1 - height) ** 2 * width**2
+        reach = (9 * width * height) ** 2 // 100
+        light = np.clip(16 - (16 * spread) // reach, 0, 16)
+        art = np.maximum(art.astype(np.int32) * light[..., None] // 16, np.array(mat)).astype(np.uint8)
     if cell is None:
         xs = np.repeat(np.arange(width), rng.integers(4, 15, width))
         ys = np.repeat(np.arange(height), rng.integers(4, 15, height))
@@ -73,6 +82,8 @@ CASES = {
     "palette-png-specks": (dict(seed=10, cell=5.73, cells=(40, 32), backdrop=False, noise=False, specks=0.03), {}),
     "scene-matted-transparent": (dict(seed=9, cell=7.7, cells=(36, 44), backdrop=True, mat=(110, 70, 40)),
                                  {"background": "transparent"}),
+    "scene-night-transparent": (dict(seed=11, cell=6.9, cells=(44, 36), backdrop=False, night=True, mat=(8, 6, 14)),
+                                {"background": "transparent"}),
 }
 
 
