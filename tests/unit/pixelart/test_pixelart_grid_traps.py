@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from pixelgen.pixelart import detect_grid, detect_grid_joint, pixelize
+from pixelgen.pixelart.engine import half_cell_parity_per_axis
 from pixelgen.pixelart.options import PixelArtOptions
+from pixelgen.pixelart.reduce import reduce_cells
 
 
 def _art(seed: int, width: int, height: int) -> np.ndarray:
@@ -389,3 +391,42 @@ def test_the_local_line_witnesses_a_lattice_only_when_it_carries_its_share_of_th
     assert axis_grid.fit.z < grid_module._Z_NOISE  # no support from the whole-profile measure
     assert grid_module._local_z(evidence.damped, damped_fit) > 2 * grid_module._LOCAL_Z_NOISE
     assert (axis_grid.local_z >= grid_module._LOCAL_Z_NOISE) is witness
+
+
+def _sprite_on_a_checkerboard(*, sprite: float, cells: int = 40, cell: float = 12.8) -> np.ndarray:
+    """Art drawn at ``cell`` on a fake "transparency" checkerboard of squares two cells wide (as image
+    generators paint one behind a sprite), the art a disc ``sprite`` of the width across."""
+    rng = np.random.default_rng(4)
+    y, x = np.mgrid[:cells, :cells]
+    squares = (((x // 2) + (y // 2)) % 2 == 0)[..., None]
+    drawn = np.where(squares, np.array([236, 236, 236]), np.array([196, 196, 196])).astype(np.uint8)
+    palette = np.array([[30, 24, 40], [200, 60, 50], [240, 200, 80], [60, 120, 200], [110, 70, 40]], np.uint8)
+    disc = np.hypot((x + 0.5 - cells / 2) / (sprite * cells), (y + 0.5 - cells / 2) / (sprite * cells)) <= 1
+    drawn[disc] = palette[rng.integers(0, len(palette), (cells, cells))][disc]
+    render = _up(drawn, cell).astype(np.int16) + rng.integers(-3, 4, (int(cells * cell), int(cells * cell), 3))
+    return np.clip(render, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("sprite", [0.2, 0.3])
+def test_a_checkerboard_two_cells_to_a_square_does_not_double_the_cell(sprite: float) -> None:
+    from pixelgen.pixelart.engine import HALF_CELL_FIXED_PHASE, HALF_CELL_PARITY, half_cell_fixed_phase_per_axis
+
+    # The checkerboard's edges all fall on one parity of the cell lattice, in every tile alike:
+    # a fixed coarser lattice, not a x2 upscale whose phase drifts. The sprite's own pixels are
+    # one cell.
+    image = _sprite_on_a_checkerboard(sprite=sprite)
+    grid = detect_grid(image)
+    assert grid.cells == (40, 40)
+    reduced = reduce_cells(image, grid)
+    assert min(half_cell_parity_per_axis(reduced)) >= HALF_CELL_PARITY  # enough to double, before
+    assert max(half_cell_fixed_phase_per_axis(reduced)) >= HALF_CELL_FIXED_PHASE
+    result = pixelize(image, size=None, palette=None)
+    assert result.report["cells"] == [40, 40]
+    assert not any("doubled" in note for note in result.report["notes"])
+
+
+def test_the_drifting_trap_leans_to_neither_parity() -> None:
+    from pixelgen.pixelart.engine import HALF_CELL_FIXED_PHASE, half_cell_fixed_phase_per_axis
+
+    image = _drifting_half_cell_trap()
+    assert max(half_cell_fixed_phase_per_axis(reduce_cells(image, detect_grid(image)))) < HALF_CELL_FIXED_PHASE

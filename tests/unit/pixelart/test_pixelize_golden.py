@@ -25,14 +25,15 @@ UPDATE = "PIXELGEN_UPDATE_GOLDEN"
 
 def _render(seed: int, cell: float | None, cells: tuple[int, int], *, backdrop: bool, noise: bool = True,
             band: bool = False, mat: tuple[int, int, int] = (210, 210, 214), specks: float = 0.0,
-            night: bool = False) -> np.ndarray:
+            night: bool = False, checker: bool = False) -> np.ndarray:
     """Art upscaled at ``cell``, or with ``cell`` None on an irregular grid (every cell 4-14 px wide and tall).
 
     ``backdrop``: the art sits in the middle of a flat backdrop of colour ``mat``; ``band``: it is a
     strip across the whole width with the flat colour above and below (land between sky and sea: a
     scene). ``specks``: this share of the render's pixels take the next palette colour, as a palette
     PNG's dithering draws them. ``night``: the art darkens from the middle outwards into a surround
-    of colour ``mat`` (a lit room in the dark).
+    of colour ``mat`` (a lit room in the dark). ``checker``: the backdrop is a grey checkerboard of
+    squares two cells wide (a fake "transparency" pattern drawn into the pixels).
     """
     rng = np.random.default_rng(seed)
     palette = np.array([[20, 16, 28], [235, 230, 220], [200, 60, 50], [60, 140, 70], [50, 80, 190], [230, 190, 60]], np.uint8)
@@ -44,7 +45,12 @@ def _render(seed: int, cell: float | None, cells: tuple[int, int], *, backdrop: 
             mask[height * 2 // 5 : height * 2 // 5 + height // 4, :] = True
         else:
             mask[height // 4 : -height // 4, width // 4 : -width // 4] = True
-        art = np.where(mask[..., None], art, np.array(mat, np.uint8))
+        backdrop = np.broadcast_to(np.array(mat, np.uint8), art.shape)
+        if checker:
+            y, x = np.mgrid[:height, :width]
+            backdrop = np.where(((x // 2 + y // 2) % 2 == 0)[..., None], np.array([236, 236, 236], np.uint8),
+                                np.array([196, 196, 196], np.uint8))
+        art = np.where(mask[..., None], art, backdrop)
     if night:
         # Light falls from 16/16 in the middle to 0 at 45 % of the size out, in integers.
         y, x = np.mgrid[:height, :width]
@@ -84,6 +90,7 @@ CASES = {
                                  {"background": "transparent"}),
     "scene-night-transparent": (dict(seed=11, cell=6.9, cells=(44, 36), backdrop=False, night=True, mat=(8, 6, 14)),
                                 {"background": "transparent"}),
+    "checkerboard-backdrop": (dict(seed=12, cell=12.8, cells=(40, 40), backdrop=True, checker=True), {}),
 }
 
 
