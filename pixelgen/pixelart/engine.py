@@ -72,10 +72,13 @@ _LATTICE_OVER_NATIVE_CONFIDENCE = 0.9
 # 0.86-1.0 on seven palette-PNG renders of bench/real_renders.json (heldout10,
 # set after its one run), 0.0 on pixelize's 401 outputs of the real renders
 # with the automatic palette (background kept or removed). Outputs with
-# ``colors="keep"`` have such shades (0.4-1.0) and are not kept at one pixel
-# per cell when a lattice is found on them.
+# ``colors="keep"`` have such shades too (0.4-1.0), but the lattices found on
+# them span a few cells (1-3 along an axis on the real renders' outputs, up
+# to 6 on the property test's), where those renders' span 36 or more: the
+# lattice must repeat at least _NATIVE_TWIN_MIN_CELLS times along each axis.
 _NATIVE_TWIN_DISTANCE = 0.02
 _NATIVE_MAX_TWIN_SHARE = 0.5
+_NATIVE_TWIN_MIN_CELLS = 16
 # Distinct colours are first counted on every 8th pixel of every 8th row: a
 # render shows more than NATIVE_MAX_COLOURS there already, at a 64th of a
 # full count's cost.
@@ -354,7 +357,8 @@ def _choose_grid(
             grid.periodic and grid.confidence >= _LATTICE_OVER_NATIVE_CONFIDENCE):
         colours = _native_colours(image)
         if (colours is not None and one_pixel_feature_share(image) >= NATIVE_MIN_ONE_PIXEL_SHARE
-                and not (grid.periodic and near_twin_share(image) >= _NATIVE_MAX_TWIN_SHARE)):
+                and not (grid.periodic and min(grid.cells) >= _NATIVE_TWIN_MIN_CELLS
+                         and near_twin_share(image) >= _NATIVE_MAX_TWIN_SHARE)):
             notes.append(f"already pixel art at one pixel per cell ({colours} colours, features one pixel wide): "
                          f"kept at {width}x{height}")
             native = declared_grid(width, height, cells_x=width, cells_y=height)

@@ -371,3 +371,21 @@ def test_a_palette_png_of_smooth_shading_is_reduced_at_any_lattice_confidence(ce
     assert not any("already pixel art" in note for note in result.report["notes"])
     again = pixelize(result.image, size=None, palette=None)
     np.testing.assert_array_equal(again.image, result.image)
+
+
+def test_a_keep_palette_output_with_near_identical_shades_stays_native():
+    # keep_output_19x18.png: pixelize's output, with colors="keep", of a render the idempotence
+    # property generated (found by a search of 1,500 such renders). Every colour has a shade a
+    # step away (each cell keeps its own mean), and the lattice search finds a spurious 3x6-cell
+    # lattice on it; taken for a palette-PNG upscale, it came back 6x3 when run again as it is.
+    from pathlib import Path
+
+    from pixelgen.formats.png import decode_png
+    from pixelgen.pixelart import detect_grid
+    from pixelgen.pixelart.engine import near_twin_share
+
+    output = decode_png((Path(__file__).parent / "keep_output_19x18.png").read_bytes())
+    assert near_twin_share(output) >= 0.5 and detect_grid(output).periodic
+    again = pixelize(output, size=None, palette=None, options=PixelArtOptions(colors="keep"))
+    np.testing.assert_array_equal(again.image, output)
+    assert any("already pixel art" in note for note in again.report["notes"])
