@@ -358,19 +358,28 @@ def test_pixelize_keeps_land_between_sky_and_sea_whole_and_stable():
         np.testing.assert_array_equal(again.image, first.image)
 
 
-def test_pixelize_keeps_a_matted_picture_whole_and_stable():
+def _assert_kept_whole_and_stable(cells: np.ndarray, scale: int, why: str) -> np.ndarray:
+    """pixelize keeps the ``scale`` x upscale of ``cells`` whole with ``background="transparent"``, saying
+    ``why``, and so again on its output's upscales; returns the render."""
     from pixelgen.pixelart import pixelize
 
-    cells = _matted(_sky_over(slice(12, None), slice(None), size=(24, 32)))
-    render = np.repeat(np.repeat(cells, 7, axis=0), 7, axis=1)
+    render = np.repeat(np.repeat(cells, scale, axis=0), scale, axis=1)
     first = pixelize(render, size=None, palette=None, background="transparent")
-    assert first.image.shape[:2] == (32, 40) and (first.image[..., 3] == 255).all()
+    assert first.image.shape[:2] == cells.shape[:2] and (first.image[..., 3] == 255).all()
     assert first.report["background"]["decision"] == "scene"
-    assert any("framed or matted scene" in note for note in first.report["notes"])
+    assert any(why in note for note in first.report["notes"])
     for k in (1, 2, 3):
         again = pixelize(np.repeat(np.repeat(first.image, k, axis=0), k, axis=1), size=None, palette=None,
                          background="transparent")
         np.testing.assert_array_equal(again.image, first.image)
+    return render
+
+
+def test_pixelize_keeps_a_matted_picture_whole_and_stable():
+    from pixelgen.pixelart import pixelize
+
+    cells = _matted(_sky_over(slice(12, None), slice(None), size=(24, 32)))
+    render = _assert_kept_whole_and_stable(cells, 7, "framed or matted scene")
     removed = pixelize(render, size=None, palette=None, background="remove")
     assert (removed.image[:4, :, 3] == 0).all() and (removed.image[4:-4, 4:-4, 3] == 255).all()
 
@@ -426,13 +435,5 @@ def test_a_night_scene_fading_into_its_dark_surround_is_kept_whole():
 def test_pixelize_keeps_a_night_scene_whole_and_stable():
     from pixelgen.pixelart import pixelize
 
-    render = np.repeat(np.repeat(_lit_room(fade=True), 6, axis=0), 6, axis=1)
-    first = pixelize(render, size=None, palette=None, background="transparent")
-    assert first.image.shape[:2] == (40, 48) and (first.image[..., 3] == 255).all()
-    assert first.report["background"]["decision"] == "scene"
-    assert any("night or vignetted scene" in note for note in first.report["notes"])
-    for k in (1, 2, 3):
-        again = pixelize(np.repeat(np.repeat(first.image, k, axis=0), k, axis=1), size=None, palette=None,
-                         background="transparent")
-        np.testing.assert_array_equal(again.image, first.image)
+    render = _assert_kept_whole_and_stable(_lit_room(fade=True), 6, "night or vignetted scene")
     assert (pixelize(render, size=None, palette=None, background="remove").image[0, :, 3] == 0).all()
