@@ -186,8 +186,9 @@ _FRAME_WIDTH_SHARE = 0.1
 # lightness 0.08-0.18); on the sprites and sheets on a surround as dark it is
 # 0.225 or more, but for two with a dark outline (0.12 and 0.14), which keep
 # their backdrop and say so. Light backdrops are left out: a pale frame on a
-# pale mat is a step as small, and on them only a sepia vignette and a bowl
-# (0.14, 0.17) were seen hollowed. Set on those renders, not held out.
+# pale mat is a step as small, and on them the step would keep only two more
+# of the scenes seen hollowed (a sepia vignette, 0.14; a bowl, 0.17). Set on
+# those renders, not held out.
 _DARK_SURROUND_L = 0.25
 _FADE_STEP_L = 0.2
 # Fewer edge pixels than this give no median to trust.

@@ -107,10 +107,10 @@ HALF_CELL_AXIS_PARITY = 0.6
 # lattice is fixed, one the detector weighed itself and ranked lower (a
 # checkerboard drawn two cells to a square behind a sprite, a frame drawn
 # with steps two cells long). Share of the per-tile imbalance that one
-# parity holds across the image (the higher axis): 0.17-0.53 on the five real
-# renders rightly doubled; 0.83-1.0 on three of heldout10 drawn on the
-# detected cell (two swords, one on a baked-in checkerboard, and a dark
-# frame), set after its one run. The one-axis case keeps a fixed phase: there
+# parity holds across the image (the higher axis): 0.17-0.53 on the four real
+# renders doubled on both axes (three judged, each then right); 0.83-1.0 on
+# three of heldout10 drawn on the detected cell (two swords, one on a baked-in
+# checkerboard, and a dark frame), set after its one run. The one-axis case keeps a fixed phase: there
 # the detector paired the axes wrongly.
 HALF_CELL_FIXED_PHASE = 0.7
 _PARITY_TILE = 12  # cells: small enough to follow a drifting phase, large enough to count edges
