@@ -102,6 +102,14 @@ HALF_CELL_PARITY = 0.35
 # (pxp_lantern.png, 32x23-px cells detected as 16x23), at most 0.36 on every
 # other real render left undoubled and 0.33 on 150 synthetic cases.
 HALF_CELL_AXIS_PARITY = 0.6
+# ... and only where the doubled cell is at most this much longer one way
+# than the other: the one-axis case mends a non-square cell the detector
+# split (pxp_lantern.png: 16x23 detected, 32x23 doubled, 1.39). Doubling
+# one side of a square cell would make 2:1 pixels and squash the output to
+# half its height or width, where leaving it undoubled only repeats rows;
+# a crop of a frame drawn in steps two cells long (cof_elevator_frame.png,
+# 70 % window, y parity 0.83) was squashed so.
+HALF_CELL_AXIS_MAX_ASPECT = 1.5
 # ... and both axes are doubled only when the phase drifts: when the
 # unbalanced edges of the tiles mostly lean to the same parity, the coarser
 # lattice is fixed, one the detector weighed itself and ranked lower (a
@@ -250,7 +258,8 @@ def undo_half_cell(
     Both axes when both are (the mean :func:`half_cell_parity_per_axis`
     reaches HALF_CELL_PARITY on each) with a phase that drifts
     (:func:`half_cell_fixed_phase_per_axis` under HALF_CELL_FIXED_PHASE on
-    each), one when only it is, far more clearly (HALF_CELL_AXIS_PARITY). One decision for a set (the frames of
+    each), one when only it is, far more clearly (HALF_CELL_AXIS_PARITY), and the
+    doubled cell stays within HALF_CELL_AXIS_MAX_ASPECT of square. One decision for a set (the frames of
     a clip share one cell size), on the means over the images. Not taken when the grids
     already give the declared ``target`` size, nor beyond the detector's
     largest cell; checked again on the doubled grids. ``reduced``: the images
@@ -280,12 +289,16 @@ def undo_half_cell(
     else:
         return None
     doubled = (factors[0] * grid.cell[0], factors[1] * grid.cell[1])
+    if factors != (2.0, 2.0) and max(doubled) > HALF_CELL_AXIS_MAX_ASPECT * min(doubled):
+        return None
     if max(doubled) > _MAX_DETECTED_CELL or any(2 * max(doubled) > min(image.shape[:2]) for image in images):
         return None
     if notes is not None:
         which = "" if factors == (2.0, 2.0) else (" across" if factors[0] == 2.0 else " down")
+        # Both axes are doubled only with a drifting phase; one axis may hold a fixed one (a split non-square cell).
+        drifting = " with a drifting phase" if factors == (2.0, 2.0) else ""
         notes.append(f"detected cell doubled{which} to {doubled[0]:.4g}x{doubled[1]:.4g}: the reduced image was a x2 "
-                     f"upscale{which} with a drifting phase ({parity:.2f} of its edges on one parity per tile)")
+                     f"upscale{which}{drifting} ({parity:.2f} of its edges on one parity per tile)")
     # The lattice's periodic evidence stands (the doubled lattice is a sublattice of it): its confidence carries over.
     twice = [replace(grid_for_cell(image, doubled, wrap=wrap), confidence=g.confidence, periodic=g.periodic,
                      hypotheses=g.hypotheses)

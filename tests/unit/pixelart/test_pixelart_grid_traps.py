@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pixelgen.pixelart import detect_grid, detect_grid_joint, pixelize
-from pixelgen.pixelart.engine import half_cell_parity_per_axis
+from pixelgen.pixelart.engine import HALF_CELL_AXIS_PARITY, half_cell_parity_per_axis
 from pixelgen.pixelart.options import PixelArtOptions
 from pixelgen.pixelart.reduce import reduce_cells
 
@@ -295,6 +295,26 @@ def test_one_axis_at_half_the_cell_is_doubled_alone() -> None:
     assert "doubled across" in notes[0]
     # The right grid is left alone.
     assert undo_half_cell([image], [grid_for_cell(image, (32.0, 23.0))], target=None) is None
+
+
+def test_one_side_of_a_square_cell_is_not_doubled() -> None:
+    from pixelgen.pixelart import grid_for_cell, undo_half_cell
+
+    # Square 8-px cells whose rows come in pairs (as in a crop of a frame
+    # drawn in steps two cells long): every row edge is on one parity, so
+    # the rows look like a x2 upscale down. Doubling them would make 8x16
+    # cells and squash the output to half its height; it is left square.
+    rng = np.random.default_rng(5)
+    palette = rng.integers(0, 256, (6, 3), dtype=np.uint8)
+    cells = np.repeat(palette[rng.integers(0, 6, (32, 64))], 2, axis=0)
+    image = np.repeat(np.repeat(cells, 8, axis=0), 8, axis=1)
+    image = np.clip(image + rng.normal(0.0, 2.0, image.shape), 0, 255).round().astype(np.uint8)
+    square = grid_for_cell(image, (8.0, 8.0))
+    assert half_cell_parity_per_axis(reduce_cells(image, square))[1] >= HALF_CELL_AXIS_PARITY
+    assert undo_half_cell([image], [square], target=None) is None
+    result = pixelize(image, size=None, palette=None)
+    assert result.image.shape[:2] == (64, 64)
+    assert not any("doubled" in note for note in result.report["notes"])
 
 
 def test_a_quarter_cell_is_doubled_twice() -> None:
