@@ -9,7 +9,9 @@ removal, its backgrounds labelled scene or uniform by eye; heldout8 at framed
 pictures against rectangular sprites and UI on a backdrop, labelled alike;
 heldout9 at dark or vignetted scenes against sprites on a black backdrop;
 heldout10 at generators and repositories not used before; heldout11 at
-GPT Image 1 style previews of one subject, pixel-styled and smooth).
+GPT Image 1 style previews of one subject, pixel-styled and smooth; heldout12
+at pixel art that games and apps ship: Replit-built apps, an Azure OpenAI and
+Midjourney sprite set, a Gemini scene).
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
@@ -67,7 +69,7 @@ from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
 from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
 from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
 
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12")
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
