@@ -3,14 +3,16 @@
     python bench/pixelize_real.py --images bench/real/images [--split heldout2] [--no-peers]
 
 Splits: "tune" (detector development), "heldout" (looked at during development,
-so not clean), "heldout2" to "heldout11" (fresh sets from other repositories,
+so not clean), "heldout2" to "heldout13" (fresh sets from other repositories,
 sizes judged by eye before the engine ran on them; heldout7 aims at background
 removal, its backgrounds labelled scene or uniform by eye; heldout8 at framed
 pictures against rectangular sprites and UI on a backdrop, labelled alike;
 heldout9 at dark or vignetted scenes against sprites on a black backdrop;
 heldout10 at generators and repositories not used before; heldout11 at
-GPT Image 1 style previews of one subject, pixel-styled and smooth; heldout13
-at GPT-4o / Sora renders from pixel-art tools' and a prompt collection's examples).
+GPT Image 1 style previews of one subject, pixel-styled and smooth; heldout12
+at pixel art that games and apps ship: Replit-built apps, an Azure OpenAI and
+Midjourney sprite set, a Gemini scene; heldout13 at GPT-4o / Sora renders from
+pixel-art tools' and a prompt collection's examples).
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
@@ -68,7 +70,7 @@ from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
 from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
 from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
 
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout13")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13")
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
