@@ -12,7 +12,10 @@ bench/real/images/, see bench/real_collect.py):
   is unchanged; cells shrink, and below 3 px the detector does not look);
 * ``cropP``: a window of P % of each side, off-centre (the expected size is
   the window measured in judged cells, give or take 1.5 for the two partial
-  borders).
+  borders);
+* ``padP``: the render placed off-centre on a canvas P % of each side, filled
+  with the commonest colour of the render's border (a sprite put on a larger
+  canvas; the expected size is the canvas in judged cells, give or take 1.5).
 
 pixelize runs in its automatic mode (no size, no palette). A variant counts as
 kept when the output is within ±max(1 px, 2 %) of the expected size (±1.5 for
@@ -39,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from pixelgen.pixelart import GridDetectionError, pixelize  # noqa: E402
 
-VARIANTS = ("orig", "jpeg75", "jpeg90", "webp80", "resize75", "resize60", "crop70", "crop50")
+VARIANTS = ("orig", "jpeg75", "jpeg90", "webp80", "resize75", "resize60", "crop70", "crop50", "pad200", "pad400")
 
 
 def variant(image: Image.Image, name: str, record: dict) -> tuple[np.ndarray, tuple[float, float], float]:
@@ -52,8 +55,18 @@ def variant(image: Image.Image, name: str, record: dict) -> tuple[np.ndarray, tu
         source = image.convert("RGB") if name.startswith("jpeg") else image
         source.save(coded, format="JPEG" if name.startswith("jpeg") else "WEBP", quality=int(name[4:]))
         return np.asarray(Image.open(coded)), native, 1.0
-    share = int(name.removeprefix("resize").removeprefix("crop")) / 100
+    share = int(name.removeprefix("resize").removeprefix("crop").removeprefix("pad")) / 100
     width, height = image.size
+    if name.startswith("pad"):
+        pixels = np.asarray(image)
+        border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+        colours, counts = np.unique(border, axis=0, return_counts=True)
+        canvas_w, canvas_h = round(width * share), round(height * share)
+        canvas = np.empty((canvas_h, canvas_w, pixels.shape[2]), dtype=np.uint8)
+        canvas[:] = colours[int(np.argmax(counts))]
+        left, top = round((canvas_w - width) * 0.37), round((canvas_h - height) * 0.61)
+        canvas[top : top + height, left : left + width] = pixels
+        return canvas, (canvas_w / record["cell"][0], canvas_h / record["cell"][1]), 1.5
     if name.startswith("resize"):
         return np.asarray(image.resize((round(width * share), round(height * share)), Image.BICUBIC)), native, 1.0
     crop_w, crop_h = round(width * share), round(height * share)
@@ -70,7 +83,7 @@ def main(argv: list[str] | None = None) -> dict[str, tuple[int, int]]:
     args = parser.parse_args(argv)
     names = [name for name in args.variants.split(",") if name]
     for name in names:
-        if name != "orig" and not name.startswith(("jpeg", "webp", "resize", "crop")):
+        if name != "orig" and not name.startswith(("jpeg", "webp", "resize", "crop", "pad")):
             parser.error(f"unknown variant {name!r}; known: {', '.join(VARIANTS)} (any quality or percentage)")
     records = [r for r in json.loads(args.renders.read_text(encoding="utf-8")) if r["grid"] == "clear" and r["native"]]
     tally = {name: [0, 0] for name in names}

@@ -41,6 +41,14 @@ def test_every_variant_keeps_the_size_of_a_clean_upscale_and_crops_expect_the_wi
     assert pixels.shape == (192, 240, 3) and expected == (20.0, 16.0) and tolerance == 1.5
     pixels, expected, _ = robust.variant(image, "resize75", record)
     assert pixels.shape == (288, 360, 3) and expected == (40.0, 32.0)
+    # A larger canvas of the border's commonest colour, with the render inside it unchanged.
+    pixels, expected, tolerance = robust.variant(image, "pad200", record)
+    assert pixels.shape == (768, 960, 3) and expected == (80.0, 64.0) and tolerance == 1.5
+    left, top = round(480 * 0.37), round(384 * 0.61)
+    assert np.array_equal(pixels[top : top + 384, left : left + 480], np.asarray(image))
+    border = np.concatenate([np.asarray(image)[0], np.asarray(image)[-1], np.asarray(image)[:, 0], np.asarray(image)[:, -1]])
+    colours, counts = np.unique(border, axis=0, return_counts=True)
+    assert np.array_equal(pixels[0, 0], colours[np.argmax(counts)])
     # The record without a grid is not measured; the clean upscale keeps its size in every variant.
-    tally = robust.main(["--renders", str(renders), "--images", str(images), "--variants", "orig,jpeg75,webp80,resize75,crop50"])
-    assert tally == {name: (1, 1) for name in ("orig", "jpeg75", "webp80", "resize75", "crop50")}
+    tally = robust.main(["--renders", str(renders), "--images", str(images), "--variants", "orig,jpeg75,webp80,resize75,crop50,pad200"])
+    assert tally == {name: (1, 1) for name in ("orig", "jpeg75", "webp80", "resize75", "crop50", "pad200")}

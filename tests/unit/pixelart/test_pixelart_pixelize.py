@@ -373,6 +373,27 @@ def test_a_palette_png_of_smooth_shading_is_reduced_at_any_lattice_confidence(ce
     np.testing.assert_array_equal(again.image, result.image)
 
 
+def test_a_palette_png_on_a_large_flat_canvas_is_still_reduced():
+    # The same render flattened onto an opaque canvas three times its size (a sprite placed on a
+    # larger canvas). The canvas is one colour with no shade beside it; counted with the rest, its
+    # pixels diluted the share of near-identical shades below the rule's 0.5, and the whole canvas
+    # was kept as native art at one pixel per cell.
+    from pixelgen.pixelart.engine import near_twin_share
+
+    render = _palette_png_mug(cell=12.8, holes=0.02)
+    height, width = render.shape[:2]
+    canvas = np.empty((3 * height, 3 * width, 3), dtype=np.uint8)
+    canvas[:] = (20, 90, 160)
+    top, left = height, width // 2
+    alpha = render[..., 3:] > 0
+    canvas[top : top + height, left : left + width] = np.where(alpha, render[..., :3], canvas[top : top + height, left : left + width])
+    result = pixelize(canvas, size=None, palette=None)
+    assert not any("already pixel art" in note for note in result.report["notes"])
+    cells_x, cells_y = result.report["cells"]
+    assert abs(cells_x - 3 * 38) <= 1 and abs(cells_y - 3 * 36) <= 1
+    assert near_twin_share(canvas) >= 0.5
+
+
 def test_a_keep_palette_output_with_near_identical_shades_stays_native():
     # keep_output_19x18.png: pixelize's output, with colors="keep", of a render the idempotence
     # property generated (found by a search of 1,500 such renders). Every colour has a shade a
