@@ -52,6 +52,7 @@ only periods that divide the size a whole number of times are considered, and
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field, replace
 
@@ -581,6 +582,52 @@ def _colour_planes(premultiplied: np.ndarray) -> np.ndarray:
     return planes
 
 
+# Content window: a picture on a flat backdrop or canvas is judged where it
+# is. A pixel differs from the backdrop beyond this (uint8, on any channel);
+# render noise and JPEG ringing on a flat backdrop stay within it.
+_WINDOW_TOLERANCE = 24
+# ... the backdrop colour must hold this share of the border ...
+_WINDOW_BORDER_SHARE = 0.5
+# ... and a row or column belongs to the picture from this many such pixels.
+_WINDOW_MIN_PIXELS = 2
+# The window is used when it leaves out a quarter of the image or more: a
+# backdrop that thin barely dilutes the knee, and trimming a few border
+# cells off a full picture only reshuffles near ties.
+_WINDOW_MAX_SHARE = 0.75
+
+
+def _content_window(planes: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, x1, y0, y1): the bounding box of what differs from the border's commonest colour, or None.
+
+    None when no colour holds most of the border (a scene, a full-bleed
+    tile), when nothing differs from it, or when the box is most of the image.
+    """
+    _, height, width = planes.shape
+    border = np.concatenate([planes[:, 0, :], planes[:, -1, :], planes[:, :, 0], planes[:, :, -1]], axis=1).T
+    packed = (border[:, 0].astype(np.int32) << 16) | (border[:, 1].astype(np.int32) << 8) | border[:, 2]
+    values, counts = np.unique(packed, return_counts=True)
+    commonest = int(values[int(np.argmax(counts))])
+    backdrop = np.array([commonest >> 16, (commonest >> 8) & 255, commonest & 255], dtype=np.int16)
+    near = np.abs(border.astype(np.int16) - backdrop).max(axis=1) <= _WINDOW_TOLERANCE
+    if near.mean() < _WINDOW_BORDER_SHARE:
+        return None
+    differs = np.zeros((height, width), dtype=bool)
+    for plane, value in zip(planes, backdrop.tolist()):
+        # Compared in uint8: no widened copy of a large image.
+        if value - _WINDOW_TOLERANCE > 0:
+            differs |= plane < value - _WINDOW_TOLERANCE
+        if value + _WINDOW_TOLERANCE < 255:
+            differs |= plane > value + _WINDOW_TOLERANCE
+    columns = np.flatnonzero(differs.sum(axis=0, dtype=np.int32) >= _WINDOW_MIN_PIXELS)
+    rows = np.flatnonzero(differs.sum(axis=1, dtype=np.int32) >= _WINDOW_MIN_PIXELS)
+    if columns.size == 0 or rows.size == 0:
+        return None
+    x0, x1, y0, y1 = int(columns[0]), int(columns[-1]) + 1, int(rows[0]), int(rows[-1]) + 1
+    if (x1 - x0) * (y1 - y0) > _WINDOW_MAX_SHARE * width * height:
+        return None
+    return x0, x1, y0, y1
+
+
 class _CellModel:
     """Residual of replacing every cell by its mean colour, for any grid, from one integral image."""
 
@@ -895,28 +942,55 @@ def _local_z_witness(damped: _Axis, grid: _AxisGrid) -> float:
     return _local_z(damped, fit) if fit.score >= _LOCAL_MIN_SCORE else 0.0
 
 
+def _spanning(lines: tuple[int, ...], start: int, end: int) -> tuple[int, ...]:
+    """The lines from the last at or before ``start`` to the first at or after ``end``.
+
+    The cells on the window's edges count: a blurred outline, the feature
+    that tells a cell from twice it, lies there.
+    """
+    first = max(0, bisect.bisect_right(lines, start) - 1)
+    last = bisect.bisect_left(lines, end)
+    return lines[first : last + 1]
+
+
 def _knee(
     model: "_CellModel", cuts_x: tuple[int, ...], cuts_y: tuple[int, ...], merges: tuple[int, ...] = (2, 3),
-    *, every_phase: bool = True,
+    *, every_phase: bool = True, window: tuple[int, int, int, int] | None = None,
 ) -> tuple[float, float]:
     """How sharply the residual jumps when k x k cells are merged, beyond a smooth image's jump.
 
     The smallest over k in ``merges`` and every phase of
     ln(R_merged / R) - _SMOOTH_EXPONENT * ln(k^2), residuals per pixel
-    plus the floor; returned with R (the inner cells' residual, summed).
+    plus the floor; returned with R (the inner cells' residual, summed,
+    or the window's where that is already above an exact fit's).
     With ``every_phase`` false only phase 0 is merged: a knee at least as
     high, hence a lower bound on the hypothesis's cost.
     Only inner cells count: partial border cells (a crop, or slivers merged
     into their neighbour) would blur the comparison. In smooth content (a
     render's blur, gradients) the residual of cells of size c grows as c^2,
-    so merging k x k cells multiplies it by k^2 there.
+    so merging k x k cells multiplies it by k^2 there. With a ``window``
+    (:func:`_content_window`'s box) the knee is measured over the inner
+    cells that span it.
     """
     inner_x, inner_y = cuts_x[1:-1], cuts_y[1:-1]
     if len(inner_x) < 3 or len(inner_y) < 3:
         inner_x, inner_y = cuts_x, cuts_y
+    whole = (inner_x, inner_y)
+    if window is not None:
+        # The cells that hold the picture: a flat backdrop's residual is the
+        # same under any merge and would drown the picture's knee.
+        within_x, within_y = _spanning(inner_x, window[0], window[1]), _spanning(inner_y, window[2], window[3])
+        if len(within_x) >= 3 and len(within_y) >= 3:
+            inner_x, inner_y = within_x, within_y
     area = float((inner_x[-1] - inner_x[0]) * (inner_y[-1] - inner_y[0]))
-    residual = model.residual(inner_x, inner_y)
-    base = residual / area + _RESIDUAL_FLOOR
+    knee_residual = model.residual(inner_x, inner_y)
+    # The residual returned says whether the fit is exact, over all inner
+    # cells; the window's is part of it, so a window that is not exact
+    # already says the whole is not.
+    residual = knee_residual
+    if (inner_x, inner_y) != whole and knee_residual <= _EXACT_RESIDUAL:
+        residual = model.residual(*whole)
+    base = knee_residual / area + _RESIDUAL_FLOOR
     best = math.inf
     for k in merges:
         if len(inner_x) <= k or len(inner_y) <= k:
@@ -942,10 +1016,12 @@ def _cost(
     supported: bool = True,
     merges: tuple[int, ...] = (2, 3),
     every_phase: bool = True,
+    window: tuple[int, int, int, int] | None = None,
 ) -> _Hypothesis:
     if wrap and (x.offset or y.offset):
         model = _CellModel(np.roll(planes, (-y.offset, -x.offset), axis=(1, 2)))
-    knee, residual = _knee(model, x.cuts, y.cuts, merges, every_phase=every_phase)
+        window = None
+    knee, residual = _knee(model, x.cuts, y.cuts, merges, every_phase=every_phase, window=window)
     cost = -knee - _Z_WEIGHT * min(x.fit.z, y.fit.z)
     if not supported:
         cost += _UNSUPPORTED_PENALTY
@@ -1139,6 +1215,7 @@ def _hypotheses(
         priors = _prior_cells(width, height, prior_cell, prior_size)
         planes = _colour_planes(premultiplied)
         model = _CellModel(planes)
+        window = None if wrap else _content_window(planes)
         grids_x = _axis_grids(
             evidence_x, guesses + [(p[0], _PRIOR_NEAR) for p in priors], min_cell, min(max_cell, float(width)),
             factor=factor[0],
@@ -1178,7 +1255,8 @@ def _hypotheses(
         # completed in that order until no bound can beat the best complete cost.
         def score(x: _AxisGrid, y: _AxisGrid, merges: tuple[int, ...], every_phase: bool = True) -> _Hypothesis:
             supported = id(x) in supported_axes and id(y) in supported_axes
-            return _cost(model, planes, x, y, priors, wrap, supported=supported, merges=merges, every_phase=every_phase)
+            return _cost(model, planes, x, y, priors, wrap, supported=supported, merges=merges, every_phase=every_phase,
+                         window=window)
 
         bounds = sorted((score(x, y, (2,), every_phase=False) for x, y in pairs), key=lambda h: h.cost)
         scored: list[_Hypothesis] = []
