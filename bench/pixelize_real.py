@@ -3,7 +3,7 @@
     python bench/pixelize_real.py --images bench/real/images [--split heldout2] [--no-peers]
 
 Splits: "tune" (detector development), "heldout" (looked at during development,
-so not clean), "heldout2" to "heldout14" (fresh sets from other repositories,
+so not clean), "heldout2" to "heldout16" (fresh sets from other repositories,
 sizes judged by eye before the engine ran on them; heldout7 aims at background
 removal, its backgrounds labelled scene or uniform by eye; heldout8 at framed
 pictures against rectangular sprites and UI on a backdrop, labelled alike;
@@ -14,7 +14,9 @@ at pixel art that games and apps ship: Replit-built apps, an Azure OpenAI and
 Midjourney sprite set, a Gemini scene; heldout13 at GPT-4o / Sora renders from
 pixel-art tools' and a prompt collection's examples; heldout14 at documentation
 sites' and demos' AI pixel art: Ideogram hero images, Qwen-Image, DALL-E 2/3 and
-gpt-image-1 blog images, a Gemini edit).
+gpt-image-1 blog images, a Gemini edit; heldout16 at AI-art tools' own
+pixel-art samples: a StableStudio style-preset preview, HiDream and FLUX style
+thumbnails, PixArt-Sigma workflow demos).
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
@@ -72,7 +74,7 @@ from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
 from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
 from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
 
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout16")
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
