@@ -31,7 +31,10 @@ palette). Per tool and split it prints:
   (the issue's target is stated on clear-grid renders);
 * idempotent: share of outputs ``y`` for which the tool, run on the x4
   nearest-neighbour upscale of ``y``, gives ``y`` again (pixelgen: every mode
-  and k = 1..8, k = 1 being ``y`` itself, see --modes);
+  and k = 1..8, k = 1 being ``y`` itself, the four MODES below); an output of one
+  flat colour is not checked and is counted apart ("flat not checked"):
+  its upscales are those of every flat image of any size, so no tool can
+  tell its size back;
 * colours: median number of colours in the outputs;
 * scenes kept whole: for pixelgen with ``--background transparent``, how many
   of the outputs of images whose background is judged a scene have no pixel
@@ -105,6 +108,10 @@ def encode(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def one_colour(image: np.ndarray) -> bool:
+    return bool((image.reshape(-1, image.shape[-1]) == image.reshape(-1, image.shape[-1])[0]).all())
+
+
 def upscale(image: np.ndarray, k: int) -> np.ndarray:
     return np.repeat(np.repeat(image, k, axis=0), k, axis=1)
 
@@ -131,6 +138,7 @@ class Tally:
     clear_ok: int = 0
     idem_cases: int = 0
     idem_ok: int = 0
+    idem_flat: int = 0  # outputs of one colour: any upscale of them is every such image's upscale
     colours: list[int] = field(default_factory=list)
     ms: list[float] = field(default_factory=list)
     scene_removed: list[float] = field(default_factory=list)
@@ -202,6 +210,10 @@ def score_pixelgen(entries: list[dict], images: Path, tally: Tally, ks: list[int
             first = run_pixelgen(pixels, mode)
             if first is None:
                 continue
+            if one_colour(first):
+                tally.idem_flat += 1
+                tally.misses.append(f"{entry['file']}: mode {mode} gives one flat colour: no size survives an upscale, not checked")
+                continue
             for k in ks:
                 tally.idem_cases += 1
                 again = run_pixelgen(upscale(first, k), mode)
@@ -227,6 +239,9 @@ def score_peer(name: str, adapter, entries: list[dict], images: Path, tally: Tal
         tally.colours.append(int(np.unique(colours.astype(np.uint32) @ np.array([65536, 256, 1], np.uint32)).size) if colours.size else 0)
         if entry.get("native") and not no_grid:
             tally.count_size(entry, (out.shape[1], out.shape[0]))
+        if one_colour(out):
+            tally.idem_flat += 1
+            continue
         upscaled = scratch / f"{name}-{Path(entry['file']).stem}-x4.png"
         upscaled.write_bytes(encode(upscale(out, 4)))
         again = adapter(upscaled)
@@ -248,9 +263,10 @@ def row(name: str, tally: Tally) -> str:
     backdrops = (f"{sum(1 for share in tally.backdrop_removed if share > 0)}/{len(tally.backdrop_removed)}"
                  if tally.backdrop_removed else "—")
     ms = f"{statistics.median(tally.ms):.0f}" if tally.ms else "n/a"
+    flat = f", {tally.idem_flat} flat not checked" if tally.idem_flat else ""
     return (
         f"| {name} | {pct(outputs_on_grid, grid_images)} | {pct(tally.refused_no_grid, tally.no_grid)} | "
-        f"{pct(tally.size_ok, tally.size_cases)} | {pct(tally.clear_ok, tally.clear_cases)} | {pct(tally.idem_ok, tally.idem_cases)} | {colours} | {scene} | {backdrops} | {ms} |"
+        f"{pct(tally.size_ok, tally.size_cases)} | {pct(tally.clear_ok, tally.clear_cases)} | {pct(tally.idem_ok, tally.idem_cases)}{flat} | {colours} | {scene} | {backdrops} | {ms} |"
     )
 
 

@@ -64,6 +64,18 @@ NATIVE_MIN_ONE_PIXEL_SHARE = 0.005
 # (automatic palette, background kept or removed) reaches at most 0.40; the
 # one palette-compressed render (31 colours, a 5.73 px lattice) 1.0.
 _LATTICE_OVER_NATIVE_CONFIDENCE = 0.9
+# A strong lattice can also be a pattern the art draws at its own size: a
+# sheet on a baked fake-transparency checkerboard of 4x4-cell squares
+# (heldout15) came back from its own output as 60x34 for 240x135, at
+# confidence 0.93. Such a pattern repeats every whole number of pixels, where
+# a render's cells seldom do (5.73 px on that palette PNG); and art without
+# shades a step apart is not a quantised render: pixelize's own outputs with
+# the automatic palette carry none by construction (it merges colours closer
+# than CLEAN_MERGE_DISTANCE, 0.05, beyond the 0.02 of a twin), nor do outputs
+# mapped to a palette of distinct colours, where that render's share is 0.39.
+# So a whole-pixel lattice overrides native art only with shades beside it.
+_WHOLE_PIXEL_CELL = 0.01
+_LATTICE_OVER_NATIVE_MIN_TWIN_SHARE = 0.1
 # ... or at any confidence when most of its pixels have a near-identical
 # colour beside theirs: a render quantised to a palette PNG keeps its smooth
 # shading as shades a step apart, where pixel art's colours are distinct
@@ -350,6 +362,23 @@ def near_twin_share(image: np.ndarray) -> float:
     return float(counts[twinned].sum()) / float(counts.sum())
 
 
+def _lattice_over_native(grid: GridResult, twin_share: float) -> bool:
+    """Whether a lattice found on few-coloured art with one-pixel features still makes it an upscale.
+
+    It does when the lattice repeats with high confidence, unless its cells
+    are a whole number of pixels (a pattern drawn in the art) and the colours
+    have no shades a step apart; and when, with such shades (a render
+    quantised to a palette PNG), it spans many cells.
+    """
+    if not grid.periodic:
+        return False
+    whole_pixels = all(abs(cell - round(cell)) <= _WHOLE_PIXEL_CELL for cell in grid.cell)
+    if grid.confidence >= _LATTICE_OVER_NATIVE_CONFIDENCE and (
+            not whole_pixels or twin_share >= _LATTICE_OVER_NATIVE_MIN_TWIN_SHARE):
+        return True
+    return min(grid.cells) >= _NATIVE_TWIN_MIN_CELLS and twin_share >= _NATIVE_MAX_TWIN_SHARE
+
+
 def _choose_grid(
     image: np.ndarray,
     *,
@@ -376,12 +405,10 @@ def _choose_grid(
     else:
         grid = detect_grid(image, wrap=wrap, prior_size=target)
     # An upscale cannot draw a feature one pixel wide; art at its own size does, and a lattice found on it is spurious.
-    if not grid.exact and target in (None, (width, height)) and not (
-            grid.periodic and grid.confidence >= _LATTICE_OVER_NATIVE_CONFIDENCE):
+    if not grid.exact and target in (None, (width, height)):
         colours = _native_colours(image)
         if (colours is not None and one_pixel_feature_share(image) >= NATIVE_MIN_ONE_PIXEL_SHARE
-                and not (grid.periodic and min(grid.cells) >= _NATIVE_TWIN_MIN_CELLS
-                         and near_twin_share(image) >= _NATIVE_MAX_TWIN_SHARE)):
+                and not _lattice_over_native(grid, near_twin_share(image))):
             notes.append(f"already pixel art at one pixel per cell ({colours} colours, features one pixel wide): "
                          f"kept at {width}x{height}")
             native = declared_grid(width, height, cells_x=width, cells_y=height)

@@ -437,3 +437,35 @@ def test_pixelize_keeps_a_night_scene_whole_and_stable():
 
     render = _assert_kept_whole_and_stable(_lit_room(fade=True), 6, "night or vignetted scene")
     assert (pixelize(render, size=None, palette=None, background="remove").image[0, :, 3] == 0).all()
+
+
+def _water(*, stroke: tuple[int, int, int], size: tuple[int, int] = (32, 32)) -> np.ndarray:
+    """Cells of a water texture: a mid-blue ground with short strokes scattered over it, none touching the border."""
+    rng = np.random.default_rng(5)
+    height, width = size
+    cells = np.empty((height, width, 3), np.uint8)
+    cells[:] = (30, 130, 215)
+    for _ in range(14):
+        y, x = rng.integers(2, height - 2), rng.integers(2, width - 7)
+        cells[y, x : x + rng.integers(2, 6)] = stroke
+    return cells
+
+
+def test_a_texture_of_the_backdrops_own_shades_is_kept_whole():
+    from pixelgen.pixelart import find_background
+
+    # Pixel for pixel strokes on a uniform ground that nothing runs off; but no stroke stands
+    # out from the ground by more than a lighter shade of it (0.09 in OKLab): a tile, not a sprite.
+    decision = find_background(_water(stroke=(75, 170, 235)), tolerance=0.08)
+    assert decision.uniform_share == 1.0 and decision.runs_off is None and not decision.framed and not decision.fades
+    assert decision.kind == "scene" and decision.pattern and not decision.mask.any()
+    assert "texture or a tile" in decision.note and 'background "remove"' in decision.note
+    # Strokes that stand out (dark ones) are sprites on the ground: it goes.
+    assert find_background(_water(stroke=(20, 25, 60)), tolerance=0.08).kind == "removed"
+
+
+def test_pixelize_keeps_a_texture_whole_and_stable():
+    from pixelgen.pixelart import pixelize
+
+    render = _assert_kept_whole_and_stable(_water(stroke=(75, 170, 235)), 8, "texture or a tile")
+    assert (pixelize(render, size=None, palette=None, background="remove").image[0, :, 3] == 0).all()

@@ -410,3 +410,34 @@ def test_a_keep_palette_output_with_near_identical_shades_stays_native():
     again = pixelize(output, size=None, palette=None, options=PixelArtOptions(colors="keep"))
     np.testing.assert_array_equal(again.image, output)
     assert any("already pixel art" in note for note in again.report["notes"])
+
+
+def test_art_on_a_baked_checkerboard_stays_native_though_the_squares_make_a_lattice():
+    # pixelize's output of a sprite sheet drawn on a baked fake-transparency checkerboard (two
+    # greys in squares of 4x4 cells, as image models paint "transparency"): the squares repeat
+    # across the whole image, a 4-px lattice at high confidence, which once overrode the native-art
+    # rule and shrank the output 4x when run again. A pattern drawn at one pixel per cell repeats
+    # every whole number of pixels, and the art has no shades a step apart.
+    from pixelgen.pixelart import detect_grid
+    from pixelgen.pixelart.engine import near_twin_share
+
+    rng = np.random.default_rng(21)
+    height, width = 136, 240
+    y, x = np.mgrid[:height, :width]
+    art = np.where((((y // 4) + (x // 4)) % 2 == 0)[..., None], np.uint8(52), np.uint8(88)).repeat(3, axis=2)
+    colours = np.array([[20, 20, 30], [230, 200, 160], [40, 80, 200], [240, 240, 240], [200, 40, 40]], np.uint8)
+    for left in (20, 80, 140, 200):  # four frames of a figure: outlined, runs of colour, one-pixel details
+        figure = rng.integers(1, len(colours), size=(44, 16))
+        runs = rng.random((44, 16)) < 0.7
+        for row in range(1, 44):
+            figure[row] = np.where(runs[row], figure[row - 1], figure[row])
+        figure[[0, -1], :] = 0
+        figure[:, [0, -1]] = 0
+        art[40:84, left : left + 16] = colours[figure]
+    assert near_twin_share(art) == 0.0
+    lattice = detect_grid(art)
+    assert lattice.periodic and lattice.confidence >= 0.9 and lattice.cells == (60, 34)
+    result = pixelize(art, size=None, palette=None)
+    assert result.report["cells"] == [width, height]
+    assert any("already pixel art" in note for note in result.report["notes"])
+    np.testing.assert_array_equal(result.image[..., :3], art)
