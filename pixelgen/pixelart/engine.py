@@ -363,15 +363,13 @@ def near_twin_share(image: np.ndarray) -> float:
 
 
 def _lattice_over_native(grid: GridResult, twin_share: float) -> bool:
-    """Whether a lattice found on few-coloured art with one-pixel features still makes it an upscale.
+    """Whether a periodic lattice found on few-coloured art with one-pixel features still makes it an upscale.
 
     It does when the lattice repeats with high confidence, unless its cells
     are a whole number of pixels (a pattern drawn in the art) and the colours
     have no shades a step apart; and when, with such shades (a render
     quantised to a palette PNG), it spans many cells.
     """
-    if not grid.periodic:
-        return False
     whole_pixels = all(abs(cell - round(cell)) <= _WHOLE_PIXEL_CELL for cell in grid.cell)
     if grid.confidence >= _LATTICE_OVER_NATIVE_CONFIDENCE and (
             not whole_pixels or twin_share >= _LATTICE_OVER_NATIVE_MIN_TWIN_SHARE):
@@ -408,7 +406,7 @@ def _choose_grid(
     if not grid.exact and target in (None, (width, height)):
         colours = _native_colours(image)
         if (colours is not None and one_pixel_feature_share(image) >= NATIVE_MIN_ONE_PIXEL_SHARE
-                and not _lattice_over_native(grid, near_twin_share(image))):
+                and not (grid.periodic and _lattice_over_native(grid, near_twin_share(image)))):
             notes.append(f"already pixel art at one pixel per cell ({colours} colours, features one pixel wide): "
                          f"kept at {width}x{height}")
             native = declared_grid(width, height, cells_x=width, cells_y=height)
