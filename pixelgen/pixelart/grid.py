@@ -524,7 +524,10 @@ def _snap_all(
 def _cut_list(lines: np.ndarray, length: int) -> list[int]:
     """0, the distinct lines strictly inside, and ``length``, in order."""
     inside = lines[(lines > 0) & (lines < length)]
-    return [0, *np.unique(inside).tolist(), length]
+    if inside.size > 1 and not bool(np.all(inside[1:] > inside[:-1])):
+        # Snapped lines come in order; only a collision needs sorting out.
+        inside = np.unique(inside)
+    return [0, *inside.tolist(), length]
 
 
 def _axis_cuts(axis: _Axis, fit: _Fit) -> tuple[int, tuple[int, ...]]:
@@ -636,8 +639,12 @@ class _CellModel:
         self.pixels = height * width
         # int32 holds the sums of up to 8.4 M pixels of 255; larger images need int64.
         dtype = np.int32 if self.pixels * 255 < 2**31 else np.int64
-        integral = np.zeros((channels, height + 1, width + 1), dtype=dtype)
-        np.cumsum(planes, axis=2, dtype=dtype, out=integral[:, 1:, 1:])
+        integral = np.empty((channels, height + 1, width + 1), dtype=dtype)
+        integral[:, 0, :] = 0
+        integral[:, :, 0] = 0
+        # Plane by plane: one 3-D cumsum into the padded view ran ~4x slower.
+        for channel in range(channels):
+            np.cumsum(planes[channel], axis=1, dtype=dtype, out=integral[channel, 1:, 1:])
         # Rows added one by one: numpy's cumsum down a non-contiguous axis
         # walks the array with a stride per element and took 10x as long.
         for y in range(2, height + 1):
@@ -670,16 +677,38 @@ class _CellModel:
 
     def residual(self, cuts_x: tuple[int, ...], cuts_y: tuple[int, ...]) -> float:
         """Sum of squared differences from the cell means over the region the cuts span."""
-        xs, ys = np.asarray(cuts_x), np.asarray(cuts_y)
-        corners = self.integral[:, ys[:, None], xs]
+        return _Cells(self, cuts_x, cuts_y).residual()
+
+
+class _Cells:
+    """One grid's cells over a :class:`_CellModel`: the integral image at every crossing of its cuts.
+
+    Merging k x k cells keeps a subset of the cuts, so the merged grids'
+    residuals are read from these crossings instead of the whole integral
+    image again; and they span the same region, so share its sum of squares.
+    """
+
+    def __init__(self, model: _CellModel, cuts_x: tuple[int, ...], cuts_y: tuple[int, ...]) -> None:
+        self.xs, self.ys = np.asarray(cuts_x), np.asarray(cuts_y)
+        # Two takes, one axis each, gather ~4x faster than one 2-D fancy index.
+        self.corners = np.take(np.take(model.integral, self.ys, axis=1), self.xs, axis=2)
+        self.total = model._square_total(int(self.xs[0]), int(self.xs[-1]), int(self.ys[0]), int(self.ys[-1]))
+
+    def residual(self, keep_x: list[int] | None = None, keep_y: list[int] | None = None) -> float:
+        """The residual of the grid, or of the coarser grid that keeps only the cuts at these indices."""
+        corners, xs, ys = self.corners, self.xs, self.ys
+        if keep_x is not None and keep_y is not None:
+            corners = np.take(np.take(corners, keep_y, axis=1), keep_x, axis=2)
+            xs, ys = xs[keep_x], ys[keep_y]
         # Exact in integers: each difference down a column is a non-negative partial sum.
-        planar = (corners[:, 1:, 1:] - corners[:, :-1, 1:]) - (corners[:, 1:, :-1] - corners[:, :-1, :-1])
-        # Cells x channels, as the sum below has always run (its float rounding is part of the output).
+        down = corners[:, 1:] - corners[:, :-1]
+        planar = down[:, :, 1:] - down[:, :, :-1]
+        # Cells x channels, contiguous, as the sum below has always run (its
+        # float rounding, which follows the memory layout, is part of the output).
         sums = np.ascontiguousarray(planar.transpose(1, 2, 0), dtype=np.float64)
         inverse_areas = 1.0 / np.outer(np.diff(ys), np.diff(xs)).astype(np.float64)
         explained = float(np.einsum("ijk,ijk,ij->", sums, sums, inverse_areas))
-        total = self._square_total(int(xs[0]), int(xs[-1]), int(ys[0]), int(ys[-1]))
-        return max(0.0, total - explained)
+        return max(0.0, self.total - explained)
 
 
 # Selection: the true cell is where merging cells starts to destroy
@@ -983,7 +1012,8 @@ def _knee(
         if len(within_x) >= 3 and len(within_y) >= 3:
             inner_x, inner_y = within_x, within_y
     area = float((inner_x[-1] - inner_x[0]) * (inner_y[-1] - inner_y[0]))
-    knee_residual = model.residual(inner_x, inner_y)
+    cells = _Cells(model, inner_x, inner_y)
+    knee_residual = cells.residual()
     # The residual returned says whether the fit is exact, over all inner
     # cells; the window's is part of it, so a window that is not exact
     # already says the whole is not.
@@ -996,11 +1026,13 @@ def _knee(
         if len(inner_x) <= k or len(inner_y) <= k:
             continue
         phases = range(k) if every_phase else range(1)
+        last_x, last_y = len(inner_x) - 1, len(inner_y) - 1
         for phase_x in phases:
-            merged_x = (inner_x[0], *inner_x[1 + phase_x : -1 : k], inner_x[-1])
+            # The outer cuts stay; every k-th inner cut from the phase on.
+            keep_x = [0, *range(1 + phase_x, last_x, k), last_x]
             for phase_y in phases:
-                merged_y = (inner_y[0], *inner_y[1 + phase_y : -1 : k], inner_y[-1])
-                merged = model.residual(merged_x, merged_y) / area + _RESIDUAL_FLOOR
+                keep_y = [0, *range(1 + phase_y, last_y, k), last_y]
+                merged = cells.residual(keep_x, keep_y) / area + _RESIDUAL_FLOOR
                 best = min(best, math.log(merged / base) - _SMOOTH_EXPONENT * math.log(k * k))
     return (0.0 if best == math.inf else best), residual
 
