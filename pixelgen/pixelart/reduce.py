@@ -45,41 +45,77 @@ def _sample_positions(cuts: np.ndarray, border: float) -> np.ndarray:
 def _kcentroid(samples: np.ndarray) -> np.ndarray:
     """Mean of the dominant cluster of a 2-means split, per cell.
 
-    ``samples`` is (C, cells, n) float32, channel-first so every step is a
-    long contiguous vector operation. Centres start at the darkest and
+    ``samples`` is (C, n, cells) float32. Centres start at the darkest and
     brightest sample (deterministic); ties in cluster size go to the cluster
     holding the sample nearest the cell centre. Returns (cells, C).
     """
-    channels, cells, n = samples.shape
+    channels, n, cells = samples.shape
     rows = np.arange(cells)
     weights = [1.0, 1.0, 1.0, 2.0][:channels]  # an alpha jump matters more than a shade
     luma = samples[0] + samples[1] + samples[2]
     if channels == 4:
         luma = luma + samples[3] * 4.0
-    lo = np.argmin(luma, axis=1)
-    hi = np.argmax(luma, axis=1)
-    c0 = samples[:, rows, lo]  # (C, cells)
-    c1 = samples[:, rows, hi]
-    total = samples.sum(axis=2)
+    lo = np.argmin(luma, axis=0)
+    hi = np.argmax(luma, axis=0)
+    c0 = samples[:, lo, rows]  # (C, cells)
+    c1 = samples[:, hi, rows]
+    total = samples.sum(axis=1)
+    # Each cell's 2-means is its own: a cell whose clusters did not change is
+    # at a fixed point (same clusters, same centres), so it leaves the loop
+    # with what every later pass would give it, and the rest go on alone.
+    active = np.arange(cells)
+    work, work_total = samples, total
+    centres0, centres1 = c0.copy(), c1.copy()
+    final_n1 = np.empty(cells, dtype=np.float32)
+    final_n0 = np.empty(cells, dtype=np.float32)
+    final_centre = np.empty(cells, dtype=bool)
+    previous = None
     for _ in range(_KMEANS_ITERATIONS):
-        d0 = np.zeros((cells, n), dtype=np.float32)
-        d1 = np.zeros((cells, n), dtype=np.float32)
+        d0 = d1 = None
         for channel in range(channels):
-            plane = samples[channel]
-            diff0 = plane - c0[channel][:, None]
-            diff1 = plane - c1[channel][:, None]
-            d0 += weights[channel] * diff0 * diff0
-            d1 += weights[channel] * diff1 * diff1
-        in1 = (d1 < d0).astype(np.float32)
-        n1 = in1.sum(axis=1)
+            plane = work[channel]
+            weight = weights[channel]
+            squares = []
+            for centre in (c0, c1):
+                diff = plane - centre[channel]
+                # weight * diff * diff, in place; a weight of 1 changes no bit and is skipped.
+                weighted = diff * weight if weight != 1.0 else diff
+                np.multiply(weighted, diff, out=weighted)
+                squares.append(weighted)
+            if d0 is None:
+                d0, d1 = squares
+            else:
+                d0 += squares[0]
+                d1 += squares[1]
+        in1 = (d1 < d0).astype(np.float32)  # (n, cells)
+        if previous is not None:
+            settled = ~np.any(in1 != previous, axis=0)
+            if settled.any():
+                done = active[settled]
+                counts = in1[:, settled].sum(axis=0)
+                final_n1[done] = counts
+                final_n0[done] = n - counts
+                final_centre[done] = in1[n // 2, settled] > 0
+                going = ~settled
+                active, work, work_total = active[going], work[:, :, going], work_total[:, going]
+                in1, c0, c1 = in1[:, going], c0[:, going], c1[:, going]
+                if active.size == 0:
+                    break
+        previous = in1
+        n1 = in1.sum(axis=0)
         n0 = n - n1
-        s1 = np.einsum("kcn,cn->kc", samples, in1)
-        s0 = total - s1
+        s1 = np.einsum("knc,nc->kc", work, in1)
+        s0 = work_total - s1
         c0 = np.where(n0 > 0, s0 / np.maximum(n0, 1), c0)
         c1 = np.where(n1 > 0, s1 / np.maximum(n1, 1), c1)
-    centre_in1 = in1[:, n // 2] > 0
-    choose1 = (n1 > n0) | ((n1 == n0) & centre_in1)
-    return np.where(choose1[None, :], c1, c0).T
+        centres0[:, active] = c0
+        centres1[:, active] = c1
+    if active.size:
+        final_n1[active] = n1
+        final_n0[active] = n0
+        final_centre[active] = in1[n // 2] > 0
+    choose1 = (final_n1 > final_n0) | ((final_n1 == final_n0) & final_centre)
+    return np.where(choose1[None, :], centres1, centres0).T
 
 
 def _mode(samples: np.ndarray) -> np.ndarray:
@@ -94,14 +130,14 @@ def _mode(samples: np.ndarray) -> np.ndarray:
 
 
 def _reduce_kcentroid(samples: np.ndarray) -> np.ndarray:
-    """k-centroid for (C, cells, n) uint8 samples, returning (cells, C) float32.
+    """k-centroid for (C, n, cells) uint8 samples, returning (cells, C) float32.
 
     Most cells of pixel art are flat: when every channel's sample range is
     within the image's own noise level the plain mean is the answer, and
     2-means runs only on the remaining (edge) cells.
     """
-    channels, cells, _ = samples.shape
-    spread = (samples.max(axis=2) - samples.min(axis=2)).max(axis=0)
+    channels, _, cells = samples.shape
+    spread = (samples.max(axis=1) - samples.min(axis=1)).max(axis=0)
     # In a sprite most cells are flat, so the median spread is the noise
     # level; twice it separates "noise" from "two colours". Bounded so a
     # render made mostly of busy cells cannot declare real edges flat.
@@ -109,10 +145,10 @@ def _reduce_kcentroid(samples: np.ndarray) -> np.ndarray:
     flat = spread <= limit
     out = np.empty((cells, channels), dtype=np.float32)
     if flat.any():
-        out[flat] = samples[:, flat, :].mean(axis=2, dtype=np.float32).T
+        out[flat] = samples[:, :, flat].mean(axis=1, dtype=np.float32).T
     busy = ~flat
     if busy.any():
-        out[busy] = _kcentroid(samples[:, busy, :].astype(np.float32))
+        out[busy] = _kcentroid(samples[:, :, busy].astype(np.float32))
     return out
 
 
@@ -156,15 +192,16 @@ def reduce_cells(
     sy, sx = ys.shape[1], xs.shape[1]
     channels = image.shape[2]
     # Two 1-D takes (rows, then columns) gather every cell's sample sub-grid,
-    # then one transpose makes it channel-first: (C, cells, samples).
+    # then one transpose makes it (C, samples, cells): per-cell reductions
+    # then run over long rows of cells, not over rows of a few samples.
     gathered = np.take(np.take(image, ys.reshape(-1), axis=0), xs.reshape(-1), axis=1)
     samples = np.ascontiguousarray(
-        gathered.reshape(ny, sy, nx, sx, channels).transpose(4, 0, 2, 1, 3)
-    ).reshape(channels, ny * nx, sy * sx)
+        gathered.reshape(ny, sy, nx, sx, channels).transpose(4, 1, 3, 0, 2)
+    ).reshape(channels, sy * sx, ny * nx)
     if method == "mode":
-        out = _mode(np.ascontiguousarray(samples.transpose(1, 2, 0)))
+        out = _mode(np.ascontiguousarray(samples.transpose(2, 1, 0)))
     elif method == "median":
-        out = np.median(samples, axis=2).T
+        out = np.median(samples, axis=1).T
     else:
         out = _reduce_kcentroid(samples)
     if out.dtype != np.uint8:
