@@ -351,7 +351,14 @@ def near_twin_share(image: np.ndarray) -> float:
     distances are pairwise).
     """
     opaque = image[..., 3] >= 128 if image.shape[2] == 4 else np.ones(image.shape[:2], dtype=bool)
-    colours, counts = np.unique(image[..., :3][opaque].reshape(-1, 3), axis=0, return_counts=True)
+    # Packed as 0xRRGGBB: np.unique on integers, in the same (lexicographic)
+    # order as on rows of three bytes, and far faster than axis=0.
+    packed = np.zeros(image.shape[:2], dtype=np.uint32)
+    for channel in range(3):
+        packed <<= 8
+        packed |= image[..., channel]
+    values, counts = np.unique(packed[opaque], return_counts=True)
+    colours = np.stack([(values >> shift) & 0xFF for shift in (16, 8, 0)], axis=1).astype(np.uint8)
     if colours.shape[0] < 3:
         return 0.0
     lab = srgb_to_oklab(np.ascontiguousarray(colours[None]))[0].astype(np.float64)
