@@ -373,11 +373,16 @@ def clean_palette(
             open_rows = np.flatnonzero(nearest > limit)
         else:
             open_rows = np.arange(block.shape[0])
-        for row in open_rows:
-            if leader_lab.shape[0] and float(((leader_lab - block[row]) ** 2).sum(axis=1).min()) <= limit:
+        # A row is taken when no leader chosen so far, in this block either,
+        # lies within reach: each new leader marks the open rows after it that it covers.
+        open_lab = block[open_rows]
+        covered = np.zeros(open_rows.size, dtype=bool)
+        for index, row in enumerate(open_rows):
+            if covered[index]:
                 continue
             leaders.append(start + int(row))
             leader_lab = np.vstack([leader_lab, block[row]])
+            covered[index + 1 :] |= ((open_lab[index + 1 :] - block[row]) ** 2).sum(axis=1) <= limit
     return _sorted_palette(colours[np.array(leaders)])
 
 
