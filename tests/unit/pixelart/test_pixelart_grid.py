@@ -237,3 +237,27 @@ def test_shrink_leaves_an_image_alone_when_only_one_axis_is_on_a_lattice():
     upscaled = np.repeat(np.repeat(image, 3, axis=0), 3, axis=1)
     shrunk, factor = shrink_exact_upscale(upscaled)
     assert factor == 3 and np.array_equal(shrunk, image)
+
+
+def test_cell_residuals_match_a_direct_sum_and_merges_read_from_the_crossings():
+    from pixelgen.pixelart.grid import _Cells, _CellModel
+
+    rng = np.random.default_rng(3)
+    planes = rng.integers(0, 256, (3, 61, 83)).astype(np.uint8)
+    model = _CellModel(planes)
+    cuts_x = (0, 4, 9, 13, 18, 22, 27, 31, 36, 40, 45, 49, 54, 58, 63, 67, 72, 76, 81)
+    cuts_y = (2, 7, 12, 18, 23, 28, 34, 39, 44, 50, 55, 60)
+    direct = 0.0
+    for y0, y1 in zip(cuts_y, cuts_y[1:]):
+        for x0, x1 in zip(cuts_x, cuts_x[1:]):
+            cell = planes[:, y0:y1, x0:x1].astype(np.float64)
+            direct += float(((cell - cell.mean(axis=(1, 2), keepdims=True)) ** 2).sum())
+    assert model.residual(cuts_x, cuts_y) == pytest.approx(direct, rel=1e-9)
+    # A merged grid keeps every k-th cut: read from the base grid's crossings it
+    # must give the very bits a residual of those cuts gives (the output depends on them).
+    cells = _Cells(model, cuts_x, cuts_y)
+    for k, phase in ((2, 0), (2, 1), (3, 2)):
+        keep_x = [0, *range(1 + phase, len(cuts_x) - 1, k), len(cuts_x) - 1]
+        keep_y = [0, *range(1 + phase, len(cuts_y) - 1, k), len(cuts_y) - 1]
+        merged = model.residual(tuple(cuts_x[i] for i in keep_x), tuple(cuts_y[i] for i in keep_y))
+        assert cells.residual(keep_x, keep_y) == merged

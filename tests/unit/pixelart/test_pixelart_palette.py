@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
 
+from pixelgen.pixelart.color import srgb_to_oklab
 from pixelgen.pixelart.palette import (
     builtin_palette,
+    clean_palette,
     builtin_palette_names,
     learn_palette,
     load_palette_file,
@@ -187,3 +189,37 @@ def test_hex_round_trip():
     assert hex_to_rgb("#ff004d") == (255, 0, 77)
     with pytest.raises(ValueError):
         hex_to_rgb("#fff")
+
+
+def _leaders_plainly(image: np.ndarray, threshold: float, keep: np.ndarray | None) -> set[tuple[int, ...]]:
+    """Leader clustering as clean_palette's docstring states it, one colour at a time."""
+    pixels = image.reshape(-1, 3)
+    keys = (pixels[:, 0].astype(np.int64) << 16) | (pixels[:, 1].astype(np.int64) << 8) | pixels[:, 2]
+    values, counts = np.unique(keys, return_counts=True)
+    colours = np.stack([(values >> 16) & 255, (values >> 8) & 255, values & 255], axis=1).astype(np.uint8)
+    colours = colours[np.argsort(-counts, kind="stable")]
+    if keep is not None:
+        colours = np.concatenate([keep, colours])
+    lab = srgb_to_oklab(colours).astype(np.float64)
+    chosen: list[int] = []
+    for index in range(lab.shape[0]):
+        if all(float(((lab[index] - lab[leader]) ** 2).sum()) > threshold**2 for leader in chosen):
+            chosen.append(index)
+    return {tuple(int(v) for v in colours[index]) for index in chosen}
+
+
+@pytest.mark.parametrize("with_keep", [False, True])
+def test_clean_palette_is_leader_clustering_most_frequent_first(with_keep):
+    # Clusters of shades around a dozen colours, over a thousand distinct
+    # values in all (several of clean_palette's blocks of 256).
+    rng = np.random.default_rng(11)
+    centres = rng.integers(30, 226, (12, 3))
+    labels = rng.integers(0, 12, (64, 64))
+    image = np.clip(centres[labels] + rng.integers(-25, 26, (64, 64, 3)), 0, 255).astype(np.uint8)
+    keep = np.array([[0, 0, 0]], dtype=np.uint8) if with_keep else None
+    palette = clean_palette([image], keep=keep)
+    assert len({tuple(c) for c in image.reshape(-1, 3)}) > 1000
+    assert {tuple(int(v) for v in colour) for colour in palette} == _leaders_plainly(image, 0.05, keep)
+    lab = srgb_to_oklab(palette).astype(np.float64)
+    gaps = np.sqrt(((lab[:, None] - lab[None]) ** 2).sum(axis=2)) + np.eye(len(lab))
+    assert gaps.min() > 0.05

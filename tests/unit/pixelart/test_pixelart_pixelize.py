@@ -441,3 +441,25 @@ def test_art_on_a_baked_checkerboard_stays_native_though_the_squares_make_a_latt
     assert result.report["cells"] == [width, height]
     assert any("already pixel art" in note for note in result.report["notes"])
     np.testing.assert_array_equal(result.image[..., :3], art)
+
+
+def test_near_twin_share_counts_colours_as_rows_of_three_bytes_would():
+    from pixelgen.pixelart.color import srgb_to_oklab
+    from pixelgen.pixelart.engine import near_twin_share
+
+    rng = np.random.default_rng(8)
+    base = rng.integers(0, 256, (40, 3))
+    # Half the colours have a shade a step away, half stand alone.
+    shades = np.concatenate([base, np.clip(base[:20] + rng.integers(-3, 4, (20, 3)), 0, 255)])
+    image = np.empty((50, 60, 4), dtype=np.uint8)
+    image[..., :3] = shades[rng.integers(0, 60, (50, 60))]
+    image[..., 3] = np.where(rng.random((50, 60)) < 0.2, 0, 255)
+    opaque = image[..., 3] >= 128
+    colours, counts = np.unique(image[..., :3][opaque], axis=0, return_counts=True)
+    lab = srgb_to_oklab(np.ascontiguousarray(colours[None]))[0].astype(np.float64)
+    squared = ((lab[:, None] - lab[None]) ** 2).sum(axis=-1)
+    np.fill_diagonal(squared, np.inf)
+    counts[np.argmax(counts)] = 0
+    expected = float(counts[squared.min(axis=1) < 0.02**2].sum()) / float(counts.sum())
+    assert 0.0 < expected < 1.0
+    assert near_twin_share(image) == expected
