@@ -31,9 +31,9 @@ generation models' and research repositories' own samples: Stable Diffusion
 GIF frames resampled to 11.9-px cells, SD 1.5 LoRA outputs shown 4x and 8x, the
 Pixel Art XL gallery card, a Gemini sprite sheet, small diffusion models'
 sample grids; heldout21 at game-building pipelines' and games' AI art: a Unity
-RPG's C2PA-marked Gemini potion in 9.7-px blocks, a text-to-game sandbox's FAL
-platformer background and sheet, an AI asset studio's gpt-image forest layer and
-UI set and its docs' generated farmers in 9.4- and 15.5-px blocks).
+RPG's C2PA-marked Gemini potion in 9.7-px blocks, an AI asset studio's
+gpt-image forest layer and UI set and its docs' generated farmers in 9.4- and
+15.5-px blocks).
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
