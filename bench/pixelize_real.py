@@ -3,7 +3,7 @@
     python bench/pixelize_real.py --images bench/real/images [--split heldout2] [--no-peers]
 
 Splits: "tune" (detector development), "heldout" (looked at during development,
-so not clean), "heldout2" to "heldout20" (fresh sets from other repositories,
+so not clean), "heldout2" to "heldout22" (fresh sets from other repositories,
 sizes judged by eye before the engine ran on them; heldout7 aims at background
 removal, its backgrounds labelled scene or uniform by eye; heldout8 at framed
 pictures against rectangular sprites and UI on a backdrop, labelled alike;
@@ -30,7 +30,9 @@ Python-teaching game's Gemini sheets and tiles cut by its own pipeline; heldout2
 generation models' and research repositories' own samples: Stable Diffusion
 GIF frames resampled to 11.9-px cells, SD 1.5 LoRA outputs shown 4x and 8x, the
 Pixel Art XL gallery card, a Gemini sprite sheet, small diffusion models'
-sample grids).
+sample grids; heldout22 at blog and tutorial images: a blog post's DALL-E 2
+pixel-art thumbnails in uneven 23-33-px blocks and one smooth keyboard, a small
+DDPM project's nearest-enlarged 16 x 16 samples on story panels).
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
@@ -91,7 +93,7 @@ from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
 from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
 from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
 
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout22")
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
