@@ -30,9 +30,9 @@ Python-teaching game's Gemini sheets and tiles cut by its own pipeline; heldout2
 generation models' and research repositories' own samples: Stable Diffusion
 GIF frames resampled to 11.9-px cells, SD 1.5 LoRA outputs shown 4x and 8x, the
 Pixel Art XL gallery card, a Gemini sprite sheet, small diffusion models'
-sample grids; heldout22 at blog and tutorial images: a blog post's DALL-E 2
-pixel-art thumbnails in uneven 23-33-px blocks and one smooth keyboard, a small
-DDPM project's nearest-enlarged 16 x 16 samples on story panels).
+sample grids; heldout22 at blog and tutorial images, of which only a small
+DDPM project's nearest-enlarged 16 x 16 samples on story panels had a licence
+that covers them).
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
