@@ -523,3 +523,46 @@ def test_the_content_window_known_answers() -> None:
     scene = np.random.default_rng(0).integers(0, 256, (200, 300, 3), dtype=np.uint8)
     assert window(scene) is None
     assert window(np.full((50, 50, 3), 7, np.uint8)) is None
+
+
+@pytest.mark.parametrize("cell", [2.3, 2.56, 2.7])
+@pytest.mark.parametrize("soft", [False, True])
+def test_square_cells_under_the_estimators_floor_are_found(cell: float, soft: bool) -> None:
+    # Estimators start at 2.75 px; a render resized to fractional cells of 2.3-2.7 px is found by the
+    # second pass. Without it these came out 97-113 cells across, some at confidence 0.68.
+    art = _art(41, 160, 160)
+    render = _up(art, cell)
+    render = _soften(render, seed=41, blur=0.6) if soft else render
+    grid = detect_grid(render)
+    assert (len(grid.cuts_x) - 1, len(grid.cuts_y) - 1) == (160, 160)
+    assert grid.cell == pytest.approx((cell, cell), rel=0.01)
+    assert grid.confidence >= 0.5
+    frames, consistency = detect_grid_joint([render, _up(_art(42, 160, 160), cell)])
+    assert [(len(g.cuts_x) - 1, len(g.cuts_y) - 1) for g in frames] == [(160, 160)] * 2
+    assert consistency == 1.0
+
+
+def test_a_lattice_under_the_floor_on_one_axis_only_is_not_taken() -> None:
+    # Cells 2.5 px wide and 10 px tall are not square: the second pass's answer needs square fine cells,
+    # so the x axis keeps a cell the estimators found at 2.75 px or more.
+    art = _art(43, 160, 40)
+    xs = np.floor(np.arange(400) / 2.5).astype(int)
+    render = np.ascontiguousarray(art[np.repeat(np.arange(40), 10)[:, None], xs[None, :]])
+    assert detect_grid(render).cell[0] >= 2.75
+
+
+def test_the_cheap_look_at_fine_lattices_reads_the_same_z_as_a_fit() -> None:
+    from pixelgen.pixelart import grid as grid_module
+
+    render = _soften(_up(_art(44, 120, 120), 2.56), seed=44, blur=0.6)
+    ready = grid_module._Prepared.of(render, wrap=False)
+    assert ready.shows_fine_lattice(2.0)
+    axis = ready.evidence[0].damped
+    periods = grid_module._spectrum_lines(axis, 2.25, 2.75)
+    assert periods.size
+    for period in periods[:: max(1, periods.size // 5)]:
+        # A bin's line |S(k)| / ||p|| is _fit_at's z at that bin's frequency.
+        assert grid_module._fit_at(axis, 1.0 / period).z >= grid_module._Z_NOISE - 1e-9
+    # A flat image and random noise show none.
+    assert not grid_module._Prepared.of(np.full((64, 64, 3), 90, np.uint8), wrap=False).shows_fine_lattice(2.0)
+    assert not grid_module._Prepared.of(np.full((64, 64, 3), 90, np.uint8), wrap=False).shows_fine_lattice(2.75)

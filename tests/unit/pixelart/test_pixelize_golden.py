@@ -91,6 +91,7 @@ CASES = {
     "scene-night-transparent": (dict(seed=11, cell=6.9, cells=(44, 36), backdrop=False, night=True, mat=(8, 6, 14)),
                                 {"background": "transparent"}),
     "checkerboard-backdrop": (dict(seed=12, cell=12.8, cells=(40, 40), backdrop=True, checker=True), {}),
+    "fine-cell": (dict(seed=13, cell=2.56, cells=(120, 120), backdrop=False), {}),
 }
 
 
