@@ -202,13 +202,30 @@ _FADE_MIN_EDGE = 8
 # a seamless water tile's strokes (heldout15, the rule set after its run)
 # 0.12. The threshold sits between, nearer the texture.
 _FAINT_PATTERN_DISTANCE = 0.2
+# A "transparency" checkerboard painted into a render is a backdrop of two
+# colours alternating in squares: along the border, runs of one and the
+# other of one length (in cells; squares misaligned with the cells give runs
+# of n and n + 1). On the real renders of bench/real_renders.json, the 25
+# checkerboards the cells resolve (all labelled a backdrop; on 16 the two
+# greys are close enough for one faint gradient to take them) have each
+# colour on 0.35-0.65 of the border and both on 0.92-1.0, OKLab chroma at
+# most 0.018, and quartiles of runs equal or one apart. The seven scenes
+# whose borders come nearest (two colours on 0.9 or more, each on 0.3 or
+# more: a cave, an office, a kitchen, water) have quartiles of runs 2.5 to
+# 22 apart, and six of them chroma 0.043-0.16. Set on those renders, not
+# held out.
+_CHECKER_BORDER_SHARE = 0.9
+_CHECKER_COLOUR_SHARE = 0.3
+_CHECKER_MAX_CHROMA = 0.04
+_CHECKER_MIN_RUNS = 8
 
 
 @dataclass(frozen=True)
 class BackgroundDecision:
     """What :func:`find_background` decided, with the mask of background pixels.
 
-    ``kind``: "removed" (a uniform backdrop connected to the border),
+    ``kind``: "removed" (a uniform backdrop connected to the border, or
+    with ``checkerboard`` a painted "transparency" checkerboard),
     "already-transparent" (the border is mostly transparent: nothing more to
     remove), "scene" (the border is not one uniform colour: kept), "tile"
     (a seamless tile has no border: kept).
@@ -221,10 +238,14 @@ class BackgroundDecision:
     framed: bool = False
     fades: bool = False
     pattern: bool = False
+    checkerboard: bool = False
 
     @property
     def note(self) -> str | None:
         share = f"{self.uniform_share:.0%}"
+        if self.kind == "removed" and self.checkerboard:
+            return ('background removed: a "transparency" checkerboard painted into the pixels '
+                    "(two greys alternating in squares round the border)")
         remove_anyway = '; background "remove" takes the border colour away regardless'
         if self.kind == "scene" and self.runs_off:
             return (f"background kept: the picture runs off its {self.runs_off} edges ({share} of the border is one colour), "
@@ -259,7 +280,10 @@ def find_background(
     The border's colour is fitted as a faint gradient (a plane per OKLab
     channel through the border pixels). Only when most of the border is
     transparent or within ``tolerance`` of that gradient is the image a
-    sprite on a backdrop; then the backdrop is every pixel within tolerance
+    sprite on a backdrop (so it is too when the border is two greys
+    alternating in squares, a "transparency" checkerboard painted into the
+    pixels, see :func:`_checkerboard`; then the backdrop's colour is either
+    grey); then the backdrop is every pixel within tolerance
     connected to the border through such pixels (4-connectivity, so a
     diagonal gap in a 1-px outline does not leak and enclosed regions are
     never reached). Otherwise the image is a scene and nothing is removed;
@@ -321,8 +345,20 @@ def find_background(
         # backdrop gradient between two colours, or join a noisy one.
         candidate, _ = _near_border_colour(colours_of, border, float(tolerance), drawn)
         share = max(share, float((border & candidate).sum()) / float(border.sum()))
-    if share < _UNIFORM_BORDER_SHARE and not force:
-        return BackgroundDecision("scene", nothing, share)
+    checker = None
+    if share < _UNIFORM_BORDER_SHARE:
+        checker = _checkerboard(image, float(tolerance))
+        if checker is None and not force:
+            return BackgroundDecision("scene", nothing, share)
+        if checker is not None:
+            # Two colours alternate: the backdrop is near either, in both
+            # colourings (the palette must not carry the flood into a sprite
+            # pixel it gave a checker colour).
+            pair, share = checker
+            in_final_colours = _near_either(image, pair, float(tolerance))
+            candidate = in_final_colours
+            if colours_of is not None:
+                candidate = in_final_colours & _near_either(colours_of, pair, float(tolerance))
     backdrop = _border_connected(candidate, border)
     if colours_of is not None and not backdrop.any():
         # A mixed border fitted in the cells' colours can land on a blend that
@@ -330,7 +366,7 @@ def find_background(
         # the flood, or that run would remove what this one kept.
         backdrop = _border_connected(in_final_colours, border)
     if force:
-        return BackgroundDecision("removed", backdrop, share)
+        return BackgroundDecision("removed", backdrop, share, checkerboard=checker is not None)
     # What neither colouring's flood reaches is the picture. A second run
     # sees the final colours in both roles, so its flood is no larger and a
     # picture found running off two edges here is found so again.
@@ -349,7 +385,70 @@ def find_background(
         return BackgroundDecision("scene", nothing, share, fades=True)
     if _faint_pattern(image, opaque & ~final_flood, final_flood):
         return BackgroundDecision("scene", nothing, share, pattern=True)
-    return BackgroundDecision("removed", backdrop, share)
+    return BackgroundDecision("removed", backdrop, share, checkerboard=checker is not None)
+
+
+def _perimeter(values: np.ndarray) -> np.ndarray:
+    """``values``' border, walked once round clockwise from the top-left corner."""
+    return np.concatenate([values[0, :], values[1:, -1], values[-1, -2::-1], values[-2:0:-1, 0]])
+
+
+def _checkerboard(image: np.ndarray, tolerance: float) -> tuple[np.ndarray, float] | None:
+    """The two OKLab colours of a painted "transparency" checkerboard backdrop and the border's share
+    they (or transparency) cover; None when the border is not one.
+
+    The border must be, but for what is transparent, two near-grey colours
+    that alternate round it in runs of about one length, each on a good
+    share of it (see :data:`_CHECKER_BORDER_SHARE`).
+    """
+    height, width = image.shape[:2]
+    if height < 3 or width < 3:
+        return None
+    rgba = image if image.shape[2] == 4 else to_rgba(image)
+    ring = _perimeter(rgba)
+    solid = ring[:, 3] >= 128
+    keys = ring[solid, :3].astype(np.uint32) @ np.array([65536, 256, 1], np.uint32)
+    if keys.size < 2 * _CHECKER_MIN_RUNS:
+        return None
+    unique, counts = np.unique(keys, return_counts=True)
+    if unique.size < 2:
+        return None
+    top = unique[np.argsort(-counts, kind="stable")[:2]]
+    pair = np.stack([(top >> 16) & 255, (top >> 8) & 255, top & 255], axis=1).astype(np.uint8)
+    pair_lab = srgb_to_oklab(pair[None])[0]
+    if np.hypot(pair_lab[:, 1], pair_lab[:, 2]).max() > _CHECKER_MAX_CHROMA:
+        return None
+    ring_lab = srgb_to_oklab(np.ascontiguousarray(ring[None, :, :3]))[0]
+    distance = np.linalg.norm(ring_lab[:, None, :] - pair_lab[None, :, :], axis=2)
+    which = np.where(distance.min(axis=1) <= tolerance, np.argmin(distance, axis=1), 2)
+    which[~solid] = 3
+    shares = [float((which == k).mean()) for k in (0, 1)]
+    if min(shares) < _CHECKER_COLOUR_SHARE or sum(shares) + float((~solid).mean()) < _CHECKER_BORDER_SHARE:
+        return None
+    starts = np.flatnonzero(np.diff(which, prepend=-1))
+    lengths = np.diff(np.append(starts, which.size))
+    alternating = (which[starts] < 2)
+    # A run is bounded by a run of the other colour on both sides.
+    previous, following = np.roll(which[starts], 1), np.roll(which[starts], -1)
+    between = alternating & (previous < 2) & (following < 2)
+    runs = lengths[between]
+    if runs.size < _CHECKER_MIN_RUNS:
+        return None
+    low, high = np.percentile(runs, [25, 75])
+    if high > low + 1:
+        return None
+    return pair_lab, sum(shares) + float((~solid).mean())
+
+
+def _near_either(image: np.ndarray, colours: np.ndarray, tolerance: float) -> np.ndarray:
+    """Pixels transparent or within ``tolerance`` of either OKLab colour in ``colours``."""
+    rgba = image if image.shape[2] == 4 else to_rgba(image)
+    lab = srgb_to_oklab(np.ascontiguousarray(rgba[..., :3]))
+    near = rgba[..., 3] < 128
+    for colour in colours:
+        offset = lab - colour
+        near |= np.einsum("hwc,hwc->hw", offset, offset) <= tolerance**2
+    return near
 
 
 def _border_connected(candidate: np.ndarray, border: np.ndarray) -> np.ndarray:

@@ -469,3 +469,86 @@ def test_pixelize_keeps_a_texture_whole_and_stable():
 
     render = _assert_kept_whole_and_stable(_water(stroke=(75, 170, 235)), 8, "texture or a tile")
     assert (pixelize(render, size=None, palette=None, background="remove").image[0, :, 3] == 0).all()
+
+
+def _on_checkerboard(square: float, *, light=(238, 238, 238), dark=(170, 170, 170),
+                     size: tuple[int, int] = (30, 36)) -> tuple[np.ndarray, np.ndarray]:
+    """Cells of a sprite on a painted "transparency" checkerboard of ``square``-cell squares, and the
+    expected backdrop mask. The sprite holds a region of each checker colour, enclosed by its outline."""
+    height, width = size
+    y, x = np.mgrid[:height, :width]
+    on_light = (np.floor(x / square) + np.floor(y / square)) % 2 == 0
+    cells = np.where(on_light[..., None], np.array(light, np.uint8), np.array(dark, np.uint8))
+    # The outline stands out from the checker: dark on a light one, light on a dark one.
+    cells[8:22, 10:26] = (30, 24, 40) if light[0] > 128 else (240, 200, 90)
+    cells[9:21, 11:25] = (200, 70, 50)
+    cells[11:14, 13:16] = light
+    cells[16:19, 19:22] = dark
+    expected = np.ones((height, width), bool)
+    expected[8:22, 10:26] = False
+    return cells, expected
+
+
+@pytest.mark.parametrize("square", [1, 2, 2.5, 4])
+@pytest.mark.parametrize("light, dark", [((238, 238, 238), (170, 170, 170)), ((70, 70, 72), (20, 20, 20))])
+def test_a_painted_checkerboard_backdrop_is_removed_but_not_its_colours_inside(square, light, dark):
+    from pixelgen.pixelart import find_background
+
+    # Two colours alternate round the border, so no one colour is "uniform" (share 0.5): a
+    # flood from one colour would leave the other. Squares of 2.5 cells alternate runs of 2 and 3.
+    cells, expected = _on_checkerboard(square, light=light, dark=dark)
+    decision = find_background(cells, tolerance=0.08)
+    assert decision.kind == "removed" and decision.uniform_share == 1.0
+    np.testing.assert_array_equal(decision.mask, expected)
+    again = find_background(remove_background(cells, tolerance=0.08), tolerance=0.08)
+    assert again.kind == "already-transparent" and not again.mask.any()
+
+
+def test_two_colours_along_a_border_that_are_not_a_checkerboard_keep_a_scene():
+    from pixelgen.pixelart import find_background
+
+    rng = np.random.default_rng(9)
+    cells, _ = _on_checkerboard(2)
+    # Clouds: the same two greys in runs of random length, not squares.
+    y, x = np.mgrid[:30, :36]
+    runs = np.repeat(np.arange(40) % 2, rng.integers(1, 7, size=40))
+    clouds = cells.copy()
+    clouds[runs[(x + y) % runs.size] == 0] = (238, 238, 238)
+    clouds[runs[(x + y) % runs.size] == 1] = (170, 170, 170)
+    clouds[8:22, 10:26] = cells[8:22, 10:26]
+    assert find_background(clouds, tolerance=0.08).kind == "scene"
+    # A coloured checkerboard (a chequered floor, a picnic cloth) is art, not a transparency mark.
+    y, x = np.mgrid[:30, :36]
+    cloth = np.where((((x // 2) + (y // 2)) % 2 == 0)[..., None], np.array([220, 40, 40], np.uint8),
+                     np.array([240, 235, 230], np.uint8))
+    cloth[8:22, 10:26] = cells[8:22, 10:26]
+    assert find_background(cloth, tolerance=0.08).kind == "scene"
+    # Squares on only part of the border (a tiled floor under a plain wall) are not a backdrop either.
+    floor = cells.copy()
+    floor[:15] = (120, 160, 200)
+    floor[8:22, 10:26] = cells[8:22, 10:26]
+    assert find_background(floor, tolerance=0.08).kind == "scene"
+
+
+def test_pixelize_takes_a_painted_checkerboard_away_and_is_stable():
+    from pixelgen.pixelart import pixelize
+
+    cells, expected = _on_checkerboard(2.5)
+    render = np.repeat(np.repeat(cells, 9, axis=0), 9, axis=1)
+    first = pixelize(render, size=None, palette=None, background="transparent")
+    assert first.report["background"]["decision"] == "removed"
+    assert any("checkerboard painted into the pixels" in note for note in first.report["notes"])
+    np.testing.assert_array_equal(first.image[..., 3] == 0, expected)
+    for k in (1, 2, 3):
+        again = pixelize(np.repeat(np.repeat(first.image, k, axis=0), k, axis=1), size=None, palette=None,
+                         background="transparent")
+        np.testing.assert_array_equal(again.image, first.image)
+
+
+def test_a_removed_checkerboard_is_named_in_the_note():
+    from pixelgen.pixelart import find_background
+
+    decision = find_background(_on_checkerboard(2)[0], tolerance=0.08)
+    assert decision.checkerboard and "checkerboard" in decision.note
+    plain = find_background(_sprite_on_backdrop(), tolerance=0.08)
+    assert not plain.checkerboard and plain.note is None

@@ -8,8 +8,9 @@ steps, as every output here has).
 
 The renders are generated (hypothesis): random sprites of a few colours,
 upscaled by a non-integer cell with a random phase, blurred and noised like
-a generated render, full-bleed, on a flat backdrop, on a flat mat, or as a
-strip across the whole width under a flat sky.
+a generated render, full-bleed, on a flat backdrop or a painted
+"transparency" checkerboard, on a flat mat, or as a strip across the whole
+width under a flat sky.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def renders(draw: st.DrawFn) -> np.ndarray:
     for x in range(1, width):
         index[:, x] = np.where(runs[:, x], index[:, x - 1], index[:, x])
     cells = colours[index]
-    layout = draw(st.sampled_from(("full", "sprite", "band", "framed", "night")))
+    layout = draw(st.sampled_from(("full", "sprite", "band", "framed", "night", "checker")))
     if layout == "night":
         # A room lit in the middle, darkening into a near-black surround (a scene kept whole).
         y, x = np.mgrid[:height, :width]
@@ -83,7 +84,13 @@ def renders(draw: st.DrawFn) -> np.ndarray:
         # two are scenes, kept whole unless one colour fills the picture).
         backdrop = np.array([rng.integers(180, 256)] * 3, dtype=np.uint8)
         mask = np.zeros((height, width), dtype=bool)
-        if layout == "sprite":
+        if layout == "checker":
+            # A painted "transparency" checkerboard: two greys in squares of 1-3 cells.
+            y, x = np.mgrid[:height, :width]
+            square = draw(st.integers(1, 3))
+            greys = np.array([[rng.integers(180, 256)] * 3, [rng.integers(60, 150)] * 3], dtype=np.uint8)
+            backdrop = greys[(x // square + y // square) % 2]
+        if layout in ("sprite", "checker"):
             y, x = np.mgrid[:height, :width]
             mask = ((x + 0.5 - width / 2) / (0.3 * width)) ** 2 + ((y + 0.5 - height / 2) / (0.3 * height)) ** 2 <= 1
         elif layout == "framed":

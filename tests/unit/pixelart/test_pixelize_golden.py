@@ -25,7 +25,7 @@ UPDATE = "PIXELGEN_UPDATE_GOLDEN"
 
 def _render(seed: int, cell: float | None, cells: tuple[int, int], *, backdrop: bool, noise: bool = True,
             band: bool = False, mat: tuple[int, int, int] = (210, 210, 214), specks: float = 0.0,
-            night: bool = False, checker: bool = False) -> np.ndarray:
+            night: bool = False, checker: bool = False, checker_dark: int = 196) -> np.ndarray:
     """Art upscaled at ``cell``, or with ``cell`` None on an irregular grid (every cell 4-14 px wide and tall).
 
     ``backdrop``: the art sits in the middle of a flat backdrop of colour ``mat``; ``band``: it is a
@@ -33,7 +33,8 @@ def _render(seed: int, cell: float | None, cells: tuple[int, int], *, backdrop: 
     scene). ``specks``: this share of the render's pixels take the next palette colour, as a palette
     PNG's dithering draws them. ``night``: the art darkens from the middle outwards into a surround
     of colour ``mat`` (a lit room in the dark). ``checker``: the backdrop is a grey checkerboard of
-    squares two cells wide (a fake "transparency" pattern drawn into the pixels).
+    squares two cells wide (a fake "transparency" pattern drawn into the pixels), light grey 236 and
+    ``checker_dark``.
     """
     rng = np.random.default_rng(seed)
     palette = np.array([[20, 16, 28], [235, 230, 220], [200, 60, 50], [60, 140, 70], [50, 80, 190], [230, 190, 60]], np.uint8)
@@ -49,7 +50,7 @@ def _render(seed: int, cell: float | None, cells: tuple[int, int], *, backdrop: 
         if checker:
             y, x = np.mgrid[:height, :width]
             backdrop = np.where(((x // 2 + y // 2) % 2 == 0)[..., None], np.array([236, 236, 236], np.uint8),
-                                np.array([196, 196, 196], np.uint8))
+                                np.array([checker_dark] * 3, np.uint8))
         art = np.where(mask[..., None], art, backdrop)
     if night:
         # Light falls from 16/16 in the middle to 0 at 45 % of the size out, in integers.
@@ -92,6 +93,8 @@ CASES = {
                                 {"background": "transparent"}),
     "checkerboard-backdrop": (dict(seed=12, cell=12.8, cells=(40, 40), backdrop=True, checker=True), {}),
     "fine-cell": (dict(seed=13, cell=2.56, cells=(120, 120), backdrop=False), {}),
+    "checkerboard-transparent": (dict(seed=12, cell=12.8, cells=(40, 40), backdrop=True, checker=True, checker_dark=150),
+                                 {"background": "transparent"}),
 }
 
 
