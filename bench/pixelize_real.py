@@ -3,7 +3,7 @@
     python bench/pixelize_real.py --images bench/real/images [--split heldout2] [--no-peers]
 
 Splits: "tune" (detector development), "heldout" (looked at during development,
-so not clean), "heldout2" to "heldout26" (fresh sets from other repositories,
+so not clean), "heldout2" to "heldout27" (fresh sets from other repositories,
 sizes judged by eye before the engine ran on them; heldout7 aims at background
 removal, its backgrounds labelled scene or uniform by eye; heldout8 at framed
 pictures against rectangular sprites and UI on a backdrop, labelled alike;
@@ -49,7 +49,13 @@ scenes and a smooth lobby backdrop without a grid; heldout26 at AI game-asset ge
 generator web game's Gemini sprites in crisp 20.5-px blocks and a mixed-grid
 edit, its C2PA-marked GPT-4o sprites in 10.2-px and non-square 10.25 x 9.84-px
 blocks, a soft troll, a START button whose letters sit on the half cell and a
-soft title scene, and a FLUX sprite strip without a grid).
+soft title scene, and a FLUX sprite strip without a grid; heldout27 at games'
+committed ChatGPT and Gemini pixel art: a RuneScape-clone's C2PA-marked GPT-4o
+NPCs and rocks in crisp grainy 32-px blocks, a walk sheet, a lighthouse and a
+lava tile in 11.6-16.3-px blocks, two props on baked checkerboards in soft
+5-6-px blocks, a platformer's GPT-4o logo in 13.8-px blocks and its smooth
+skyline without a grid, and a VS Code pet extension's Gemini release banners in
+7.6- and 6.8-px blocks).
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
@@ -110,7 +116,7 @@ from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
 from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
 from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
 
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27")
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
