@@ -49,7 +49,14 @@ scenes and a smooth lobby backdrop without a grid; heldout26 at AI game-asset ge
 generator web game's Gemini sprites in crisp 20.5-px blocks and a mixed-grid
 edit, its C2PA-marked GPT-4o sprites in 10.2-px and non-square 10.25 x 9.84-px
 blocks, a soft troll, a START button whose letters sit on the half cell and a
-soft title scene, and a FLUX sprite strip without a grid).
+soft title scene, and a FLUX sprite strip without a grid; heldout28 at
+non-English game repositories' committed AI pixel art: a Korean idle game's
+C2PA-marked GPT-4o icons and sprites in crisp 20.4- to 51.2-px blocks, a soft
+golem and a soft non-square thumbnail scene, its C2PA-marked Gemini JPEGs (a
+25.6-px moonstone on white, a 2.84-px shop interior, a faint 3.8-px dungeon),
+and a Korean typing pet's Gemini Imagen creatures on transparency in 9.2- to
+12.8-px blocks, two soft, and a smooth Gemini playground backdrop without a
+grid).
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
@@ -110,7 +117,7 @@ from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
 from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
 from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
 
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout28")
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
