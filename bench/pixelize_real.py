@@ -55,7 +55,14 @@ NPCs and rocks in crisp grainy 32-px blocks, a walk sheet, a lighthouse and a
 lava tile in 11.6-16.3-px blocks, two props on baked checkerboards in soft
 5-6-px blocks, a platformer's GPT-4o logo in 13.8-px blocks and its smooth
 skyline without a grid, and a VS Code pet extension's Gemini release banners in
-7.6- and 6.8-px blocks).
+7.6- and 6.8-px blocks; heldout28 at
+non-English game repositories' committed AI pixel art: a Korean idle game's
+C2PA-marked GPT-4o icons and sprites in crisp 20.4- to 51.2-px blocks, a soft
+golem and a soft non-square thumbnail scene, its C2PA-marked Gemini JPEGs (a
+25.6-px moonstone on white, a 2.84-px shop interior, a faint 3.8-px dungeon),
+and a Korean typing pet's Gemini Imagen creatures on transparency in 9.2- to
+12.8-px blocks, two soft, and a smooth Gemini playground backdrop without a
+grid).
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
@@ -116,7 +123,7 @@ from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
 from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
 from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
 
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28")
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
