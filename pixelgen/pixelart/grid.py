@@ -1000,7 +1000,7 @@ def _spanning(lines: tuple[int, ...], start: int, end: int) -> tuple[int, ...]:
 
 def _knee(
     model: "_CellModel", cuts_x: tuple[int, ...], cuts_y: tuple[int, ...], merges: tuple[int, ...] = (2, 3),
-    *, every_phase: bool = True, window: tuple[int, int, int, int] | None = None,
+    *, every_phase: bool = True, window: tuple[int, int, int, int] | None = None, finer_axis: int | None = None,
 ) -> tuple[float, float]:
     """How sharply the residual jumps when k x k cells are merged, beyond a smooth image's jump.
 
@@ -1009,7 +1009,9 @@ def _knee(
     plus the floor; returned with R (the inner cells' residual, summed,
     or the window's where that is already above an exact fit's).
     With ``every_phase`` false only phase 0 is merged: a knee at least as
-    high, hence a lower bound on the hypothesis's cost.
+    high, hence a lower bound on the hypothesis's cost. With ``finer_axis``
+    (0 for x, 1 for y) merges of k cells along that axis alone count too,
+    less _SMOOTH_EXPONENT * ln(k).
     Only inner cells count: partial border cells (a crop, or slivers merged
     into their neighbour) would blur the comparison. In smooth content (a
     render's blur, gradients) the residual of cells of size c grows as c^2,
@@ -1050,6 +1052,18 @@ def _knee(
                 keep_y = [0, *range(1 + phase_y, last_y, k), last_y]
                 merged = cells.residual(keep_x, keep_y) / area + _RESIDUAL_FLOOR
                 best = min(best, math.log(merged / base) - _SMOOTH_EXPONENT * math.log(k * k))
+        if finer_axis is not None:
+            # A skewed hypothesis whose finer axis is split k times too finely
+            # (a third-cell lattice across, the true one down) merges k x k
+            # into a mix like the true grid's; merged along that axis alone,
+            # its residual barely moves, as half cells' does when merged k x k.
+            all_x, all_y = list(range(len(inner_x))), list(range(len(inner_y)))
+            last = (last_x, last_y)[finer_axis]
+            for phase in phases:
+                keep = [0, *range(1 + phase, last, k), last]
+                keep_x, keep_y = (keep, all_y) if finer_axis == 0 else (all_x, keep)
+                merged = cells.residual(keep_x, keep_y) / area + _RESIDUAL_FLOOR
+                best = min(best, math.log(merged / base) - _SMOOTH_EXPONENT * math.log(k))
     return (0.0 if best == math.inf else best), residual
 
 
@@ -1069,11 +1083,19 @@ def _cost(
     if wrap and (x.offset or y.offset):
         model = _CellModel(np.roll(planes, (-y.offset, -x.offset), axis=(1, 2)))
         window = None
-    knee, residual = _knee(model, x.cuts, y.cuts, merges, every_phase=every_phase, window=window)
+    cell = (x.fit.period, y.fit.period)
+    # Cells k times as long one way as the other (k a whole number) may be
+    # true cells with one axis at a k-th of its period (a spectrum's k-th
+    # harmonic): that axis is also merged on its own (see :func:`_knee`).
+    ratio = max(cell) / min(cell)
+    whole = round(ratio)
+    finer_axis = None
+    if whole >= 2 and abs(ratio / whole - 1) <= _PAIR_NEAR:
+        finer_axis = 0 if cell[0] < cell[1] else 1
+    knee, residual = _knee(model, x.cuts, y.cuts, merges, every_phase=every_phase, window=window, finer_axis=finer_axis)
     cost = -knee - _Z_WEIGHT * min(x.fit.z, y.fit.z)
     if not supported:
         cost += _UNSUPPORTED_PENALTY
-    cell = (x.fit.period, y.fit.period)
     if priors and _is_near(cell, priors):
         cost -= _PRIOR_BONUS
     aspect = abs(cell[0] / cell[1] - 1)

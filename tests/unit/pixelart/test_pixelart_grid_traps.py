@@ -566,3 +566,28 @@ def test_the_cheap_look_at_fine_lattices_reads_the_same_z_as_a_fit() -> None:
     # A flat image and random noise show none.
     assert not grid_module._Prepared.of(np.full((64, 64, 3), 90, np.uint8), wrap=False).shows_fine_lattice(2.0)
     assert not grid_module._Prepared.of(np.full((64, 64, 3), 90, np.uint8), wrap=False).shows_fine_lattice(2.75)
+
+
+def test_a_lattice_split_k_times_too_finely_across_has_no_knee() -> None:
+    from pixelgen.pixelart.grid import _CellModel, _knee
+
+    # Art in 16-px cells; a hypothesis with the true lattice down and a third of it across
+    # (5.33 px: every third line a true one) merges 3 x 3 into a mix as the true grid does,
+    # so its k x k knee is as sharp, and a spectrum's third harmonic can put it first (a
+    # held-out GPT-4o bone of 12 x 12 cells came out 60 x 20 for 20 x 20). Merged along
+    # the finer axis alone it joins equal colours: no knee, like half cells merged k x k.
+    image = _up(_art(21, 20, 20), 16.0)
+    model = _CellModel(np.ascontiguousarray(image.transpose(2, 0, 1)))
+    true = tuple(range(0, 321, 16))
+    third = tuple(int(round(i * 16 / 3)) for i in range(61))
+    knee_true, _ = _knee(model, true, true, finer_axis=None)
+    knee_third, _ = _knee(model, third, true)
+    knee_third_across, _ = _knee(model, third, true, finer_axis=0)
+    assert knee_third > 1.0 and knee_true > 1.0
+    assert knee_third_across < 0.5 < knee_true - 0.5
+    # True cells twice as wide as tall (16 x 8 px) keep their knee merged along the finer axis:
+    # the colours mix.
+    wide = np.repeat(np.repeat(_art(22, 20, 40), 8, axis=0), 16, axis=1)
+    wide_model = _CellModel(np.ascontiguousarray(wide.transpose(2, 0, 1)))
+    knee_wide, _ = _knee(wide_model, true, tuple(range(0, 321, 8)), finer_axis=1)
+    assert knee_wide > 1.0
