@@ -62,7 +62,12 @@ golem and a soft non-square thumbnail scene, its C2PA-marked Gemini JPEGs (a
 25.6-px moonstone on white, a 2.84-px shop interior, a faint 3.8-px dungeon),
 and a Korean typing pet's Gemini Imagen creatures on transparency in 9.2- to
 12.8-px blocks, two soft, and a smooth Gemini playground backdrop without a
-grid).
+grid); heldout30 at LLM-agent demos' committed AI pixel art: a Claude Code
+visualiser's C2PA-marked GPT-4o robot in crisp 15.3-px blocks, two soft
+mountain tiles and a smooth gate without a grid, an agent-village monitor's
+pre-generated FF6-style JPEG scenes (a crisp 5.12-px dungeon, a village and a
+machine room in faint 4.27-px blocks), and a generative-agents school fork's
+Gemini campus map without a grid and a soft Doubao librarian).
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
@@ -123,7 +128,7 @@ from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
 from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
 from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
 
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28", "heldout30")
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
