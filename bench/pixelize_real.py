@@ -66,7 +66,12 @@ grid; heldout29 at small games' committed AI pixel art: an ESP32 tamagotchi's
 C2PA-marked gpt-image hat sprites on chroma green in soft 13-14-px blocks and
 its three style sheets whose motifs use different block sizes (2-12 px), a
 p5.js adventure's DALL-E 2 outpainted park scene with blocks of many sizes and
-no lattice, and two Stable Diffusion DOS-adventure screenshots without a grid).
+no lattice, and two Stable Diffusion DOS-adventure screenshots without a grid; heldout30 at LLM-agent demos' committed AI pixel art: a Claude Code
+visualiser's C2PA-marked GPT-4o robot in crisp 15.3-px blocks, two soft
+mountain tiles and a smooth gate without a grid, an agent-village monitor's
+pre-generated FF6-style JPEG scenes (a crisp 5.12-px dungeon, a village and a
+machine room in faint 4.27-px blocks), and a generative-agents school fork's
+Gemini campus map without a grid and a soft Doubao librarian).
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
@@ -127,7 +132,7 @@ from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
 from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
 from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
 
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28", "heldout29")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28", "heldout29", "heldout30")
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
