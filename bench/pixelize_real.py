@@ -91,7 +91,9 @@ palette). Per tool and split it prints:
 * colours: median number of colours in the outputs;
 * scenes kept whole: for pixelgen with ``--background transparent``, how many
   of the outputs of images whose background is judged a scene have no pixel
-  made transparent (target: all), and the mean share made transparent;
+  made transparent (target: all), and the mean share made transparent
+  (pixels transparent in the render itself, which stay so with the background
+  kept, do not count);
 * backdrops removed: the other side of that decision, how many outputs of
   images judged a sprite (or sheet, icon) on a uniform backdrop had it
   removed (any pixel made transparent);
@@ -247,7 +249,14 @@ def score_pixelgen(entries: list[dict], images: Path, tally: Tally, ks: list[int
                     f"next: {[h['cell'][0] for h in report.get('hypotheses', [])[1:3]]})"
                 )
         if entry.get("background") == "scene":
-            removed = float((out[..., 3] == 0).mean())
+            removed_mask = out[..., 3] == 0
+            if removed_mask.any():
+                # What is transparent in the render itself (an outpainting's
+                # unfilled canvas) stays so with the background kept: not removed.
+                kept = run_pixelgen(decode(path), "auto")
+                if kept is not None and kept.shape == out.shape:
+                    removed_mask &= kept[..., 3] != 0
+            removed = float(removed_mask.mean())
             tally.scene_removed.append(removed)
             if removed > 0:
                 tally.misses.append(f"{entry['file']}: a scene, {100 * removed:.1f} % of it removed as background")
