@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from functools import cached_property
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -319,6 +320,7 @@ class _Axis:
     total: float
     energy: float
     spectrum: np.ndarray  # complex, rfft of work zero-padded to ``pad``
+    magnitude: np.ndarray  # |spectrum|, read by every refinement
     pad: int
     wrap: bool
     power_below: np.ndarray  # power_below[k]: sum of |spectrum|^2 over bins < k
@@ -348,6 +350,7 @@ def _make_axis(profile: np.ndarray, wrap: bool, *, dejpeg: bool) -> _Axis:
         total=float(work.sum()),
         energy=float(np.sqrt(np.sum(work * work))),
         spectrum=spectrum,
+        magnitude=np.abs(spectrum),
         pad=pad,
         wrap=wrap,
         power_below=np.concatenate([[0.0], np.cumsum(spectrum.real**2 + spectrum.imag**2)]),
@@ -370,7 +373,7 @@ def _refine(axis: _Axis, guess: float, *, lo: float, hi: float, rel: float = 0.0
     p_lo, p_hi = max(lo, guess * (1 - rel)), min(hi, guess * (1 + rel))
     if p_lo > p_hi:
         return None
-    magnitude = np.abs(axis.spectrum)
+    magnitude = axis.magnitude
     if axis.wrap:
         # Only whole numbers of cells tile a torus.
         n_lo = max(1, math.ceil(axis.length / p_hi - 1e-9))
@@ -445,7 +448,7 @@ def _axis_candidates(axis: _Axis, lo: float, hi: float) -> list[float]:
         return []
     found: list[float] = []
     # 1. Comb spectrum: local maxima of |S(f)| in the allowed band.
-    magnitude = np.abs(axis.spectrum)
+    magnitude = axis.magnitude
     bins = np.arange(magnitude.size)
     with np.errstate(divide="ignore"):
         periods = np.where(bins > 0, axis.pad / np.maximum(bins, 1), np.inf)
@@ -704,13 +707,17 @@ class _Cells:
             xs, ys = xs[keep_x], ys[keep_y]
         # Exact in integers: each difference down a column is a non-negative partial sum.
         down = corners[:, 1:] - corners[:, :-1]
-        planar = down[:, :, 1:] - down[:, :, :-1]
-        # Cells x channels, contiguous, as the sum below has always run (its
-        # float rounding, which follows the memory layout, is part of the output).
-        sums = np.ascontiguousarray(planar.transpose(1, 2, 0), dtype=np.float64)
-        inverse_areas = 1.0 / np.outer(np.diff(ys), np.diff(xs)).astype(np.float64)
-        explained = float(np.einsum("ijk,ijk,ij->", sums, sums, inverse_areas))
-        return max(0.0, self.total - explained)
+        sums = (down[:, :, 1:] - down[:, :, :-1]).astype(np.float64)
+        # A cell's squared sums, over channels, divided by its area: whole
+        # numbers below 2**53 stay exact, so a cell of one colour explains
+        # its sum of squares exactly and an exact fit's residual is 0, not
+        # float noise that depends on the order of the sum.
+        sums *= sums
+        explained_per_cell = sums[0]
+        for channel in sums[1:]:
+            explained_per_cell += channel
+        explained_per_cell /= np.outer(np.diff(ys), np.diff(xs))
+        return max(0.0, self.total - float(explained_per_cell.sum()))
 
 
 # Selection: the true cell is where merging cells starts to destroy
@@ -1250,12 +1257,27 @@ class _Prepared:
     premultiplied: np.ndarray
     profiles: tuple[np.ndarray, np.ndarray]
     evidence: tuple[_Evidence, _Evidence]
+    wrap: bool
 
     @classmethod
     def of(cls, image: np.ndarray, wrap: bool) -> "_Prepared":
         premultiplied = _premultiplied(image)
         px, py = _profiles(premultiplied, wrap)
-        return cls(premultiplied, (px, py), (_Evidence.of(px, wrap), _Evidence.of(py, wrap)))
+        return cls(premultiplied, (px, py), (_Evidence.of(px, wrap), _Evidence.of(py, wrap)), wrap)
+
+    # Built once per image: the second, finer pass of detect_grid costs its
+    # hypotheses on the same cells.
+    @cached_property
+    def planes(self) -> np.ndarray:
+        return _colour_planes(self.premultiplied)
+
+    @cached_property
+    def model(self) -> "_CellModel":
+        return _CellModel(self.planes)
+
+    @cached_property
+    def window(self) -> tuple[int, int, int, int] | None:
+        return None if self.wrap else _content_window(self.planes)
 
     def shows_fine_lattice(self, min_cell: float) -> bool:
         """Whether both axes' spectra have a line under :data:`_SMALLEST_CELL` above random edges
@@ -1335,9 +1357,7 @@ def _hypotheses(
     for image, (evidence_x, evidence_y), factor, ready in zip(images, evidence, factors, prepared):
         height, width = image.shape[:2]
         priors = _prior_cells(width, height, prior_cell, prior_size)
-        planes = _colour_planes(ready.premultiplied)
-        model = _CellModel(planes)
-        window = None if wrap else _content_window(planes)
+        planes, model, window = ready.planes, ready.model, ready.window
         grids_x = _axis_grids(
             evidence_x, guesses + [(p[0], _PRIOR_NEAR) for p in priors], min_cell, min(max_cell, float(width)),
             factor=factor[0],
