@@ -71,7 +71,14 @@ visualiser's C2PA-marked GPT-4o robot in crisp 15.3-px blocks, two soft
 mountain tiles and a smooth gate without a grid, an agent-village monitor's
 pre-generated FF6-style JPEG scenes (a crisp 5.12-px dungeon, a village and a
 machine room in faint 4.27-px blocks), and a generative-agents school fork's
-Gemini campus map without a grid and a soft Doubao librarian).
+Gemini campus map without a grid and a soft Doubao librarian; heldout32 at
+slide, content and agent projects' committed AI pixel art: a content-skill
+set's Nano Banana Pro style previews (a slide and an article banner in crisp
+5.74-px blocks, a cover whose motifs use 6-7.4-px blocks, a smooth
+infographic without a grid), an agent's Seedream mood portraits on
+transparency in crisp 3.8-4.6-px blocks, its soft mascot, Gemini room and
+gramophone, and a YouTuber's C2PA-marked Gemini docs infographics without
+a grid).
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
@@ -134,7 +141,7 @@ from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
 from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
 from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
 
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28", "heldout29", "heldout30")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28", "heldout29", "heldout30", "heldout32")
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
