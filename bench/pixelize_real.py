@@ -71,7 +71,16 @@ visualiser's C2PA-marked GPT-4o robot in crisp 15.3-px blocks, two soft
 mountain tiles and a smooth gate without a grid, an agent-village monitor's
 pre-generated FF6-style JPEG scenes (a crisp 5.12-px dungeon, a village and a
 machine room in faint 4.27-px blocks), and a generative-agents school fork's
-Gemini campus map without a grid and a soft Doubao librarian; heldout32 at
+Gemini campus map without a grid and a soft Doubao librarian; heldout31 at
+image-generation tools', agent plugins' and style catalogues' committed
+samples: a Gemini CLI's C2PA-marked Nano Banana Pro banana in crisp 17.07-px
+blocks, a Gemini MCP server's cut-out treasure chest in crisp 7.12-px blocks,
+a Codex pet plugin's chroma-green image_gen bunny in crisp 14.0-px blocks with
+a soft waving row strip and a soft 9.1 x 9.5-px robot, an AI Horde model
+showcase grid of 8-px panels, a prompt library's resized 2.39-px infographic,
+a C2PA-marked Gemini world map in faint 2.9-px blocks, and three pixel-styled
+renders without a grid (two AI Horde SDXL style previews and a pixel-art
+skill's Sana sample from Pollinations); heldout32 at
 slide, content and agent projects' committed AI pixel art: a content-skill
 set's Nano Banana Pro style previews (a slide and an article banner in crisp
 5.74-px blocks, a cover whose motifs use 6-7.4-px blocks, a smooth
@@ -141,7 +150,7 @@ from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
 from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
 from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
 
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28", "heldout29", "heldout30", "heldout32")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28", "heldout29", "heldout30", "heldout31", "heldout32")
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
