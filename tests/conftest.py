@@ -18,6 +18,17 @@ os.environ.setdefault("PIXELGEN_STATE_DIR", tempfile.mkdtemp(prefix="pixelgen-st
 
 REPO = Path(__file__).resolve().parent.parent
 
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Workers for ``-n auto``: two per core, at most eight.
+
+    Much of the suite waits (on Ray nodes starting, Chromium, the S3 and GCS
+    emulators, builds in subprocesses), so one worker per core leaves them
+    idle: on a 2-core machine the suite took 686 s with two workers, 623 s
+    with four (954 s in one process).
+    """
+    return max(2, min(8, 2 * (os.cpu_count() or 1)))
+
 SMALL_MANIFEST = textwrap.dedent(
     """\
     # A small manifest of every asset kind that renders in well under a second on a CPU.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,12 +44,15 @@ def _stop(process: subprocess.Popen) -> None:
 @contextmanager
 def ray_cluster(folder: Path, *, head_cpus: int = 2, head_gpus: int = 0, second_node_cpus: int = 0) -> Iterator[str]:
     """A head node (``--num-gpus`` declares logical GPUs: Ray schedules on them whether or not CUDA is there),
-    and a second CPU node joining it when ``second_node_cpus``; yields the address."""
+    and a second CPU node joining it when ``second_node_cpus``; yields the address. Logs go to ``folder``."""
     port = _free_port()
     address = f"127.0.0.1:{port}"
     common = ["--object-store-memory=200000000", "--disable-usage-stats"]
+    # Ray's socket paths under its temp dir must stay within the 107 bytes a Unix socket name may have:
+    # pytest's own temp folders (one more level per xdist worker) came within a few bytes of it.
+    sessions = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
     head = _start(["--head", f"--port={port}", "--node-ip-address=127.0.0.1", f"--num-cpus={head_cpus}", f"--num-gpus={head_gpus}",
-                   "--include-dashboard=false", f"--temp-dir={folder}", *common], folder / "head.log")
+                   "--include-dashboard=false", f"--temp-dir={sessions}", *common], folder / "head.log")
     nodes = [head]
     try:
         wait_for_nodes(address, 1, head, folder / "head.log")
@@ -59,6 +64,7 @@ def ray_cluster(folder: Path, *, head_cpus: int = 2, head_gpus: int = 0, second_
     finally:
         for process in reversed(nodes):
             _stop(process)
+        shutil.rmtree(sessions, ignore_errors=True)
 
 
 def wait_for_nodes(address: str, count: int, process: subprocess.Popen, log: Path) -> None:

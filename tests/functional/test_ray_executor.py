@@ -21,7 +21,8 @@ import pytest
 import ray_helpers
 
 pytest.importorskip("ray", reason="pip install 'pixelgen[ray]'")
-pytestmark = pytest.mark.slow
+# One Ray cluster at a time: two heads started at once contend for Ray's fixed default ports (xdist runs them on one worker).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -22,7 +22,8 @@ import pytest
 import ray_helpers
 
 pytest.importorskip("ray", reason="pip install 'pixelgen[ray]'")
-pytestmark = pytest.mark.slow
+# One Ray cluster at a time: two heads started at once contend for Ray's fixed default ports (xdist runs them on one worker).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 
 HOUSE = """\
 version: 1
@@ -81,7 +82,6 @@ def test_render_actors_take_one_gpu_each_and_a_config_selected_farm_build_equals
     plain, _ = _build(local)
     assert plain["executor"] == {"name": "local", "from": "default"} and plain["trained"] == ["house"]
 
-    # A short folder: Ray's socket paths under it must stay within the 107 bytes a Unix socket name may have.
     with ray_helpers.ray_cluster(tmp_path_factory.mktemp("ray"), head_cpus=2, head_gpus=1) as address:
         config = tmp_path / "farm" / "pixelgen.toml"
         config.write_text(f'# this repository renders on its farm\nexecutor = "ray"\nray-address = "{address}"\n')
