@@ -278,3 +278,27 @@ def test_an_exact_fit_has_a_residual_of_exactly_zero():
         cuts_x, cuts_y = tuple(range(0, width * cell + 1, cell)), tuple(range(0, height * cell + 1, cell))
         assert model.residual(cuts_x, cuts_y) == 0.0
         assert model.residual(cuts_x[::2] + (width * cell,) * (width % 2), cuts_y) > 0.0
+
+
+def test_the_coarsest_exact_lattice_comes_first_unless_a_whole_pixel_factor_is_known():
+    # heldout22's panel of nearest-enlarged sprites, whose phase shifts from tile to tile: the
+    # knee ranked 9.42-px cells first and 18.40-px cells second, both exact (every cell flat).
+    # The finer lattice only splits flat cells, so the coarser is the grid.
+    from pixelgen.pixelart.grid import _AxisGrid, _coarsest_exact_first, _Fit, _Hypothesis
+
+    def hypothesis(cell: float, residual: float, cost: float, *, factor: bool = False) -> _Hypothesis:
+        axis = _AxisGrid(axis=None, fit=_Fit(period=cell, phase=0.0, score=0.5, z=5.0), offset=0,
+                         cuts=(0, 100), exact=factor)
+        return _Hypothesis(axis, axis, cost, residual)
+
+    half, cell, third = hypothesis(9.42, 0.0, -5.82), hypothesis(18.40, 0.0, -5.81), hypothesis(6.23, 0.0, -5.63)
+    assert _coarsest_exact_first([half, cell, third]) == [cell, half, third]
+    # A coarser lattice that is not exact, or not coarser on both axes by half again, changes nothing.
+    blurred = hypothesis(18.40, 250.0, -5.81)
+    assert _coarsest_exact_first([half, blurred, third]) == [half, blurred, third]
+    assert _coarsest_exact_first([cell, third]) == [cell, third]
+    # Nor when the best is not exact, or is a nearest-neighbour upscale's whole-pixel factor.
+    soft = hypothesis(9.42, 80.0, -5.82)
+    assert _coarsest_exact_first([soft, cell]) == [soft, cell]
+    factor = hypothesis(9.0, 0.0, -5.82, factor=True)
+    assert _coarsest_exact_first([factor, cell]) == [factor, cell]
