@@ -29,6 +29,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """
     return max(2, min(8, 2 * (os.cpu_count() or 1)))
 
+
 SMALL_MANIFEST = textwrap.dedent(
     """\
     # A small manifest of every asset kind that renders in well under a second on a CPU.

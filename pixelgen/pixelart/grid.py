@@ -56,8 +56,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from functools import cached_property
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 

@@ -21,8 +21,7 @@ import pytest
 import ray_helpers
 
 pytest.importorskip("ray", reason="pip install 'pixelgen[ray]'")
-# One Ray cluster at a time: two heads started at once contend for Ray's fixed default ports (xdist runs them on one worker).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 
