@@ -23,9 +23,9 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """Workers for ``-n auto``: two per core, at most eight.
 
     Much of the suite waits (on Ray nodes starting, Chromium, the S3 and GCS
-    emulators, builds in subprocesses), so one worker per core leaves them
-    idle: on a 2-core machine the suite took 686 s with two workers, 623 s
-    with four (954 s in one process).
+    emulators, builds in subprocesses), so one worker per core leaves the
+    cores idle: on a 2-core machine the suite took 686 s with two workers and
+    651 s with four on a fresh clone (954 s in one process).
     """
     return max(2, min(8, 2 * (os.cpu_count() or 1)))
 
