@@ -1551,14 +1551,36 @@ def detect_grid_joint(
     return results, consistency
 
 
+def _near_cell(hypotheses: list[_Hypothesis], cell: tuple[float, float]) -> list[_Hypothesis]:
+    """The hypotheses within 2 % of ``cell`` on both axes, in rank order."""
+    return [h for h in hypotheses if abs(h.cell[0] / cell[0] - 1) <= 0.02 and abs(h.cell[1] / cell[1] - 1) <= 0.02]
+
+
+def _coarsest_exact_shared(
+    ranked: list[list[_Hypothesis]], cell: tuple[float, float] | None, candidates: set[tuple[float, float]]
+) -> tuple[float, float] | None:
+    """``_coarsest_exact_first`` over a set: the shared cell yields to the coarsest candidate at least
+    ``_COARSER_EXACT`` times it on both axes when both are exact in every image and the shared cell is
+    not a whole-pixel factor in any of them."""
+    if cell is None or not all(ranked):
+        return cell
+    chosen = [_near_cell(hypotheses, cell)[0] for hypotheses in ranked]
+    if not all(h.exact and not (h.x.exact or h.y.exact) for h in chosen):
+        return cell
+
+    def exact_in_every_image(candidate: tuple[float, float]) -> bool:
+        return all(near and near[0].exact for near in (_near_cell(hypotheses, candidate) for hypotheses in ranked))
+
+    coarser = [c for c in candidates if c[0] >= _COARSER_EXACT * cell[0] and c[1] >= _COARSER_EXACT * cell[1]
+               and exact_in_every_image(c)]
+    return max(coarser, key=lambda c: c[0] * c[1]) if coarser else cell
+
+
 def _shared_grid(
     images: list[np.ndarray], ranked: list[list[_Hypothesis]], wrap: bool
 ) -> tuple[list[GridResult], float, tuple[float, float] | None]:
     """The cell size with the lowest total cost over the images' hypotheses: each image's grid at it,
     the consistency, and the shared cell (None when no square-ish cell is found in every image)."""
-
-    def matching(hypotheses: list[_Hypothesis], cell: tuple[float, float]) -> list[_Hypothesis]:
-        return [h for h in hypotheses if abs(h.cell[0] / cell[0] - 1) <= 0.02 and abs(h.cell[1] / cell[1] - 1) <= 0.02]
 
     best_cell, best_total = None, math.inf
     # A set shares square-ish cells; a skewed pair is one image's accident.
@@ -1566,13 +1588,14 @@ def _shared_grid(
     for cell in sorted(shared_candidates):
         total = 0.0
         for hypotheses in ranked:
-            near = matching(hypotheses, cell)
+            near = _near_cell(hypotheses, cell)
             if not near:
                 total = math.inf
                 break
             total += near[0].cost
         if total < best_total:
             best_cell, best_total = cell, total
+    best_cell = _coarsest_exact_shared(ranked, best_cell, shared_candidates)
     results = []
     agree = 0
     for image, hypotheses in zip(images, ranked):
@@ -1580,8 +1603,8 @@ def _shared_grid(
         if not hypotheses:
             results.append(_single_cell_grid(width, height, wrap))
             continue
-        chosen = matching(hypotheses, best_cell)[0] if best_cell is not None else hypotheses[0]
-        agree += bool(matching([hypotheses[0]], chosen.cell))
+        chosen = _near_cell(hypotheses, best_cell)[0] if best_cell is not None else hypotheses[0]
+        agree += bool(_near_cell(_coarsest_exact_first(hypotheses)[:1], chosen.cell))
         shared = _result([chosen] + [h for h in hypotheses if h is not chosen], wrap)
         if best_cell is not None:
             # Exactly the shared cell size; each image keeps its own phase and cuts.

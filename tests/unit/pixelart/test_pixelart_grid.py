@@ -302,3 +302,31 @@ def test_the_coarsest_exact_lattice_comes_first_unless_a_whole_pixel_factor_is_k
     assert _coarsest_exact_first([soft, cell]) == [soft, cell]
     factor = hypothesis(9.0, 0.0, -5.82, factor=True)
     assert _coarsest_exact_first([factor, cell]) == [factor, cell]
+
+
+def test_a_set_shares_the_coarsest_exact_lattice_as_one_image_does():
+    # detect_grid_joint on heldout22's panel alone (or with its mirror image) shared the 9.30-px
+    # cells, both lattices exact in each image; detect_grid gives 18.40 px. The set's rule is the same.
+    from pixelgen.pixelart.grid import _AxisGrid, _coarsest_exact_shared, _Fit, _Hypothesis
+
+    def hypothesis(cell: float, residual: float, cost: float, *, factor: bool = False) -> _Hypothesis:
+        axis = _AxisGrid(axis=None, fit=_Fit(period=cell, phase=0.0, score=0.5, z=5.0), offset=0,
+                         cuts=(0, 100), exact=factor)
+        return _Hypothesis(axis, axis, cost, residual)
+
+    half, cell = (9.30, 9.30), (18.40, 18.40)
+    candidates = {half, cell}
+    both_exact = [hypothesis(9.30, 0.0, -5.8), hypothesis(18.40, 0.0, -5.7)]
+    assert _coarsest_exact_shared([both_exact, both_exact], half, candidates) == cell
+    # One frame where the coarser lattice leaves colour inside a cell: the finer shared cell stands.
+    blurred = [hypothesis(9.30, 0.0, -5.8), hypothesis(18.40, 40.0, -5.7)]
+    assert _coarsest_exact_shared([both_exact, blurred], half, candidates) == half
+    # A whole-pixel factor in any frame is already the coarsest lattice holding every change.
+    factor = [hypothesis(9.30, 0.0, -5.8, factor=True), hypothesis(18.40, 0.0, -5.7)]
+    assert _coarsest_exact_shared([both_exact, factor], half, candidates) == half
+    # Not half again as coarse, or a soft shared cell: unchanged.
+    near = both_exact[:1] + [hypothesis(12.0, 0.0, -5.7)]
+    assert _coarsest_exact_shared([near], half, {half, (12.0, 12.0)}) == half
+    soft = [hypothesis(9.30, 80.0, -5.8), hypothesis(18.40, 0.0, -5.7)]
+    assert _coarsest_exact_shared([soft], half, candidates) == half
+    assert _coarsest_exact_shared([both_exact], None, candidates) is None
