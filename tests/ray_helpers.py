@@ -65,18 +65,36 @@ def ray_cluster(folder: Path, *, head_cpus: int = 2, head_gpus: int = 0, second_
         yield from _cluster(folder, head_cpus=head_cpus, head_gpus=head_gpus, second_node_cpus=second_node_cpus)
 
 
+# `ray start` gives its raylet a fixed 30 s to register with the control store, then exits. On this
+# 2-core machine, with the suite's other workers busy, it once ran out (a fresh head then came up).
+_STARTUP_TIMED_OUT = "timed out during startup"
+_HEAD_ATTEMPTS = 3
+
+
 def _cluster(folder: Path, *, head_cpus: int, head_gpus: int, second_node_cpus: int) -> Iterator[str]:
-    port = _free_port()
-    address = f"127.0.0.1:{port}"
     common = ["--object-store-memory=200000000", "--disable-usage-stats"]
-    # Ray's socket paths under its temp dir must stay within the 107 bytes a Unix socket name may have:
-    # pytest's own temp folders (one more level per xdist worker) came within a few bytes of it.
-    sessions = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
-    head = _start(["--head", f"--port={port}", "--node-ip-address=127.0.0.1", f"--num-cpus={head_cpus}", f"--num-gpus={head_gpus}",
-                   "--include-dashboard=false", f"--temp-dir={sessions}", *common], folder / "head.log")
+    for attempt in range(1, _HEAD_ATTEMPTS + 1):
+        port = _free_port()
+        address = f"127.0.0.1:{port}"
+        # Ray's socket paths under its temp dir must stay within the 107 bytes a Unix socket name may have:
+        # pytest's own temp folders (one more level per xdist worker) came within a few bytes of it.
+        sessions = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
+        log = folder / "head.log"
+        head = _start(["--head", f"--port={port}", "--node-ip-address=127.0.0.1", f"--num-cpus={head_cpus}",
+                       f"--num-gpus={head_gpus}", "--include-dashboard=false", f"--temp-dir={sessions}", *common], log)
+        if _nodes_came_up(address, 1, head, log):
+            break
+        _stop(head)
+        try:  # what the exited `ray start` left running in its session
+            os.killpg(head.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        shutil.rmtree(sessions, ignore_errors=True)
+        if attempt == _HEAD_ATTEMPTS or _STARTUP_TIMED_OUT not in log.read_text():
+            pytest.fail(f"the Ray head did not come up ({attempt} attempt(s)):\n{log.read_text()[-3000:]}")
+        log.rename(folder / f"head-attempt{attempt}.log")
     nodes = [head]
     try:
-        wait_for_nodes(address, 1, head, folder / "head.log")
         if second_node_cpus:
             nodes.append(_start([f"--address={address}", "--node-ip-address=127.0.0.1", f"--num-cpus={second_node_cpus}",
                                  "--num-gpus=0", *common], folder / "node.log"))
@@ -89,20 +107,26 @@ def _cluster(folder: Path, *, head_cpus: int, head_gpus: int, second_node_cpus: 
 
 
 def wait_for_nodes(address: str, count: int, process: subprocess.Popen, log: Path) -> None:
+    if not _nodes_came_up(address, count, process, log):
+        pytest.fail(f"the Ray cluster did not reach {count} node(s) (ray start: {process.poll()}):\n{log.read_text()[-3000:]}")
+
+
+def _nodes_came_up(address: str, count: int, process: subprocess.Popen, log: Path) -> bool:
+    """Whether ``count`` live nodes join ``address`` within 180 s; False at once when ``ray start`` exits."""
     probe = ("import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR'); "
              "print(sum(1 for n in ray.nodes() if n['Alive']))")
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"ray start exited ({process.returncode}):\n{log.read_text()[-3000:]}")
+            return False
         try:  # a probe of a cluster that is not up yet can block: it must not outlive the deadline
             done = subprocess.run([sys.executable, "-c", probe, address], capture_output=True, text=True, timeout=60)
         except subprocess.TimeoutExpired:
             continue
         if done.returncode == 0 and done.stdout.strip() and int(done.stdout.split()[-1]) >= count:
-            return
+            return True
         time.sleep(2)
-    pytest.fail(f"the Ray cluster did not reach {count} node(s):\n{log.read_text()[-3000:]}")
+    return False
 
 
 # Ray's state as its control store (GCS) keeps it, dead actors included: the dashboard's state API is not in the plain
