@@ -87,7 +87,12 @@ set's Nano Banana Pro style previews (a slide and an article banner in crisp
 infographic without a grid), an agent's Seedream mood portraits on
 transparency in crisp 3.8-4.6-px blocks, its soft mascot, Gemini room and
 gramophone, and a YouTuber's C2PA-marked Gemini docs infographics without
-a grid).
+a grid); heldout34 at pixel-art converters' committed example and docs
+renders: a Rust converter's C2PA-marked GPT-4o docs art (a hero banner whose
+pixelated panel has crisp 9.9-px cells, a tile-mosaic logo in crisp 95.75 x
+92.75-px cells, a paper-textured logo in soft 42.5-px blocks, its JPEG sample
+landscape in soft, drifting 8-px blocks and a tile icon without a grid) and a
+sprite-sheet restorer's noisy example sheet in soft 21-23-px blocks).
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
@@ -150,7 +155,7 @@ from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
 from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
 from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
 
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28", "heldout29", "heldout30", "heldout31", "heldout32")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28", "heldout29", "heldout30", "heldout31", "heldout32", "heldout34")
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
