@@ -91,7 +91,12 @@ a grid); heldout33 at text-to-image comparison, evaluation and
 prompt-rewriter repositories' committed pixel-art renders: a prompt-recipe
 skill's gpt-image validation sample (an orange cat in soft, drifting
 21-25-px blocks) and a Z-Image style reference for style-transfer
-experiments (a castle scene in soft blocks of several sizes, 8-11 px).
+experiments (a castle scene in soft blocks of several sizes, 8-11 px);
+heldout34 at pixel-art converters' committed example and docs renders: a
+Rust converter's C2PA-marked GPT-4o docs art (a hero banner whose pixelated
+panel has crisp 9.9-px cells, a tile-mosaic logo in crisp 95.75 x 92.75-px
+cells, a paper-textured logo in soft 42.5-px blocks, its JPEG sample landscape
+in soft, drifting 8-px blocks and a tile icon without a grid).
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
@@ -154,7 +159,7 @@ from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
 from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
 from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
 
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28", "heldout29", "heldout30", "heldout31", "heldout32", "heldout33")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28", "heldout29", "heldout30", "heldout31", "heldout32", "heldout33", "heldout34")
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
