@@ -461,6 +461,136 @@ def _colour_count(image: np.ndarray) -> int:
     return int(colour_counts([image], purpose="count colours")[0].shape[0])
 
 
+
+# Each regrid merges output pixels into coarser cells, so the output shrinks;
+# two sufficed wherever it was needed on the real renders.
+_MAX_OUTPUT_REGRIDS = 3
+
+
+@dataclass(frozen=True)
+class _Finished:
+    image: np.ndarray
+    grid: GridResult
+    cells: tuple[int, int]
+    background: dict[str, Any]
+    notes: list[str]
+    shrunk: bool
+
+
+@dataclass
+class _Finish:
+    """Pixelize's steps after the grid: fit to size, alpha, colours, background, specks, shrink, outline."""
+
+    palette: np.ndarray | None
+    options: PixelArtOptions
+    background: str
+    wrap: bool
+    target: tuple[int, int] | None
+    automatic: bool
+    timings: dict[str, float]
+
+    def __call__(self, reduced: np.ndarray, grid: GridResult) -> _Finished:
+        clock = time.perf_counter
+        options, palette, wrap, timings = self.options, self.palette, self.wrap, self.timings
+        outline = options.outline_rgb()
+        notes: list[str] = []
+        t0 = clock()
+        cells = (int(reduced.shape[1]), int(reduced.shape[0]))
+        reduced = to_rgba(reduced) if reduced.shape[2] == 3 else reduced
+        if self.target is not None:
+            reduced, note = fit_to_size(reduced, size=self.target, anchor=options.anchor)
+            if note:
+                notes.append(note)
+        out = binarize_alpha(reduced)
+        timings["reduce_ms"] = timings.get("reduce_ms", 0.0) + (clock() - t0) * 1000.0
+
+        t0 = clock()
+        removing = self.background in ("transparent", "remove")
+        cell_colours = out.copy() if removing else None
+        if palette is not None:
+            out = quantize(out, palette, dither=options.dither)
+        elif options.colors == "auto" and np.any(out[..., 3] > 0):
+            keep = None if outline is None else np.array([outline], dtype=np.uint8)
+            out = quantize(out, clean_palette([out], keep=keep))
+        # Transparent pixels stay (0, 0, 0, 0) whatever colour quantising gave them.
+        out[out[..., 3] == 0] = 0
+        timings["palette_ms"] = timings.get("palette_ms", 0.0) + (clock() - t0) * 1000.0
+
+        t0 = clock()
+        background_report: dict[str, Any] = {"mode": self.background}
+        if removing:
+            # Decided on the final colours (so a second run decides the same),
+            # traced on the cells' own colours (so a palette that maps the
+            # backdrop onto a sprite colour does not carry the flood into it).
+            decision = find_background(out, tolerance=float(options.background_tolerance), wrap=wrap,
+                                       colours_of=cell_colours, outline=outline, force=self.background == "remove")
+            out[decision.mask] = 0
+            background_report.update(
+                decision=decision.kind,
+                removed_share=round(float(decision.mask.mean()), 4),
+                uniform_border_share=round(float(decision.uniform_share), 4),
+            )
+            if decision.note:
+                notes.append(decision.note)
+        if options.min_speck > 0:
+            out = remove_specks(out, min_size=int(options.min_speck), wrap=wrap)
+        factor = 1
+        if self.automatic:
+            # Art whose colour changes all fall on every k-th pixel is a x k
+            # upscale of smaller art (once colours merged, or specks went, a
+            # coarser drawing can remain): the smaller one is the answer, and
+            # the one a second run on this output's upscale finds.
+            out, factor = shrink_exact_upscale(out)
+            if factor > 1:
+                grid = replace(grid, cell=(grid.cell[0] * factor, grid.cell[1] * factor))
+                cells = (int(out.shape[1]), int(out.shape[0]))
+                notes.append(f"the art's colour changes all lie on a {factor}-pixel lattice: {factor}x{factor} pixels "
+                             f"made one, cell {grid.cell[0]:.4g}x{grid.cell[1]:.4g}")
+        if outline is not None:
+            out = add_outline(out, color=tuple(int(v) for v in outline), wrap=wrap)
+        timings["alpha_ms"] = timings.get("alpha_ms", 0.0) + (clock() - t0) * 1000.0
+        return _Finished(out, grid, cells, background_report, notes, shrunk=factor > 1)
+
+
+def _output_grid(finished: _Finished, options: PixelArtOptions) -> GridResult | None:
+    """The grid a second run (same options) would find on the output at its own size, when coarser than its pixels.
+
+    Only an output without features one pixel wide (or with too many
+    colours for art) is looked at: pixelize keeps any other whole, and the
+    look costs a detection. None after a shrink (the output's pixels are no
+    longer the grid's cells) or when the output has no grid of its own.
+    """
+    out = finished.image
+    if finished.shrunk or min(out.shape[:2]) < 2:
+        return None
+    colours = _native_colours(out)
+    if colours is not None and one_pixel_feature_share(out) >= NATIVE_MIN_ONE_PIXEL_SHARE:
+        return None
+    try:
+        grid, fallback = _choose_grid(out, grid=None, cell=None, target=None, on_grid_failure=options.on_grid_failure,
+                                      min_confidence=float(options.min_confidence), wrap=False, notes=[])
+    except GridDetectionError:
+        return None
+    if fallback is not None or grid.cells == (out.shape[1], out.shape[0]):
+        return None
+    return grid
+
+
+def _carried_back(grid: GridResult, coarser: GridResult) -> GridResult:
+    """``coarser``, a grid over the output of ``grid``'s cells, as a grid over the render."""
+    cuts_x = tuple(grid.cuts_x[cut] for cut in coarser.cuts_x)
+    cuts_y = tuple(grid.cuts_y[cut] for cut in coarser.cuts_y)
+    return replace(
+        grid,
+        cell=(grid.cell[0] * coarser.cell[0], grid.cell[1] * coarser.cell[1]),
+        offset=(grid.cuts_x[coarser.offset[0]], grid.cuts_y[coarser.offset[1]]),
+        cuts_x=cuts_x,
+        cuts_y=cuts_y,
+        confidence=min(grid.confidence, coarser.confidence),
+        exact=False,
+    )
+
+
 def pixelize(
     image: np.ndarray,
     *,
@@ -498,8 +628,7 @@ def pixelize(
     """
     check_image(image)
     _check_call(palette=palette, options=options, background=background, wrap=wrap)
-    cell, reduce, dither, outline = options.cell, options.reduce, options.dither, options.outline_rgb()
-    colors, anchor, min_speck = options.colors, options.anchor, options.min_speck
+    cell, reduce, colors = options.cell, options.reduce, options.colors
     target = _check_size(size)
     notes: list[str] = []
     warnings: list[str] = []
@@ -522,60 +651,31 @@ def pixelize(
         if doubled is not None:
             grid = doubled[0]
             reduced = reduce_cells(image, grid, method=reduce)
-    cells = (int(reduced.shape[1]), int(reduced.shape[0]))
-    reduced = to_rgba(reduced) if reduced.shape[2] == 3 else reduced
-    if target is not None:
-        reduced, note = fit_to_size(reduced, size=target, anchor=anchor)
-        if note:
-            notes.append(note)
-    out = binarize_alpha(reduced)
     timings["reduce_ms"] = (clock() - t0) * 1000.0
 
-    t0 = clock()
+    automatic = fallback is None and cell is None and given is None and target is None and not wrap
+    finish = _Finish(palette=palette, options=options, background=background, wrap=wrap, target=target,
+                     automatic=automatic, timings=timings)
+    finished = finish(reduced, grid)
+    # The output must come back from its own pixels (idempotence at x1). A
+    # lattice found too fine leaves every art pixel a block of output pixels,
+    # so the output has no feature one pixel wide and is an upscale itself:
+    # its grid, carried back onto the render, is the coarser grid it asks for.
+    for _ in range(_MAX_OUTPUT_REGRIDS if automatic else 0):
+        coarser = _output_grid(finished, options)
+        if coarser is None:
+            break
+        notes.append(f"the output of cell {finished.grid.cell[0]:.4g}x{finished.grid.cell[1]:.4g} was itself an "
+                     f"upscale (no feature one pixel wide; cells of {coarser.cell[0]:.3g}x{coarser.cell[1]:.3g} of its "
+                     "pixels): reduced again with those cells")
+        grid = _carried_back(finished.grid, coarser)
+        t0 = clock()
+        reduced = reduce_cells(image, grid, method=reduce)
+        timings["reduce_ms"] += (clock() - t0) * 1000.0
+        finished = finish(reduced, grid)
+    out, grid, cells, background_report = finished.image, finished.grid, finished.cells, finished.background
+    notes += finished.notes
     palette_mode = "given" if palette is not None else colors
-    removing = background in ("transparent", "remove")
-    cell_colours = out.copy() if removing else None
-    if palette is not None:
-        out = quantize(out, palette, dither=dither)
-    elif colors == "auto" and np.any(out[..., 3] > 0):
-        keep = None if outline is None else np.array([outline], dtype=np.uint8)
-        out = quantize(out, clean_palette([out], keep=keep))
-    # Transparent pixels stay (0, 0, 0, 0) whatever colour quantising gave them.
-    out[out[..., 3] == 0] = 0
-    timings["palette_ms"] = (clock() - t0) * 1000.0
-
-    t0 = clock()
-    background_report: dict[str, Any] = {"mode": background}
-    if removing:
-        # Decided on the final colours (so a second run decides the same),
-        # traced on the cells' own colours (so a palette that maps the
-        # backdrop onto a sprite colour does not carry the flood into it).
-        decision = find_background(out, tolerance=float(options.background_tolerance), wrap=wrap,
-                                   colours_of=cell_colours, outline=outline, force=background == "remove")
-        out[decision.mask] = 0
-        background_report.update(
-            decision=decision.kind,
-            removed_share=round(float(decision.mask.mean()), 4),
-            uniform_border_share=round(decision.uniform_share, 4),
-        )
-        if decision.note:
-            notes.append(decision.note)
-    if min_speck > 0:
-        out = remove_specks(out, min_size=int(min_speck), wrap=wrap)
-    if fallback is None and cell is None and given is None and target is None and not wrap:
-        # Art whose colour changes all fall on every k-th pixel is a x k
-        # upscale of smaller art (once colours merged, or specks went, a
-        # coarser drawing can remain): the smaller one is the answer, and
-        # the one a second run on this output's upscale finds.
-        out, factor = shrink_exact_upscale(out)
-        if factor > 1:
-            grid = replace(grid, cell=(grid.cell[0] * factor, grid.cell[1] * factor))
-            cells = (int(out.shape[1]), int(out.shape[0]))
-            notes.append(f"the art's colour changes all lie on a {factor}-pixel lattice: {factor}x{factor} pixels made one, "
-                         f"cell {grid.cell[0]:.4g}x{grid.cell[1]:.4g}")
-    if outline is not None:
-        out = add_outline(out, color=tuple(int(v) for v in outline), wrap=wrap)
-    timings["alpha_ms"] = (clock() - t0) * 1000.0
     if fallback is None and cell is None and grid.confidence < LOW_CONFIDENCE:
         # Named after the half-cell check and the shrink: the cell the output was made with.
         warnings.append(

@@ -4,7 +4,9 @@ k = 1 is pixelize run on its own output, recognised as pixel art at one pixel
 per cell when it has at most NATIVE_MAX_COLOURS colours (every output but
 some of ``--palette keep``'s, which keeps each cell's own colour) and
 features one pixel wide (at least NATIVE_MIN_ONE_PIXEL_SHARE of its colour
-steps, as every output here has).
+steps, as every output here has). An output without them is an upscale
+itself, which pixelize reduces again before it returns
+(test_pixelart_pixelize.py, test_an_output_that_is_itself_an_upscale_...).
 
 The renders are generated (hypothesis): random sprites of a few colours,
 upscaled by a non-integer cell with a random phase, blurred and noised like

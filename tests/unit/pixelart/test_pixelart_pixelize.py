@@ -490,3 +490,26 @@ def test_a_fractional_lattice_over_many_cells_makes_few_coloured_art_an_upscale(
     grid = replace(declared_grid(width, height, cells_x=cells[0], cells_y=cells[1]), confidence=confidence, method="detected")
     assert grid.cells == cells and grid.cell == pytest.approx(cell, rel=0.01)
     assert _lattice_over_native(grid, twin_share) is upscale
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_an_output_that_is_itself_an_upscale_is_reduced_again(seed):
+    # Art resampled by a non-integer factor (3.275 px per art pixel, in blocks of 3 and 4 px), then
+    # enlarged x8: the 8-px lattice is exact and found first, and its output, 131 x 131, is the
+    # resampled art with no feature one pixel wide, which a second run reduces to the art. Pixelize
+    # carries that second grid back onto the render, so its output comes back from its own pixels
+    # (heldout33's cat, at 7.7-px cells for 23-px blocks, did not until engine 30).
+    rng = np.random.default_rng(seed)
+    colours = rng.integers(0, 256, (6, 3), dtype=np.uint8)
+    field = np.kron(rng.random((11, 11)), np.ones((4, 4)))[:40, :40] + 0.3 * rng.random((40, 40))
+    art = colours[np.minimum((field / field.max() * 6).astype(int), 5)]
+    picks = np.floor(np.arange(131) * 40 / 131).astype(int)  # nearest resample to 131 px
+    render = np.repeat(np.repeat(art[np.ix_(picks, picks)], 8, 0), 8, 1)
+
+    result = pixelize(render, size=None, palette=None)
+
+    assert result.image.shape[:2] == (40, 40)
+    assert np.array_equal(result.image[..., :3], art)
+    assert any("was itself an upscale" in note for note in result.report["notes"])
+    again = pixelize(result.image, size=None, palette=None).image
+    assert np.array_equal(again, result.image)
