@@ -96,7 +96,16 @@ heldout34 at pixel-art converters' committed example and docs renders: a
 Rust converter's C2PA-marked GPT-4o docs art (a hero banner whose pixelated
 panel has crisp 9.9-px cells, a tile-mosaic logo in crisp 95.75 x 92.75-px
 cells, a paper-textured logo in soft 42.5-px blocks, its JPEG sample landscape
-in soft, drifting 8-px blocks and a tile icon without a grid).
+in soft, drifting 8-px blocks and a tile icon without a grid); heldout35 at
+committed AI assets of repositories named for pixels, found by their C2PA
+marks: a farm game's raw gpt-image icon masters on a magenta matte in crisp
+13.5-21-px cells (corn, coin, pumpkin, a strawberry whose 10.5-px peak is the
+half-cell trap), its soft 4.2-4.5-px asset and icon sheets, a soft 2.7-px
+autumn scene and a UI mock-up without a grid; an agent office's ChatGPT
+sprite sheets in soft 4.4-6.9-px blocks (two on transparency); a parquet
+tile strip in soft 4.65-px blocks; a pet-fish game's GPT-4o sprites on
+transparency in soft 9-10-px blocks; and a Gemini cyberpunk city without a
+grid).
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
@@ -159,7 +168,7 @@ from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
 from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
 from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
 
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28", "heldout29", "heldout30", "heldout31", "heldout32", "heldout33", "heldout34")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28", "heldout29", "heldout30", "heldout31", "heldout32", "heldout33", "heldout34", "heldout35")
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
