@@ -105,7 +105,15 @@ autumn scene and a UI mock-up without a grid; an agent office's ChatGPT
 sprite sheets in soft 4.4-6.9-px blocks (two on transparency); a parquet
 tile strip in soft 4.65-px blocks; a pet-fish game's GPT-4o sprites on
 transparency in soft 9-10-px blocks; and a Gemini cyberpunk city without a
-grid).
+grid);
+heldout36 at sprite, RPG and dungeon repositories triaged by the C2PA/XMP
+metadata of their committed images: an RPG prototype's Gemini and gpt-image
+chibi characters (crisp 9.95-px and 8.58-px blocks, soft 7.5-11-px ones,
+walk sheets in soft 4.1-4.3-px blocks, a smooth sheet without a grid) and a
+dungeon crawler's Gemini assets (a cobblestone tile in soft 17-px blocks, a
+wall tile and logo resized to about 2.5-px blocks, a parchment without a
+grid) and a PS1-style engine's Grok Imagine mech portrait in crisp 6.82-px
+blocks.
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
@@ -168,7 +176,7 @@ from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
 from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
 from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
 
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28", "heldout29", "heldout30", "heldout31", "heldout32", "heldout33", "heldout34", "heldout35")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28", "heldout29", "heldout30", "heldout31", "heldout32", "heldout33", "heldout34", "heldout35", "heldout36")
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
