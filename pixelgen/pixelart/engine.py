@@ -419,15 +419,17 @@ def _choose_grid(
         return grid, None
     else:
         grid = detect_grid(image, wrap=wrap, prior_size=target)
+    native = replace(declared_grid(width, height, cells_x=width, cells_y=height), method="detected", wrap=wrap,
+                     exact=True)
     # An upscale cannot draw a feature one pixel wide; art at its own size does, and a lattice found on it is spurious.
+    colours = None
     if not grid.exact and target in (None, (width, height)):
         colours = _native_colours(image)
         if (colours is not None and one_pixel_feature_share(image) >= NATIVE_MIN_ONE_PIXEL_SHARE
                 and not (grid.periodic and _lattice_over_native(grid, near_twin_share(image)))):
             notes.append(f"already pixel art at one pixel per cell ({colours} colours, features one pixel wide): "
                          f"kept at {width}x{height}")
-            native = declared_grid(width, height, cells_x=width, cells_y=height)
-            return replace(native, method="detected", wrap=wrap, exact=True), None
+            return native, None
     if target is not None and grid.method == "detected" and grid.cells != target:
         notes.append(f"detected {grid.cells[0]}x{grid.cells[1]} cells, declared size {target[0]}x{target[1]}")
     # Below min_confidence a visible grid gives way to an even cut into the
@@ -436,6 +438,12 @@ def _choose_grid(
     # Pixel art drawn on an irregular grid has no lattice that repeats, but it is a visible grid all the same.
     stepped = (not grid.periodic and bool(grid.hypotheses)
                and axis_aligned_edge_share(image) >= PIXEL_ART_EDGE_SHARE)
+    if not grid.periodic and not stepped and colours is not None and near_twin_share(image) < _NATIVE_MAX_TWIN_SHARE:
+        # Few colours, none a shade a step from another, and no lattice: art at its own size whose
+        # features are all two pixels or wider (a small output of large blobs), not a smooth picture.
+        notes.append(f"already pixel art at one pixel per cell ({colours} colours, no shades a step apart, no lattice "
+                     f"of larger cells): kept at {width}x{height}")
+        return native, None
     if not grid.periodic and not stepped:
         problem = "no periodic pixel grid is visible (noise, a photograph or a smooth illustration)"
     elif grid.confidence < min_confidence and can_fall_back:

@@ -513,3 +513,27 @@ def test_an_output_that_is_itself_an_upscale_is_reduced_again(seed):
     assert any("was itself an upscale" in note for note in result.report["notes"])
     again = pixelize(result.image, size=None, palette=None).image
     assert np.array_equal(again, result.image)
+
+
+def test_a_small_few_coloured_image_without_a_lattice_is_kept_as_it_is_not_refused():
+    # A parchment panel pixelized to 10 x 19 (heldout36's gridless backdrop): a frame, a plain
+    # face, shaded top and bottom rows. No feature is one pixel wide and no lattice repeats, so
+    # pixelize refused its own output until engine 30 (not idempotent at x1). Six distinct
+    # colours with no shades a step apart and no lattice: art at its own size, kept whole.
+    colours = np.array([[114, 81, 44], [140, 113, 71], [154, 130, 88], [168, 146, 103], [204, 184, 141],
+                        [223, 215, 190]], dtype=np.uint8)
+    index = np.full((19, 10), 5)
+    index[:, [0, -1]] = 4
+    index[1, :] = 4
+    index[1, 2:8] = 5
+    index[17, :] = 4
+    index[17, 2:7] = 5
+    index[0] = [0, 1, 2, 3, 3, 3, 2, 1, 1, 0]
+    index[18] = [0, 1, 2, 3, 2, 3, 2, 2, 1, 0]
+    panel = colours[index]
+
+    for background in ("keep", "transparent"):
+        result = pixelize(panel, size=None, palette=None, background=background)
+        assert result.image.shape[:2] == (19, 10)
+        assert np.array_equal(result.image[..., :3], panel)
+        assert any("already pixel art at one pixel per cell" in note for note in result.report["notes"])
