@@ -120,7 +120,12 @@ gpt-image monster sheets on chroma-key backdrops (soft 3.4-4.9-px blocks)
 and its smooth pixel-styled map without a grid, a Mars mining game's Gemini
 rover sprites on a baked checkerboard (soft 4.8- and 5-px blocks, a smooth
 3D-style source without a grid) and a survivors kit's grainy GPT-4o dungeon
-panels (soft, about 6.8-px blocks).
+panels (soft, about 6.8-px blocks);
+heldout38 at agent-office, pet, idle and town repositories triaged by the
+C2PA metadata of their committed images: an agent office's Gemini desk and
+chair sprites on painted fake-transparency checkerboards (crisp 5.87-px,
+10.24-px and 11.73-px blocks, one soft) and a pixel-pet app's ChatGPT/GPT-4o
+pets and paw icon on transparency (a crisp 32-px paw, soft 22-32-px pets).
 
 Every tool gets the same files, in automatic mode (no size, no cell, no
 palette). Per tool and split it prints:
@@ -183,7 +188,7 @@ from pixelgen.pixelart import builtin_palette, pixelize  # noqa: E402
 from pixelgen.pixelart.engine import GridDetectionError  # noqa: E402
 from pixelgen.pixelart.options import PixelArtOptions  # noqa: E402
 
-SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28", "heldout29", "heldout30", "heldout31", "heldout32", "heldout33", "heldout34", "heldout35", "heldout36", "heldout37")
+SPLITS = ("tune", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19", "heldout20", "heldout21", "heldout22", "heldout23", "heldout24", "heldout25", "heldout26", "heldout27", "heldout28", "heldout29", "heldout30", "heldout31", "heldout32", "heldout33", "heldout34", "heldout35", "heldout36", "heldout37", "heldout38")
 
 # The modes whose idempotence pixelgen promises (dithering is left out: an
 # ordered dither of colours already in the palette may pick a neighbour).
